@@ -126,13 +126,13 @@ static const fixture_shape n6_app = {
 static const fixture_shape n6_lrun = {
     "n6-lrun",
     5,
-    {{0x00000000, 0x00000000, 0x1c, 0x1c, SEG_RX, ".itcm_text"},
-     {0x34000400, 0x34000400, 0x158, 0x158, SEG_RX, ".isr_vector .text"},
-     {0x34000558, 0x34100000, 0x4, 0x8, SEG_RW, ".data .bss"},
-     {0x3400055c, 0x34100008, 0x0, 0x600, SEG_RW, "._user_heap_stack"},
+    {{0x00000000, 0x00000000, 0x28, 0x28, SEG_RX, ".itcm_text"},
+     {0x34000400, 0x34000400, 0x150, 0x150, SEG_RX, ".isr_vector .text"},
+     {0x34000550, 0x34100000, 0x4, 0x8, SEG_RW, ".data .bss"},
+     {0x34000554, 0x34100008, 0x0, 0x600, SEG_RW, "._user_heap_stack"},
      {0x71000000, 0x71000000, 0x10000, 0x10000, SEG_R, ".nn_weights"}},
     0x34000400,
-    0x15c,
+    0x154,
 };
 
 static const fixture_shape *const all_fixtures[] = {
