@@ -17,6 +17,7 @@
 #include "models/nor_flash.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,11 +465,14 @@ static void apply_job(ft_nor *nor, const nor_job *job)
 {
 	const ft_nor_part *p = nor->part;
 	switch (job->kind) {
-	case JOB_PROGRAM:
+	case JOB_PROGRAM: {
 		/* NOR programming only clears bits. */
-		for (uint32_t i = 0; i < p->geo.page_size; i++)
-			nor->array[job->addr + i] &= job->latch[i];
+		uint8_t *dst = nor->array + job->addr;
+		const uint8_t *src = job->latch;
+		for (uint32_t i = 0, n = p->geo.page_size; i < n; i++)
+			dst[i] &= src[i];
 		break;
+	}
 	case JOB_ERASE: memset(nor->array + job->addr, 0xFF, job->len); break;
 	case JOB_WRITE_REGS:
 		for (uint8_t i = 0; i < p->reg_count; i++) {
@@ -821,9 +825,31 @@ typedef struct nor_ctx {
 	const ft_nor_xfer *x;
 	const nor_cmd *c;
 	ft_nor_mode mode;
-	char origin[64];
+	bool decoded; /* the instruction form matched the mode: name it in diagnostics */
 	ft_diag *diag;
 } nor_ctx;
+
+/* Fills the diag, origin "<part> <mode> <instruction>", and returns code. Formatting happens
+ * only on failure: a transfer that succeeds costs no string work. */
+__attribute__((format(printf, 3, 4))) static ft_error nor_fail(nor_ctx *k, ft_error code,
+                                                               const char *fmt, ...)
+{
+	if (!k->diag)
+		return code;
+	char origin[64], message[sizeof(k->diag->message)];
+	const char *name = k->nor->part->geo.name, *mode = ft_nor_mode_name(k->mode);
+	if (!k->decoded)
+		snprintf(origin, sizeof(origin), "%s %s", name, mode);
+	else if (k->mode == FT_NOR_MODE_SPI)
+		snprintf(origin, sizeof(origin), "%s %s 0x%02X", name, mode, k->x->instruction);
+	else
+		snprintf(origin, sizeof(origin), "%s %s 0x%04X", name, mode, k->x->instruction);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	return ft_diag_set(k->diag, code, origin, "%s", message);
+}
 
 static bool valid_lines(uint8_t lines)
 {
@@ -860,33 +886,28 @@ static ft_error decode_instruction(nor_ctx *k)
 	const char *name = k->nor->part->geo.name;
 	bool octal = k->mode != FT_NOR_MODE_SPI, dtr = k->mode == FT_NOR_MODE_DOPI;
 	unsigned lines = octal ? 8 : 1, bytes = octal ? 2 : 1;
-	snprintf(k->origin, sizeof(k->origin), "%s %s", name, ft_nor_mode_name(k->mode));
 	if (x->instruction_lines == 0)
-		return ft_diag_set(
-		    k->diag, FT_ERR_PROTOCOL, k->origin,
-		    "no instruction phase: continuous-read (XIP) mode is not modelled");
+		return nor_fail(k, FT_ERR_PROTOCOL,
+		                "no instruction phase: continuous-read (XIP) mode is not modelled");
 	if (x->instruction_lines != lines || x->instruction_bytes != bytes || x->dtr != dtr)
-		return ft_diag_set(
-		    k->diag, FT_ERR_PROTOCOL, k->origin,
-		    "instruction 0x%X ignored: in %s mode the flash expects a %u-byte "
-		    "instruction on %u line(s) %s, got %u byte(s) on %u line(s) %s",
-		    x->instruction, ft_nor_mode_name(k->mode), bytes, lines, dtr ? "DTR" : "STR",
-		    x->instruction_bytes, x->instruction_lines, x->dtr ? "DTR" : "STR");
+		return nor_fail(k, FT_ERR_PROTOCOL,
+		                "instruction 0x%X ignored: in %s mode the flash expects a %u-byte "
+		                "instruction on %u line(s) %s, got %u byte(s) on %u line(s) %s",
+		                x->instruction, ft_nor_mode_name(k->mode), bytes, lines,
+		                dtr ? "DTR" : "STR", x->instruction_bytes, x->instruction_lines,
+		                x->dtr ? "DTR" : "STR");
 	uint8_t opcode = (uint8_t)(octal ? x->instruction >> 8 : x->instruction);
-	snprintf(k->origin, sizeof(k->origin), octal ? "%s %s 0x%04X" : "%s %s 0x%02X", name,
-	         ft_nor_mode_name(k->mode), x->instruction);
+	k->decoded = true;
 	if (octal && (x->instruction & 0xFF) != (uint8_t)~opcode)
-		return ft_diag_set(
-		    k->diag, FT_ERR_PROTOCOL, k->origin,
-		    "octal instruction extension 0x%02X is not the inverse of 0x%02X "
-		    "(expected 0x%02X)",
-		    x->instruction & 0xFF, opcode, (uint8_t)~opcode);
+		return nor_fail(k, FT_ERR_PROTOCOL,
+		                "octal instruction extension 0x%02X is not the inverse of 0x%02X "
+		                "(expected 0x%02X)",
+		                x->instruction & 0xFF, opcode, (uint8_t)~opcode);
 	k->c = find_cmd(k->nor->part, 1u << k->mode, opcode);
 	if (!k->c)
-		return ft_diag_set(
-		    k->diag, FT_ERR_UNSUPPORTED, k->origin,
-		    "opcode 0x%02X is not a %s command in %s mode (or is not modelled)", opcode,
-		    name, ft_nor_mode_name(k->mode));
+		return nor_fail(k, FT_ERR_UNSUPPORTED,
+		                "opcode 0x%02X is not a %s command in %s mode (or is not modelled)",
+		                opcode, name, ft_nor_mode_name(k->mode));
 	return FT_OK;
 }
 
@@ -914,48 +935,44 @@ static ft_error check_phases(nor_ctx *k)
 	const ft_nor *nor = k->nor;
 	unsigned abytes = address_bytes(nor, c);
 	if (!abytes && x->has_address)
-		return ft_diag_set(k->diag, FT_ERR_PROTOCOL, k->origin, "command takes no address");
+		return nor_fail(k, FT_ERR_PROTOCOL, "command takes no address");
 	if (abytes && !x->has_address)
-		return ft_diag_set(k->diag, FT_ERR_PROTOCOL, k->origin, "command needs an address");
+		return nor_fail(k, FT_ERR_PROTOCOL, "command needs an address");
 	if (abytes && x->address_lines != c->addr_lines)
-		return ft_diag_set(k->diag, FT_ERR_PROTOCOL, k->origin,
-		                   "address expected on %u line(s), got %u", c->addr_lines,
-		                   x->address_lines);
+		return nor_fail(k, FT_ERR_PROTOCOL, "address expected on %u line(s), got %u",
+		                c->addr_lines, x->address_lines);
 	if (abytes && x->address_bytes != abytes)
-		return ft_diag_set(k->diag, FT_ERR_PROTOCOL, k->origin,
-		                   "%u address bytes expected%s, got %u", abytes,
-		                   c->addr == ADDR_MODE ? (abytes == 4 ? " (4-byte address mode)"
-		                                                       : " (3-byte address mode)")
-		                                        : "",
-		                   x->address_bytes);
+		return nor_fail(k, FT_ERR_PROTOCOL, "%u address bytes expected%s, got %u", abytes,
+		                c->addr == ADDR_MODE ? (abytes == 4 ? " (4-byte address mode)"
+		                                                    : " (3-byte address mode)")
+		                                     : "",
+		                x->address_bytes);
 
 	unsigned per_cycle = x->dtr ? 2 : 1;
 	unsigned alt_bits = 8u * x->alternate_bytes;
 	unsigned alt_width = x->alternate_lines * per_cycle;
 	if (alt_bits % (alt_width ? alt_width : 1))
-		return ft_diag_set(k->diag, FT_ERR_PROTOCOL, k->origin,
-		                   "%u alternate byte(s) do not fill whole cycles on %u line(s)",
-		                   x->alternate_bytes, x->alternate_lines);
+		return nor_fail(k, FT_ERR_PROTOCOL,
+		                "%u alternate byte(s) do not fill whole cycles on %u line(s)",
+		                x->alternate_bytes, x->alternate_lines);
 	unsigned cycles = x->dummy_cycles + (alt_width ? alt_bits / alt_width : 0);
 	unsigned want =
 	    c->mode_clocks + (c->dummy == NOR_DUMMY_CONFIGURED ? configured_dummy(nor) : c->dummy);
 	bool repeats = c->op == OP_READ_REG || c->op == OP_READ_ID;
 	bool whole_bytes = cycles > want && (cycles - want) * c->data_lines * per_cycle % 8 == 0;
 	if (cycles != want && !(repeats && whole_bytes))
-		return ft_diag_set(
-		    k->diag, FT_ERR_PROTOCOL, k->origin, "%u dummy/mode cycles expected%s, got %u",
-		    want, c->dummy == NOR_DUMMY_CONFIGURED ? " (CR2 0x300 DC setting)" : "",
-		    cycles);
+		return nor_fail(k, FT_ERR_PROTOCOL, "%u dummy/mode cycles expected%s, got %u", want,
+		                c->dummy == NOR_DUMMY_CONFIGURED ? " (CR2 0x300 DC setting)" : "",
+		                cycles);
 
 	if (x->data_len && !c->data_lines)
-		return ft_diag_set(k->diag, FT_ERR_PROTOCOL, k->origin, "command takes no data");
+		return nor_fail(k, FT_ERR_PROTOCOL, "command takes no data");
 	if (x->data_len && x->data_lines != c->data_lines)
-		return ft_diag_set(k->diag, FT_ERR_PROTOCOL, k->origin,
-		                   "data expected on %u line(s), got %u", c->data_lines,
-		                   x->data_lines);
+		return nor_fail(k, FT_ERR_PROTOCOL, "data expected on %u line(s), got %u",
+		                c->data_lines, x->data_lines);
 	if (x->data_len && x->data_in != is_read_op((nor_op)c->op))
-		return ft_diag_set(k->diag, FT_ERR_PROTOCOL, k->origin, "data direction must be %s",
-		                   is_read_op((nor_op)c->op) ? "flash to host" : "host to flash");
+		return nor_fail(k, FT_ERR_PROTOCOL, "data direction must be %s",
+		                is_read_op((nor_op)c->op) ? "flash to host" : "host to flash");
 	return FT_OK;
 }
 
@@ -990,8 +1007,7 @@ static ft_error need_wel(nor_ctx *k, const char *what)
 {
 	if (field_get(k->nor, k->nor->part->f.wel))
 		return FT_OK;
-	return ft_diag_set(k->diag, FT_ERR_STATE, k->origin,
-	                   "%s ignored: WEL=0 (no WRITE ENABLE 06h before it)", what);
+	return nor_fail(k, FT_ERR_STATE, "%s ignored: WEL=0 (no WRITE ENABLE 06h before it)", what);
 }
 
 static ft_error refuse_protected(nor_ctx *k, nor_field flag, const char *what, uint32_t addr,
@@ -1000,10 +1016,10 @@ static ft_error refuse_protected(nor_ctx *k, nor_field flag, const char *what, u
 	uint64_t start, n;
 	protected_range(k->nor, &start, &n);
 	field_put(k->nor, flag, 1);
-	return ft_diag_set(
-	    k->diag, FT_ERR_PROTECTED, k->origin,
-	    "%s of 0x%08X..0x%08X ignored: block protection covers 0x%08llX..0x%08llX", what, addr,
-	    addr + len - 1, (unsigned long long)start, (unsigned long long)(start + n - 1));
+	return nor_fail(k, FT_ERR_PROTECTED,
+	                "%s of 0x%08X..0x%08X ignored: block protection covers 0x%08llX..0x%08llX",
+	                what, addr, addr + len - 1, (unsigned long long)start,
+	                (unsigned long long)(start + n - 1));
 }
 
 static ft_error do_program(nor_ctx *k)
@@ -1012,8 +1028,8 @@ static ft_error do_program(nor_ctx *k)
 	const ft_nor_part *p = nor->part;
 	const ft_nor_xfer *x = k->x;
 	if (!x->data_len)
-		return ft_diag_set(k->diag, FT_ERR_PROTOCOL, k->origin,
-		                   "page program without data bytes is not executed");
+		return nor_fail(k, FT_ERR_PROTOCOL,
+		                "page program without data bytes is not executed");
 	ft_error err = need_wel(k, "page program");
 	if (err)
 		return err;
@@ -1022,8 +1038,8 @@ static ft_error do_program(nor_ctx *k)
 	if (nor->suspended.kind == JOB_PROGRAM ||
 	    (nor->suspended.kind == JOB_ERASE && base < nor->suspended.addr + nor->suspended.len &&
 	     nor->suspended.addr < base + page))
-		return ft_diag_set(
-		    k->diag, FT_ERR_STATE, k->origin,
+		return nor_fail(
+		    k, FT_ERR_STATE,
 		    "page program ignored: a program is suspended, or the page is in the "
 		    "suspended erase");
 	if (is_protected(nor, base, page))
@@ -1032,9 +1048,10 @@ static ft_error do_program(nor_ctx *k)
 	nor->active.kind = JOB_PROGRAM;
 	nor->active.addr = base;
 	memset(nor->active.latch, 0xFF, page);
-	size_t first = x->data_len > page ? x->data_len - page : 0;
-	for (size_t i = first; i < x->data_len; i++)
-		nor->active.latch[(addr % page + i) % page] = x->data[i];
+	size_t first = x->data_len > page ? x->data_len - page : 0, n = x->data_len - first;
+	size_t at = (addr + first) % page, head = n < page - at ? n : page - at;
+	memcpy(nor->active.latch + at, x->data + first, head);
+	memcpy(nor->active.latch, x->data + first + head, n - head);
 	clear_fail_flags(nor);
 	start_job(nor, p->program_us[0]);
 	return FT_OK;
@@ -1089,7 +1106,7 @@ static uint8_t select_reg(nor_ctx *k)
 				return i;
 		break;
 	}
-	ft_diag_set(k->diag, FT_ERR_RANGE, k->origin, "no register at address 0x%08X", a);
+	nor_fail(k, FT_ERR_RANGE, "no register at address 0x%08X", a);
 	return NOR_NO_REG;
 }
 
@@ -1110,8 +1127,8 @@ static ft_error do_write_reg(nor_ctx *k, bool volatile_write)
 	const ft_nor_part *p = nor->part;
 	const ft_nor_xfer *x = k->x;
 	if (!x->data_len)
-		return ft_diag_set(k->diag, FT_ERR_PROTOCOL, k->origin,
-		                   "register write without data bytes is not executed");
+		return nor_fail(k, FT_ERR_PROTOCOL,
+		                "register write without data bytes is not executed");
 	if (!volatile_write) {
 		ft_error err = need_wel(k, "register write");
 		if (err)
@@ -1137,9 +1154,9 @@ static ft_error do_write_reg(nor_ctx *k, bool volatile_write)
 		non_volatile |= d->nv_mask != 0;
 	}
 	if (non_volatile && !volatile_write && nor->suspended.kind != JOB_NONE)
-		return ft_diag_set(k->diag, FT_ERR_STATE, k->origin,
-		                   "non-volatile register write ignored while an operation is "
-		                   "suspended");
+		return nor_fail(k, FT_ERR_STATE,
+		                "non-volatile register write ignored while an operation is "
+		                "suspended");
 	if (non_volatile && !volatile_write) {
 		nor->active = job;
 		start_job(nor, p->write_reg_us);
@@ -1185,8 +1202,8 @@ static ft_error do_suspend(nor_ctx *k)
 	const ft_nor_part *p = nor->part;
 	nor_job_kind kind = nor->active.kind;
 	if ((kind != JOB_PROGRAM && kind != JOB_ERASE) || nor->suspended.kind != JOB_NONE)
-		return ft_diag_set(k->diag, FT_ERR_STATE, k->origin,
-		                   "suspend ignored: no program or erase in progress to suspend");
+		return nor_fail(k, FT_ERR_STATE,
+		                "suspend ignored: no program or erase in progress to suspend");
 	uint64_t now = ft_clock_now_ns(nor->clock);
 	nor->suspended = nor->active;
 	nor->suspended.ns = nor->active.ns > now ? nor->active.ns - now : 0;
@@ -1201,8 +1218,7 @@ static ft_error do_resume(nor_ctx *k)
 	ft_nor *nor = k->nor;
 	const ft_nor_part *p = nor->part;
 	if (nor->suspended.kind == JOB_NONE)
-		return ft_diag_set(k->diag, FT_ERR_STATE, k->origin,
-		                   "resume ignored: nothing is suspended");
+		return nor_fail(k, FT_ERR_STATE, "resume ignored: nothing is suspended");
 	nor->active = nor->suspended;
 	nor->active.ns = ft_clock_deadline_ns(nor->clock, nor->suspended.ns);
 	nor->suspended.kind = JOB_NONE;
@@ -1226,18 +1242,17 @@ static ft_error execute(nor_ctx *k)
 
 	if (nor->active.kind != JOB_NONE && op != OP_READ_REG && op != OP_SUSPEND &&
 	    op != OP_RESET_ENABLE && op != OP_RESET)
-		return ft_diag_set(k->diag, FT_ERR_BUSY, k->origin,
-		                   "ignored: WIP=1, the flash is busy with a %s",
-		                   nor->active.kind == JOB_PROGRAM ? "page program"
-		                   : nor->active.kind == JOB_ERASE ? "erase"
-		                                                   : "register write");
+		return nor_fail(k, FT_ERR_BUSY, "ignored: WIP=1, the flash is busy with a %s",
+		                nor->active.kind == JOB_PROGRAM ? "page program"
+		                : nor->active.kind == JOB_ERASE ? "erase"
+		                                                : "register write");
 	if (nor->suspended.kind != JOB_NONE && (op == OP_ERASE || op == OP_CHIP_ERASE))
-		return ft_diag_set(k->diag, FT_ERR_STATE, k->origin,
-		                   "erase ignored while a program or erase is suspended");
+		return nor_fail(k, FT_ERR_STATE,
+		                "erase ignored while a program or erase is suspended");
 	bool quad = k->c->addr_lines == 4 || k->c->data_lines == 4;
 	if (quad && p->f.qe.mask && !field_get(nor, p->f.qe))
-		return ft_diag_set(k->diag, FT_ERR_STATE, k->origin,
-		                   "quad command ignored: QE=0 in the status register");
+		return nor_fail(k, FT_ERR_STATE,
+		                "quad command ignored: QE=0 in the status register");
 
 	switch (op) {
 	case OP_READ:
@@ -1258,8 +1273,8 @@ static ft_error execute(nor_ctx *k)
 	case OP_RESET_ENABLE: nor->reset_armed = true; return FT_OK;
 	case OP_RESET:
 		if (!reset_armed)
-			return ft_diag_set(
-			    k->diag, FT_ERR_STATE, k->origin,
+			return nor_fail(
+			    k, FT_ERR_STATE,
 			    "reset ignored: RESET ENABLE 66h must come right before it");
 		power_on(nor);
 		return FT_OK;
