@@ -71,9 +71,10 @@ typedef enum nor_regsel {
 	REGSEL_CR2,    /* the address is a CR2 address (MX RDCR2/WRCR2) */
 } nor_regsel;
 
-/* One command as the flash decodes it in the modes listed. Lines are bus widths; a register read
- * or RDID may be given more dummy cycles than listed, in whole bytes, because the flash repeats
- * its output (the ST driver clocks 5 where Linux clocks 4 on MX25UM DOPI register reads). */
+/* One command as the flash decodes it in the modes listed. Lines are bus widths. A register read
+ * may be given more dummy cycles than listed, in whole bytes, because the flash repeats the
+ * register (the ST driver clocks 5 where Linux clocks 4 on MX25UM DOPI register reads [MX][LNX]);
+ * RDID does not repeat, so there the count is exact. */
 typedef struct nor_cmd {
 	uint8_t opcode;
 	uint8_t modes;
@@ -958,7 +959,7 @@ static ft_error check_phases(nor_ctx *k)
 	unsigned cycles = x->dummy_cycles + (alt_width ? alt_bits / alt_width : 0);
 	unsigned want =
 	    c->mode_clocks + (c->dummy == NOR_DUMMY_CONFIGURED ? configured_dummy(nor) : c->dummy);
-	bool repeats = c->op == OP_READ_REG || c->op == OP_READ_ID;
+	bool repeats = c->op == OP_READ_REG;
 	bool whole_bytes = cycles > want && (cycles - want) * c->data_lines * per_cycle % 8 == 0;
 	if (cycles != want && !(repeats && whole_bytes))
 		return nor_fail(k, FT_ERR_PROTOCOL, "%u dummy/mode cycles expected%s, got %u", want,

@@ -208,6 +208,9 @@ static void test_rdid_in_octal_needs_address_and_dummy_cycles(void)
 	    run((ft_nor_xfer){OPI(0x9F, false), ADDR(4, 8, 0), .dummy_cycles = 3, DIN(8, id, 3)}),
 	    FT_ERR_PROTOCOL);
 	FT_ASSERT_HEX(
+	    run((ft_nor_xfer){OPI(0x9F, false), ADDR(4, 8, 0), .dummy_cycles = 5, DIN(8, id, 3)}),
+	    FT_ERR_PROTOCOL);
+	FT_ASSERT_HEX(
 	    run((ft_nor_xfer){OPI(0x9F, false), ADDR(4, 8, 0), .dummy_cycles = 4, DIN(8, id, 3)}),
 	    FT_OK);
 	FT_ASSERT_BYTES(id, ((uint8_t[]){0xC2, 0x80, 0x3A}), 3);
