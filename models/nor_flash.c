@@ -129,8 +129,8 @@ struct ft_nor_part {
 	size_t cmd_count;
 	nor_erase erases[NOR_MAX_ERASES]; /* ascending size; size 0 ends the list */
 	uint32_t program_us[2];           /* page program typ, max */
-	uint32_t chip_erase_us[2];
-	uint32_t write_reg_us; /* non-volatile register write, typ */
+	uint32_t chip_erase_us;           /* typ */
+	uint32_t write_reg_us;            /* non-volatile register write, typ */
 	nor_fields f;
 	uint8_t ear_reg;  /* extended address register, NOR_NO_REG if none */
 	uint32_t bp_unit; /* bytes protected by BP = 1 */
@@ -304,9 +304,9 @@ static const ft_nor_part nor_parts[] = {
         .erases = {{4096, 0x20, 0x21, 50000, 400000},
                    {32768, 0x52, 0x00, 120000, 1600000},
                    {65536, 0xD8, 0xDC, 150000, 2000000}},
-        .program_us = {700, 3000},              /* tPP [W25Q-T] */
-        .chip_erase_us = {80000000, 400000000}, /* tCE [W25Q-T] */
-        .write_reg_us = 10000,                  /* tW [W25Q-T] */
+        .program_us = {700, 3000}, /* tPP [W25Q-T] */
+        .chip_erase_us = 80000000, /* tCE 80 s typ, 400 s max [W25Q-T] */
+        .write_reg_us = 10000,     /* tW [W25Q-T] */
         .f =
             {
                 .wip = {W_SR1, 0x01},
@@ -343,9 +343,9 @@ static const ft_nor_part nor_parts[] = {
         /* max from the ST driver (4 KB 400 ms, 64 KB 1 s, bulk 460 s) [MX]; typical values
          * were not retrieved: 25 ms, 220 ms, 150 s are Macronix family figures [U]. */
         .erases = {{4096, 0x20, 0x21, 25000, 400000}, {65536, 0xD8, 0xDC, 220000, 1000000}},
-        .program_us = {150, 750},                /* [U] */
-        .chip_erase_us = {150000000, 460000000}, /* typ [U], max [MX] */
-        .write_reg_us = 40000, /* ST WRITE_REG_MAX_TIME, a maximum: no typical found [MX][U] */
+        .program_us = {150, 750},   /* [U] */
+        .chip_erase_us = 150000000, /* typ [U]; the ST driver allows 460 s [MX] */
+        .write_reg_us = 40000,      /* ST WRITE_REG_MAX_TIME, a maximum: no typical found [MX][U] */
         .f =
             {
                 .wip = {M_SR, 0x01},
@@ -664,7 +664,7 @@ static void sfdp_build(const ft_nor_part *p, uint8_t *out)
 	dw[10] = 0x80000000u | sfdp_multiplier(p->program_us[0], p->program_us[1]) |
 	         (log2_u32(p->geo.page_size) << 4) |
 	         (sfdp_time(p->program_us[0], program_units, 2, 5) << 8) |
-	         (sfdp_time(p->chip_erase_us[0], chip_units, 4, 5) << 24);
+	         (sfdp_time(p->chip_erase_us, chip_units, 4, 5) << 24);
 	/* DWORD12-13: suspend supported (b31 = 0), opcodes; latencies not encoded [U]. */
 	const nor_cmd *sus =
 	    find_cmd(p, SPI, 0x75) ? find_cmd(p, SPI, 0x75) : find_cmd(p, SPI, 0xB0);
@@ -1085,7 +1085,7 @@ static ft_error do_erase(nor_ctx *k, bool chip)
 	const nor_erase *e = chip ? NULL : erase_type(p, size);
 	assert(chip || e); /* every erase command's size is in the part's erase list */
 	clear_fail_flags(nor);
-	start_job(nor, chip ? p->chip_erase_us[0] : e->typ_us);
+	start_job(nor, chip ? p->chip_erase_us : e->typ_us);
 	return FT_OK;
 }
 
@@ -1130,14 +1130,13 @@ static ft_error do_write_reg(nor_ctx *k, bool volatile_write)
 	if (!x->data_len)
 		return nor_fail(k, FT_ERR_PROTOCOL,
 		                "register write without data bytes is not executed");
-	if (!volatile_write) {
-		ft_error err = need_wel(k, "register write");
-		if (err)
-			return err;
-	}
 	uint8_t first = select_reg(k);
 	if (first == NOR_NO_REG)
 		return FT_ERR_RANGE;
+	if (!volatile_write && !field_get(nor, p->f.wel))
+		return nor_fail(k, FT_ERR_STATE,
+		                "%s write ignored: WEL=0 (no WRITE ENABLE 06h before it)",
+		                p->regs[first].name);
 	/* DTR carries bytes in pairs; a register takes the first of its pair [U]. */
 	size_t stride = x->dtr ? 2 : 1, count = (x->data_len + stride - 1) / stride;
 	size_t span = k->c->regsel == REGSEL_FIXED && k->c->span ? k->c->span : 1;
@@ -1156,8 +1155,8 @@ static ft_error do_write_reg(nor_ctx *k, bool volatile_write)
 	}
 	if (non_volatile && !volatile_write && nor->suspended.kind != JOB_NONE)
 		return nor_fail(k, FT_ERR_STATE,
-		                "non-volatile register write ignored while an operation is "
-		                "suspended");
+		                "%s write ignored: non-volatile, and an operation is suspended",
+		                p->regs[first].name);
 	if (non_volatile && !volatile_write) {
 		nor->active = job;
 		start_job(nor, p->write_reg_us);

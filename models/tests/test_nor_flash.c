@@ -421,6 +421,15 @@ static void test_status_register_writes_honour_qe_and_otp_bits(void)
 	FT_ASSERT_HEX(reg(0x35), 0x08 | SR2_QE);
 }
 
+static void test_status_write_without_wren_is_ignored(void)
+{
+	uint8_t v = 0x00;
+	FT_ASSERT_HEX(run((ft_nor_xfer){SPI1(0x31), DOUT(1, &v, 1)}), FT_ERR_STATE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(diag.message, "SR2 write ignored: WEL=0"));
+	FT_ASSERT_HEX(reg(0x35), SR2_QE);
+	FT_ASSERT_HEX(reg(0x05), 0x00);
+}
+
 static void test_two_byte_01h_writes_sr1_and_sr2(void)
 {
 	uint8_t v[2] = {SR1_BP0, SR2_QE | SR2_CMP};
@@ -644,6 +653,7 @@ static CU_TestInfo tests[] = {
     {"block_protect_ranges_follow_bp_tb_cmp", test_block_protect_ranges_follow_bp_tb_cmp},
     {"status_register_writes_honour_qe_and_otp_bits",
      test_status_register_writes_honour_qe_and_otp_bits},
+    {"status_write_without_wren_is_ignored", test_status_write_without_wren_is_ignored},
     {"two_byte_01h_writes_sr1_and_sr2", test_two_byte_01h_writes_sr1_and_sr2},
     {"volatile_status_write_is_lost_at_reset", test_volatile_status_write_is_lost_at_reset},
     {"reset_enable_then_reset_returns_to_power_on_state",
