@@ -537,8 +537,10 @@ static void handle_input(ft_usbip_server *srv, conn *c)
 		c->in_offset += n;
 		c->need = c->phase == PHASE_OP ? FT_USBIP_OP_HEADER_SIZE : FT_USBIP_URB_HEADER_SIZE;
 	}
-	memmove(c->in, c->in + used, c->in_len - used);
-	c->in_len -= used;
+	if (used) {
+		memmove(c->in, c->in + used, c->in_len - used);
+		c->in_len -= used;
+	}
 }
 
 static int32_t urb_status(const urb *u, ft_usb_status status, size_t actual)
@@ -632,8 +634,10 @@ static void flush_output(ft_usbip_server *srv, conn *c)
 			     strerror(errno));
 		}
 	}
-	memmove(c->out, c->out + sent, c->out_len - sent);
-	c->out_len -= sent;
+	if (sent) {
+		memmove(c->out, c->out + sent, c->out_len - sent);
+		c->out_len -= sent;
+	}
 }
 
 static void read_input(ft_usbip_server *srv, conn *c)
