@@ -1069,6 +1069,33 @@ static void test_adopted_socket_is_served_like_an_accepted_one(void)
 	close(sv[1]);
 }
 
+static void test_connections_beyond_the_limit_are_refused(void)
+{
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fx.srv);
+	int peers[16];
+	for (int i = 0; i < 16; i++) {
+		int sv[2];
+		CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+		CU_ASSERT_EQUAL(ft_usbip_server_adopt(fx.srv, sv[0], NULL), FT_OK);
+		peers[i] = sv[1];
+	}
+	int sv[2];
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	ft_diag diag;
+	FT_ASSERT_HEX(ft_usbip_server_adopt(fx.srv, sv[0], &diag), FT_ERR_BUSY);
+	CU_ASSERT(client_sees_close(sv[1])); /* the server closed the refused end */
+	close(sv[1]);
+	/* A connection that ends frees its place. */
+	close(peers[0]);
+	for (int t = 0; t < 3; t++)
+		turn(0);
+	CU_ASSERT_FATAL(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CU_ASSERT_EQUAL(ft_usbip_server_adopt(fx.srv, sv[0], NULL), FT_OK);
+	close(sv[1]);
+	for (int i = 1; i < 16; i++)
+		close(peers[i]);
+}
+
 static void test_run_returns_once_stop_is_set(void)
 {
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fx.srv);
@@ -1177,6 +1204,7 @@ static CU_TestInfo tests[] = {
      test_too_many_urbs_in_flight_close_the_connection},
     {"adopted_socket_is_served_like_an_accepted_one",
      test_adopted_socket_is_served_like_an_accepted_one},
+    {"connections_beyond_the_limit_are_refused", test_connections_beyond_the_limit_are_refused},
     {"run_returns_once_stop_is_set", test_run_returns_once_stop_is_set},
     {"wake_makes_a_blocking_turn_return", test_wake_makes_a_blocking_turn_return},
     {"new_refuses_bad_busid_taken_port_and_bad_descriptors",
