@@ -22,8 +22,6 @@
 #define READ_CHUNK 65536
 /* A connection whose unsent replies exceed this is not read from until they drain. */
 #define OUTPUT_HIGH_WATER (4u << 20)
-/* The largest message a client may send: a CMD_SUBMIT with its OUT data. */
-#define MAX_MESSAGE (FT_USBIP_URB_HEADER_SIZE + FT_USBIP_MAX_TRANSFER)
 /* ft_usbip_server_run's longest wait between checks of its stop flag. */
 #define RUN_TICK_MS 100
 /* Endpoint table key: number for OUT, 16 + number for IN; EP0 always key 0. */
