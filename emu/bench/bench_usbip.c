@@ -2,7 +2,7 @@
  * control OUT round trips (the shape of DFU_DNLOAD + wait), then bulk OUT/IN echo. For scale,
  * a real full-speed bus carries at most about 0.83 MB/s of 64-byte control data and 1.2 MB/s
  * of bulk (performance.md §2.2). */
-#include "emu/usbip/usbip_proto.h"
+#include "models/usbip_proto.h"
 #include "emu/usbip/usbip_server.h"
 #include "models/usb_loopback.h"
 

@@ -4,7 +4,7 @@
  * phase; the rest of the input follows as is. Replies are read and dropped. Any crash,
  * sanitizer report or hang (the server must close the connection once the input ends) is a
  * finding. */
-#include "emu/usbip/usbip_proto.h"
+#include "models/usbip_proto.h"
 #include "emu/usbip/usbip_server.h"
 #include "models/usb_loopback.h"
 

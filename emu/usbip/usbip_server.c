@@ -1,5 +1,5 @@
 #include "emu/usbip/usbip_server.h"
-#include "emu/usbip/usbip_proto.h"
+#include "models/usbip_proto.h"
 
 #include <arpa/inet.h>
 #include <assert.h>

@@ -1,6 +1,6 @@
 /* USB/IP wire format against bytes written from usbip_protocol.rst (emulators.md §4.1): field
  * offsets, big-endian headers, raw setup bytes, signed fields, short buffers. */
-#include "emu/usbip/usbip_proto.h"
+#include "models/usbip_proto.h"
 #include "models/tests/ft_test.h"
 #include "models/usb_loopback.h"
 
