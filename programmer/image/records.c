@@ -60,6 +60,15 @@ bool ft_text_hex_decode(const uint8_t *hex, size_t count, uint8_t *out, size_t *
 	return true;
 }
 
+const char *ft_text_char(char buf[FT_TEXT_CHAR_LEN], uint8_t c)
+{
+	if (c > 0x20 && c < 0x7f)
+		snprintf(buf, FT_TEXT_CHAR_LEN, "'%c'", c);
+	else
+		snprintf(buf, FT_TEXT_CHAR_LEN, "byte 0x%02x", c);
+	return buf;
+}
+
 ft_error ft_text_line_error(ft_diag *diag, ft_error code, const char *name, uint32_t line,
                             const char *fmt, ...)
 {
