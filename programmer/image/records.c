@@ -283,6 +283,9 @@ static ft_error emit(record_set *records, const ft_image_source *src, ft_records
 		if (err != FT_OK)
 			return err;
 	}
+	if (records->count == 0)
+		return ft_image_sink_note(sink, diag, "%s has no data records: nothing to program",
+		                          src->name);
 	qsort(records->runs, records->count, sizeof(run), cmp_runs);
 	for (size_t i = 0; i < records->count;) {
 		run cur;
