@@ -79,10 +79,10 @@ static ft_error plan_targets(const ft_segment *segments, size_t count,
 			t->name = s->dfu_target_name ? s->dfu_target_name
 			          : options          ? options->target_name
 			                             : NULL;
-			if (t->name && strlen(t->name) >= DFUSE_NAME)
+			if (t->name && strlen(t->name) > DFUSE_NAME)
 				return ft_diag_set(diag, FT_ERR_INVALID_ARG, NULL,
 				                   "target name of %zu characters; at most %d fit",
-				                   strlen(t->name), DFUSE_NAME - 1);
+				                   strlen(t->name), DFUSE_NAME);
 			(*targets)++;
 			*total += DFUSE_TARGET;
 		}

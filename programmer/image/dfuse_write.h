@@ -28,7 +28,7 @@ typedef struct ft_dfuse_options {
 	uint16_t product; /* suffix idProduct; 0xFFFF matches any */
 	uint16_t device;  /* suffix bcdDevice; 0xFFFF matches any */
 	/* The name of every target whose first segment has no dfu_target_name; NULL leaves those
-	 * targets unnamed. At most 254 characters. */
+	 * targets unnamed. At most 255 characters (a shorter name is NUL-terminated). */
 	const char *target_name;
 } ft_dfuse_options;
 
