@@ -17,13 +17,17 @@ void ft_text_cursor_init(ft_text_cursor *cursor, const uint8_t *bytes, size_t le
 bool ft_text_next_line(ft_text_cursor *cursor, const uint8_t **text, size_t *len)
 {
 	while (cursor->next < cursor->end) {
-		const uint8_t *start = cursor->next, *p = start;
-		while (p < cursor->end && *p != '\n' && *p != '\r')
-			p++;
-		const uint8_t *stop = p;
-		if (p < cursor->end)
-			p += (*p == '\r' && p + 1 < cursor->end && p[1] == '\n') ? 2 : 1;
-		cursor->next = p;
+		const uint8_t *start = cursor->next;
+		const uint8_t *nl = memchr(start, '\n', (size_t)(cursor->end - start));
+		const uint8_t *stop = nl ? nl : cursor->end;
+		/* A CR ends the line too: CRLF, or a lone CR as old Mac tools write. */
+		const uint8_t *cr = memchr(start, '\r', (size_t)(stop - start));
+		if (cr) {
+			stop = cr;
+			cursor->next = cr + 1 < cursor->end && cr[1] == '\n' ? cr + 2 : cr + 1;
+		} else {
+			cursor->next = nl ? nl + 1 : cursor->end;
+		}
 		cursor->line++;
 		while (stop > start && (stop[-1] == ' ' || stop[-1] == '\t'))
 			stop--;
@@ -36,28 +40,27 @@ bool ft_text_next_line(ft_text_cursor *cursor, const uint8_t **text, size_t *len
 	return false;
 }
 
-static inline int hex_digit(uint8_t c)
-{
-	if ((unsigned)(c - '0') < 10u)
-		return c - '0';
-	c |= 0x20;
-	if ((unsigned)(c - 'a') < 6u)
-		return c - 'a' + 10;
-	return -1;
-}
+/* Hex digit values plus one; 0 for every other byte. */
+static const uint8_t hex_value[256] = {
+    ['0'] = 1,  ['1'] = 2,  ['2'] = 3,  ['3'] = 4,  ['4'] = 5,  ['5'] = 6,  ['6'] = 7,  ['7'] = 8,
+    ['8'] = 9,  ['9'] = 10, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+    ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15, ['f'] = 16,
+};
 
 bool ft_text_hex_decode(const uint8_t *hex, size_t count, uint8_t *out, size_t *bad)
 {
+	/* Decode without branching on each digit; look for the culprit only on failure. */
+	unsigned invalid = 0;
 	for (size_t i = 0; i < count; i++) {
-		int hi = hex_digit(hex[2 * i]);
-		int lo = hex_digit(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			*bad = 2 * i + (hi >= 0);
-			return false;
-		}
-		out[i] = (uint8_t)(hi << 4 | lo);
+		unsigned hi = hex_value[hex[2 * i]], lo = hex_value[hex[2 * i + 1]];
+		invalid |= (hi == 0) | (lo == 0);
+		out[i] = (uint8_t)((hi - 1) << 4 | (lo - 1));
 	}
-	return true;
+	if (!invalid)
+		return true;
+	for (*bad = 0; hex_value[hex[*bad]]; (*bad)++)
+		;
+	return false;
 }
 
 const char *ft_text_char(char buf[FT_TEXT_CHAR_LEN], uint8_t c)
