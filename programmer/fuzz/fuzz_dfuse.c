@@ -1,6 +1,8 @@
 /* libFuzzer target: the DfuSe reader, through ft_image_add_buffer and ft_image_finish, and the
  * writer: whatever the reader accepts must survive ft_dfuse_encode and a second read unchanged
- * (targets come back in ascending alternate setting, empty elements are left out). */
+ * (targets come back in ascending alternate setting, empty elements are left out). Each input is
+ * read as it is and again with its suffix CRC made right, so that mutations reach the parser
+ * behind the CRC check. */
 #include <stdlib.h>
 
 #include "programmer/fuzz/fuzz_image.h"
@@ -25,11 +27,11 @@ static bool same_name(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static void round_trip(const uint8_t *data, size_t size)
 {
 	ft_image *first = fuzz_image_read(FT_IMAGE_DFUSE, "fuzz.dfu", data, size);
 	if (!first)
-		return 0;
+		return;
 	size_t count = ft_image_segment_count(first);
 	ft_segment *segs = malloc((count + 1) * sizeof(ft_segment));
 	ft_segment *back = malloc((count + 1) * sizeof(ft_segment));
@@ -56,5 +58,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(segs);
 	free(back);
 	ft_image_free(first);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	round_trip(data, size);
+	uint8_t *sealed = size >= 16 ? malloc(size) : NULL;
+	if (sealed) {
+		memcpy(sealed, data, size);
+		uint32_t crc = ft_dfuse_crc32(sealed, size - 4);
+		for (int i = 0; i < 4; i++)
+			sealed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
+		round_trip(sealed, size);
+		free(sealed);
+	}
 	return 0;
 }

@@ -314,6 +314,12 @@ static bool has_extension(const ft_image_reader *reader, const char *name)
 	return false;
 }
 
+/* The reader's opinion of the bytes; readers without a probe are never detected by content. */
+static ft_image_probe reader_probe(const ft_image_reader *reader, const uint8_t *bytes, size_t len)
+{
+	return reader->probe ? reader->probe(bytes, len) : FT_IMAGE_PROBE_NO;
+}
+
 /* FT_IMAGE_AUTO: the order documented at ft_image_add_file. *fallback tells that nothing but the
  * lack of any other match made it a raw binary. */
 static ft_image_format detect(const char *name, const uint8_t *bytes, size_t len, bool *fallback)
@@ -321,12 +327,12 @@ static ft_image_format detect(const char *name, const uint8_t *bytes, size_t len
 	size_t n = sizeof(readers) / sizeof(readers[0]);
 	*fallback = false;
 	for (size_t i = 0; i < n; i++)
-		if (readers[i]->probe && readers[i]->probe(bytes, len) == FT_IMAGE_PROBE_MAGIC)
+		if (reader_probe(readers[i], bytes, len) == FT_IMAGE_PROBE_MAGIC)
 			return readers[i]->format;
 	if (has_extension(&ft_image_reader_bin, name))
 		return FT_IMAGE_BIN;
 	for (size_t i = 0; i < n; i++)
-		if (readers[i]->probe && readers[i]->probe(bytes, len) == FT_IMAGE_PROBE_TEXT)
+		if (reader_probe(readers[i], bytes, len) == FT_IMAGE_PROBE_TEXT)
 			return readers[i]->format;
 	for (size_t i = 0; i < n; i++)
 		if (has_extension(readers[i], name))
