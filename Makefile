@@ -103,9 +103,7 @@ $(call test_bin,$(1)): $(call obj,$(1) $(TEST_HARNESS_SRC)) $(ALL_LIBS)
 endef
 $(foreach t,$(TEST_SRC),$(eval $(call test_rule,$(t))))
 
-# The source of bench program $(1); a '%' written in the rule itself would become the stem.
-bench_src = $(filter %/$(1).c,$(BENCH_SRC))
-$(BUILD)/bench/%: $$(call bench_src,$$*) $(ALL_LIBS) | $(DEPS_STAMP)
+$(BUILD)/bench/%: $$(filter $$(addsuffix $$*.c,$$(sort $$(dir $(BENCH_SRC)))),$(BENCH_SRC)) $(ALL_LIBS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(FT_CFLAGS) $(FT_LDFLAGS) -o $@ $< $(ALL_LIBS) $(FT_LDLIBS)
 
