@@ -586,7 +586,8 @@ static void volatile_reason(const ft_plan *plan, ft_plan_segment *ps, const ft_p
 		append(reason, len, "overlaps system-bootloader work area ");
 		if (work)
 			append_range(reason, len, work->start, work->size);
-		append(reason, len, ": the bootloader refuses it or corrupts its own RAM; ");
+		append(reason, len, " (%s): the bootloader refuses it or corrupts its own RAM; ",
+		       ram_words(piece->region->kind));
 		append_dfu_accepts(reason, len, plan->part);
 	} else if (dfu_writable(plan->part, piece->start, piece->size)) {
 		append(reason, len,

@@ -33,8 +33,8 @@ static const ft_region h743xi_regions[] = {
 
 static const ft_bootloader_info h743_bootloader = {
     .has_usb_dfu = true,
-    .reserved_count = 1,
-    .reserved_ram = {{0x24000000, 0x5000}},
+    .reserved_count = 2,
+    .reserved_ram = {{0x20000000, 0x4100}, {0x24000000, 0x5000}},
     .writable_count = 3,
     .writable = {{0x08000000, 2 * MIB}, {0x20004100, 0x1BF00}, {0x24005000, 0x7B000}},
     .option_bytes_addr = 0x5200201C,
@@ -358,10 +358,14 @@ static void test_dtcm_progbits_buffer_is_refused_over_dfu_naming_dtcm(void)
 	buffer->section_count = 1;
 	memset(fx.data[1], 0, 21208);
 	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_ERR_REFUSED);
-	ASSERT_RULE(1, FT_VERDICT_REFUSE, FT_RULE_DFU_VOLATILE);
+	ASSERT_RULE(1, FT_VERDICT_REFUSE, FT_RULE_DFU_WORK_AREA);
 	CU_ASSERT_STRING_EQUAL(verdict_of(1)->region_text, "DTCM (volatile)");
-	ASSERT_CONTAINS(verdict_of(1)->reason, "DTCM RAM is volatile");
+	ASSERT_CONTAINS(verdict_of(1)->reason,
+	                "overlaps system-bootloader work area 0x20000000-0x200040FF (DTCM RAM)");
 	ASSERT_CONTAINS(verdict_of(1)->reason, "RAM 0x20004100-0x2001FFFF");
+	ASSERT_CONTAINS(
+	    verdict_of(1)->reason,
+	    "(0x20000000-0x200040FF, 0x24000000-0x24004FFF are used by the bootloader)");
 	ASSERT_CONTAINS(verdict_of(1)->fix, ".DTCMRAM (NOLOAD) : { *(.DTCMRAM) } >DTCMRAM");
 	CU_ASSERT_PTR_NULL(strstr(verdict_of(1)->fix, "initial values"));
 	assert_nothing_to_do();
@@ -380,7 +384,7 @@ static void test_axi_sram_segment_in_bootloader_work_area_is_refused(void)
 
 static void test_ram_inside_bootloader_window_is_still_refused_as_volatile(void)
 {
-	add_segment(0x24010000, 0x100);
+	add_segment(0x20010000, 0x100);
 	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_DFU_VOLATILE);
 	ASSERT_CONTAINS(verdict_of(0)->reason, "would write it, but RAM is lost at reset");
