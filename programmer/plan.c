@@ -614,7 +614,8 @@ static void volatile_reason(const ft_plan *plan, ft_plan_segment *ps, const ft_p
 typedef struct suggestion {
 	uint32_t addr;
 	const ft_region *region;
-	int score; /* lower is better */
+	int score;    /* lower is better */
+	bool shifted; /* a digit dropped or added, rather than one mistyped */
 } suggestion;
 
 static void consider(const ft_part *part, uint32_t addr, uint32_t size, uint32_t candidate,
@@ -640,6 +641,7 @@ static void consider(const ft_part *part, uint32_t addr, uint32_t size, uint32_t
 		best->addr = candidate;
 		best->region = region;
 		best->score = score;
+		best->shifted = category == 0;
 	}
 }
 
@@ -692,16 +694,17 @@ static void unmapped_texts(const ft_plan *plan, ft_plan_segment *ps, const ft_pl
 	    suggest_address(part, piece->start, ps->segment->size, &best)) {
 		append(ps->reason, sizeof(ps->reason), "; did you mean 0x%08X (", best.addr);
 		append_region_name_for_suggestion(ps->reason, sizeof(ps->reason), best.region);
-		append(ps->reason, sizeof(ps->reason), ")? one hex digit differs");
+		append(ps->reason, sizeof(ps->reason), ")? %s",
+		       best.shifted ? "a hex digit dropped or added" : "one hex digit differs");
 		append(
 		    ps->fix, sizeof(ps->fix),
 		    "correct the load address (the linker script's MEMORY ORIGIN, or --address): "
 		    "0x%08X is ",
 		    best.addr);
 		if (best.addr == best.region->start)
-			append(ps->fix, sizeof(ps->fix), "the start of ");
+			append(ps->fix, sizeof(ps->fix), "the start of the ");
 		else
-			append(ps->fix, sizeof(ps->fix), "in ");
+			append(ps->fix, sizeof(ps->fix), "in the ");
 		append_region_name_for_suggestion(ps->fix, sizeof(ps->fix), best.region);
 	} else {
 		append(ps->fix, sizeof(ps->fix),
