@@ -233,21 +233,45 @@ static const char *ram_words(ft_region_kind kind)
 	}
 }
 
-/* The MEMORY name STM32CubeMX linker scripts give each H7 RAM, used only in example fixes.
- * Convention of STM32CubeMX-generated STM32H7xx_FLASH.ld files [U: other generators differ]. */
-static const char *linker_memory_name(const ft_part *part, const ft_region *region)
+/* The MEMORY name STM32CubeMX linker scripts give an H7 RAM (STM32H7xx_FLASH.ld), used in
+ * example fixes and next to the table's name; NULL where we do not know one. The D1/D2/D3 names
+ * exist on the parts with those power domains (H74x/H75x, H72x/H73x) [U: other generators and
+ * the H7A3/B3 CD/SRD scripts name them differently]. */
+static const char *cubemx_memory(const ft_part *part, ft_region_kind kind)
 {
-	if (part->family != FT_FAMILY_N6) {
-		switch (region->kind) {
-		case FT_REGION_ITCM: return "ITCMRAM";
-		case FT_REGION_DTCM: return "DTCMRAM";
-		case FT_REGION_AXI_SRAM: return "RAM_D1";
-		case FT_REGION_AHB_SRAM: return "RAM_D2";
-		case FT_REGION_SRD_SRAM: return "RAM_D3";
-		default: break;
-		}
+	bool d_domains = part->family == FT_FAMILY_H74X ||
+	                 part->family == FT_FAMILY_H74X_DUAL_CORE || part->family == FT_FAMILY_H72X;
+	switch (kind) {
+	case FT_REGION_ITCM: return part->family == FT_FAMILY_N6 ? NULL : "ITCMRAM";
+	case FT_REGION_DTCM: return part->family == FT_FAMILY_N6 ? NULL : "DTCMRAM";
+	case FT_REGION_AXI_SRAM: return d_domains ? "RAM_D1" : NULL;
+	case FT_REGION_AHB_SRAM: return d_domains ? "RAM_D2" : NULL;
+	case FT_REGION_SRD_SRAM: return d_domains ? "RAM_D3" : NULL;
+	default: return NULL;
 	}
-	return region->name;
+}
+
+/* A linker-script MEMORY name for region: CubeMX's where known, else the table's name made an
+ * identifier ("AXI SRAM1 (secure)" -> "AXI_SRAM1_secure"). */
+static void linker_memory_name(const ft_part *part, const ft_region *region, char *buf, size_t len)
+{
+	const char *known = cubemx_memory(part, region->kind);
+	if (known) {
+		snprintf(buf, len, "%s", known);
+		return;
+	}
+	size_t n = 0;
+	for (const char *c = region->name; *c && n + 1 < len; c++) {
+		bool word = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+		            (*c >= '0' && *c <= '9');
+		if (word)
+			buf[n++] = *c;
+		else if (n && buf[n - 1] != '_')
+			buf[n++] = '_';
+	}
+	while (n && buf[n - 1] == '_')
+		n--;
+	buf[n] = '\0';
 }
 
 /* ---- the bootloader ------------------------------------------------------------------------ */
@@ -278,7 +302,7 @@ static const ft_range *dfu_reserved_overlap(const ft_part *part, uint32_t start,
 
 /* "the system bootloader only accepts flash, option bytes and RAM A-B, C-D (E-F is used by the
  * bootloader)", from the part's bootloader table. */
-static void append_dfu_accepts(char *buf, size_t len, const ft_part *part)
+static void append_dfu_accepts(char *buf, size_t len, const ft_part *part, bool with_reserved)
 {
 	const ft_bootloader_info *bl = part->bootloader;
 	append(buf, len, "the system bootloader only accepts %s",
@@ -293,7 +317,7 @@ static void append_dfu_accepts(char *buf, size_t len, const ft_part *part)
 		append_range(buf, len, bl->writable[i].start, bl->writable[i].size);
 		first = false;
 	}
-	if (bl->reserved_count) {
+	if (with_reserved && bl->reserved_count) {
 		append(buf, len, " (");
 		for (uint8_t i = 0; i < bl->reserved_count; i++) {
 			append(buf, len, i ? ", " : "");
@@ -408,26 +432,42 @@ static bool split_pieces(const ft_part *part, ft_plan_segment *ps)
 
 /* ---- texts --------------------------------------------------------------------------------- */
 
-static void append_region_words(char *buf, size_t len, const ft_region *region)
+/* "RAM_D2 / AHB SRAM1 (volatile)", "QUADSPI window (external memory)", "flash bank 2". */
+static void append_region_words(char *buf, size_t len, const ft_part *part, const ft_region *region)
 {
+	const char *qualifier = NULL;
 	switch (region->kind) {
+	case FT_REGION_FLASH_BANK: append(buf, len, "flash bank %u", region->bank); return;
 	case FT_REGION_HOLE: append(buf, len, "no flash (bank hole)"); return;
 	case FT_REGION_EXT_WINDOW:
 		append(buf, len, "%s window (external memory)", region->name);
 		return;
-	case FT_REGION_OTP: append(buf, len, "%s (OTP)", region->name); return;
-	case FT_REGION_SYSTEM_MEMORY: append(buf, len, "%s (system memory)", region->name); return;
-	case FT_REGION_PERIPHERAL: append(buf, len, "%s (peripheral)", region->name); return;
+	case FT_REGION_OTP: qualifier = "OTP"; break;
+	case FT_REGION_SYSTEM_MEMORY: qualifier = "system memory"; break;
+	case FT_REGION_PERIPHERAL: qualifier = "peripheral"; break;
+	case FT_REGION_AXI_SRAM:
+	case FT_REGION_AHB_SRAM:
+	case FT_REGION_SRD_SRAM: {
+		const char *memory = cubemx_memory(part, region->kind);
+		if (memory && !strstr(region->name, memory))
+			append(buf, len, "%s / ", memory);
+		break;
+	}
 	default: break;
 	}
-	if (ft_region_kind_is_volatile(region->kind))
-		append(buf, len, "%s (volatile)", region->name);
-	else
+	if (!qualifier && ft_region_kind_is_volatile(region->kind))
+		qualifier = "volatile";
+	size_t name_len = strlen(region->name);
+	if (!qualifier)
 		append(buf, len, "%s", region->name);
+	else if (name_len && region->name[name_len - 1] == ')')
+		append(buf, len, "%.*s, %s)", (int)(name_len - 1), region->name, qualifier);
+	else
+		append(buf, len, "%s (%s)", region->name, qualifier);
 }
 
 /* "flash bank 1 sectors 0-1", "flash bank 1 sector 7 + bank 2 sector 0", "unmapped". */
-static void describe_region(ft_plan_segment *ps)
+static void describe_region(const ft_part *part, ft_plan_segment *ps)
 {
 	char *buf = ps->region_text;
 	size_t len = sizeof(ps->region_text);
@@ -445,7 +485,7 @@ static void describe_region(ft_plan_segment *ps)
 			if (piece->last_sector != piece->first_sector)
 				append(buf, len, "-%u", piece->last_sector);
 		} else {
-			append_region_words(buf, len, piece->region);
+			append_region_words(buf, len, part, piece->region);
 		}
 	}
 }
@@ -493,12 +533,12 @@ static void example_section_name(const ft_plan *plan, const ft_plan_segment *ps,
 	} else if (progbits == 1) {
 		snprintf(buf, len, "%s", only);
 	} else {
-		snprintf(buf, len, ".%s_noload", linker_memory_name(plan->part, ps->region));
+		char memory[48];
+		linker_memory_name(plan->part, ps->region, memory, sizeof(memory));
+		snprintf(buf, len, ".%s_noload", memory);
 		for (char *c = buf + 1; *c; c++)
 			if (*c >= 'A' && *c <= 'Z')
 				*c = (char)(*c - 'A' + 'a');
-			else if (*c == ' ')
-				*c = '_';
 	}
 }
 
@@ -516,8 +556,12 @@ static void volatile_fix(const ft_plan *plan, ft_plan_segment *ps)
 	char *fix = ps->fix;
 	size_t len = sizeof(ps->fix);
 	const ft_segment *seg = ps->segment;
-	const char *memory = linker_memory_name(plan->part, ps->region);
-	if (is_code(ps)) {
+	char memory[48];
+	linker_memory_name(plan->part, ps->region, memory, sizeof(memory));
+	bool flash = first_flash(plan->part) != NULL;
+	/* where initial values live: internal flash, or external flash on parts without it */
+	const char *store = flash ? "AT> FLASH" : "AT> the external-flash region";
+	if (is_code(ps) && flash) {
 		append(
 		    fix, len,
 		    "add AT> FLASH to the output section so the code is stored in flash, and copy "
@@ -525,12 +569,19 @@ static void volatile_fix(const ft_plan *plan, ft_plan_segment *ps)
 		    memory);
 		return;
 	}
+	if (is_code(ps)) {
+		append(fix, len,
+		       "store the code in external flash (%s, copied to %s in the startup code) or "
+		       "ship it inside a signed FSBL image, or re-run with --skip-volatile",
+		       store, memory);
+		return;
+	}
 	if (seg->format == FT_IMAGE_ELF && progbits_count(seg) == 0) {
 		append(fix, len,
 		       "declare the output sections placed at 0x%08X (NOLOAD) in the linker script "
-		       "(or AT> FLASH with a startup copy if they need initial values), or re-run "
+		       "(or %s with a startup copy if they need initial values), or re-run "
 		       "with --skip-volatile",
-		       seg->addr);
+		       seg->addr, store);
 		return;
 	}
 	if (seg->format != FT_IMAGE_ELF) {
@@ -549,8 +600,8 @@ static void volatile_fix(const ft_plan *plan, ft_plan_segment *ps)
 			append(fix, len, " *(%s)", seg->sections[i].name);
 	append(fix, len, " } >%s", memory);
 	if (!all_zero(seg))
-		append(fix, len,
-		       " (or AT> FLASH with a startup copy if it needs its initial values)");
+		append(fix, len, " (or %s with a startup copy if it needs its initial values)",
+		       store);
 	append(fix, len, ", or re-run with --skip-volatile");
 }
 
@@ -588,14 +639,14 @@ static void volatile_reason(const ft_plan *plan, ft_plan_segment *ps, const ft_p
 			append_range(reason, len, work->start, work->size);
 		append(reason, len, " (%s): the bootloader refuses it or corrupts its own RAM; ",
 		       ram_words(piece->region->kind));
-		append_dfu_accepts(reason, len, plan->part);
+		append_dfu_accepts(reason, len, plan->part, false);
 	} else if (dfu_writable(plan->part, piece->start, piece->size)) {
 		append(reason, len,
 		       "%s is volatile: the system bootloader would write it, but RAM is lost at "
 		       "reset, so nothing persistent is programmed",
 		       ram_words(piece->region->kind));
 	} else {
-		append_dfu_accepts(reason, len, plan->part);
+		append_dfu_accepts(reason, len, plan->part, true);
 		append(reason, len, "; %s is volatile, its contents are lost at reset anyway",
 		       ram_words(piece->region->kind));
 	}
@@ -810,7 +861,7 @@ static void rule_texts(const ft_plan *plan, ft_plan_segment *ps, const ft_plan_p
 		append(reason, rlen, "the system bootloader does not accept writes at ");
 		append_range(reason, rlen, piece->start, piece->size);
 		append(reason, rlen, "; ");
-		append_dfu_accepts(reason, rlen, part);
+		append_dfu_accepts(reason, rlen, part, true);
 		append(fix, flen, "program it over the debug port (--transport swd)");
 		return;
 	case FT_RULE_DFU_UNAVAILABLE:
@@ -891,7 +942,8 @@ static void classify(const ft_plan *plan, ft_plan_segment *ps)
 		ps->piece_count = 1;
 		ps->pieces[0] = (ft_plan_piece){.start = seg->addr, .region = ps->region};
 		if (ps->region)
-			append_region_words(ps->region_text, sizeof(ps->region_text), ps->region);
+			append_region_words(ps->region_text, sizeof(ps->region_text), part,
+			                    ps->region);
 		else
 			append(ps->region_text, sizeof(ps->region_text), "unmapped");
 		note(ps, "no file bytes (filesz 0, memsz 0x%X): ignored, nothing erased or written",
@@ -912,14 +964,14 @@ static void classify(const ft_plan *plan, ft_plan_segment *ps)
 	if (!split_pieces(part, ps)) {
 		ps->verdict = FT_VERDICT_REFUSE;
 		ps->rule = FT_RULE_CROSSES_REGIONS;
-		describe_region(ps);
+		describe_region(part, ps);
 		append(ps->reason, sizeof(ps->reason), "spans more than %d memory regions",
 		       FT_PLAN_MAX_PIECES);
 		append(ps->fix, sizeof(ps->fix),
 		       "split the output section so each part lies in one memory region");
 		return;
 	}
-	describe_region(ps);
+	describe_region(part, ps);
 	piece_rule rules[FT_PLAN_MAX_PIECES] = {{0}};
 	size_t decisive = 0;
 	bool uniform = true;
@@ -958,7 +1010,7 @@ static void classify(const ft_plan *plan, ft_plan_segment *ps)
 	else if (ps->rule != FT_RULE_EXCEEDS_FLASH) {
 		append(ps->reason, sizeof(ps->reason), "crosses into ");
 		if (piece->region)
-			append_region_words(ps->reason, sizeof(ps->reason), piece->region);
+			append_region_words(ps->reason, sizeof(ps->reason), part, piece->region);
 		else
 			append(ps->reason, sizeof(ps->reason), "unmapped space");
 		append(ps->reason, sizeof(ps->reason),
@@ -1290,9 +1342,14 @@ static void conclude(ft_plan *plan)
 		append(c, len, "programmable over %s: %zu segment%s (", via, t->program + t->ram,
 		       t->program + t->ram == 1 ? "" : "s");
 		append_size(c, len, t->image_bytes);
-		append(c, len, "): erase %zu sector%s (", t->sectors, t->sectors == 1 ? "" : "s");
-		append_size(c, len, t->erase_bytes);
-		append(c, len, "), write ");
+		append(c, len, "):");
+		if (t->sectors) {
+			append(c, len, " erase %zu sector%s (", t->sectors,
+			       t->sectors == 1 ? "" : "s");
+			append_size(c, len, t->erase_bytes);
+			append(c, len, "),");
+		}
+		append(c, len, " write ");
 		append_size(c, len, t->write_bytes);
 		if (t->padding_bytes) {
 			append(c, len, " (");
