@@ -11,6 +11,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ static struct {
 	char *out;
 	char *err;
 	json_t *json;
+	const char *cwd; /* where run() starts flashtwin; NULL: here */
 } fx;
 
 static void setup(void)
@@ -79,18 +81,33 @@ static char *slurp(const char *path)
 	return buf;
 }
 
-static void flashtwin_path(char *buf, size_t len)
+/* The build tree: $FT_BUILD, else the parent of this program's tests/ directory. */
+static void build_dir(char *buf, size_t len)
 {
 	const char *build = getenv("FT_BUILD");
 	if (build && build[0]) {
-		snprintf(buf, len, "%s/flashtwin", build);
+		snprintf(buf, len, "%s", build);
 		return;
 	}
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	CU_ASSERT_FATAL(n > 0);
 	exe[n] = '\0';
-	snprintf(buf, len, "%s/flashtwin", dirname(dirname(exe)));
+	snprintf(buf, len, "%s", dirname(dirname(exe)));
+}
+
+static void flashtwin_path(char *buf, size_t len)
+{
+	char build[1024];
+	build_dir(build, sizeof(build));
+	if (build[0] != '/') {
+		/* run() may start flashtwin elsewhere: make the path absolute */
+		char cwd[1024];
+		CU_ASSERT_PTR_NOT_NULL_FATAL(getcwd(cwd, sizeof(cwd)));
+		snprintf(buf, len, "%s/%s/flashtwin", cwd, build);
+	} else {
+		snprintf(buf, len, "%s/flashtwin", build);
+	}
 }
 
 /* Runs flashtwin with the NULL-terminated arguments; keeps exit status, stdout, stderr and, when
@@ -114,6 +131,8 @@ static void run(const char *arg, ...)
 	CU_ASSERT_FATAL(pid >= 0);
 	if (pid == 0) {
 		if (!freopen(out_path, "w", stdout) || !freopen(err_path, "w", stderr))
+			_exit(126);
+		if (fx.cwd && chdir(fx.cwd) != 0)
 			_exit(126);
 		execv(program, argv);
 		_exit(127);
@@ -601,6 +620,88 @@ static void test_n6_image_is_refused_with_fix_list(void)
 	ASSERT_CONTAINS(str_at("advice/1"), "BOOT1=1");
 }
 
+/* ---- golden plans of the firmware fixtures ------------------------------------------------ */
+
+/* `flashtwin check --json` on the images of conformance/fixtures, compared with
+ * programmer/tests/golden/NAME.json (the "flashtwin" version key aside). flashtwin runs inside
+ * the fixtures directory so that paths in the plan do not depend on the build tree.
+ * FT_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing. */
+typedef struct golden {
+	const char *name;
+	const char *args[8];
+} golden;
+
+static const golden goldens[] = {
+    {"report-a-h723-dfu", {"h723-eth-d2.elf", "--part", "STM32H723ZG", "--transport", "dfu"}},
+    {"report-a-h723-dfu-skip-volatile",
+     {"h723-eth-d2.elf", "--part", "STM32H723ZG", "--transport", "dfu", "--skip-volatile"}},
+    {"report-a-h723-swd", {"h723-eth-d2.elf", "--part", "STM32H723ZG", "--transport", "swd"}},
+    {"report-a-fixed-h723-dfu",
+     {"h723-eth-d2-fixed.elf", "--part", "STM32H723ZG", "--transport", "dfu"}},
+    {"report-a-hex-h723-dfu", {"h723-eth-d2.hex", "--part", "STM32H723ZG", "--transport", "dfu"}},
+    {"report-b-srec-h743-swd", {"h743-qspi.srec", "--part", "STM32H743XI", "--transport", "swd"}},
+    {"report-c-h743-dfu", {"h743-dtcm.elf", "--part", "STM32H743ZI", "--transport", "dfu"}},
+    {"report-d-n657-swd", {"n6-lrun.elf", "--part", "STM32N657X0", "--transport", "swd"}},
+    {"report-e-bin-at-0", {"h725-app.bin", "--address", "0x0", "--part", "STM32H725ZG"}},
+    {"h725-bin-in-flash", {"h725-app.bin", "--address", "0x08000000", "--part", "STM32H725ZG"}},
+    {"h743-clean-dfu", {"h743-clean.elf", "--part", "STM32H743ZI", "--transport", "dfu"}},
+    {"h743-qspi-dfu", {"h743-qspi.elf", "--part", "STM32H743ZI", "--transport", "dfu"}},
+    {"h7a3-clean-hex-dfu", {"h7a3-clean.hex", "--part", "STM32H7A3ZI", "--transport", "dfu"}},
+    {"n6-fsbl-swd", {"n6-fsbl.elf", "--part", "STM32N657X0", "--transport", "swd"}},
+};
+
+static void check_golden(const golden *g)
+{
+	char build[PATH_MAX], fixtures[PATH_MAX + 16], path[2 * PATH_MAX];
+	build_dir(build, sizeof(build));
+	snprintf(fixtures, sizeof(fixtures), "%s/fixtures", build);
+	snprintf(path, sizeof(path), "%s/%s", fixtures, g->args[0]);
+	if (access(path, R_OK) != 0) {
+		CU_FAIL("fixture missing: run make fixtures");
+		return;
+	}
+	fx.cwd = fixtures;
+	run("check", "--json", g->args[0], g->args[1], g->args[2], g->args[3], g->args[4],
+	    g->args[5], g->args[6], g->args[7], NULL);
+	fx.cwd = NULL;
+	if (!fx.json)
+		fprintf(stderr, "\n%s: exit %d, no JSON on stdout; stderr:\n%s\n", g->name,
+		        fx.status, fx.err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fx.json);
+	json_object_del(fx.json, "flashtwin");
+	FT_ASSERT_HEX(fx.status, json_integer_value(json_object_get(fx.json, "exit_status")));
+	snprintf(path, sizeof(path), "programmer/tests/golden/%s.json", g->name);
+	const char *update = getenv("FT_UPDATE_GOLDEN");
+	if (update && strcmp(update, "1") == 0) {
+		CU_ASSERT_EQUAL(json_dump_file(fx.json, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER),
+		                0);
+		return;
+	}
+	json_error_t error;
+	json_t *expected = json_load_file(path, 0, &error);
+	if (!expected) {
+		fprintf(stderr, "\n%s: %s\n", path, error.text);
+		CU_FAIL("golden file missing or unreadable");
+		return;
+	}
+	bool same = json_equal(fx.json, expected);
+	if (!same) {
+		char actual[PATH_MAX + 64];
+		snprintf(actual, sizeof(actual), "%s/golden-actual-%s.json", build, g->name);
+		json_dump_file(fx.json, actual, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fprintf(stderr, "\n%s differs from %s (diff them; FT_UPDATE_GOLDEN=1 rewrites)\n",
+		        actual, path);
+	}
+	CU_ASSERT_TRUE(same);
+	json_decref(expected);
+}
+
+static void test_fixture_plans_match_their_golden_files(void)
+{
+	for (size_t i = 0; i < sizeof(goldens) / sizeof(goldens[0]); i++)
+		check_golden(&goldens[i]);
+}
+
 /* ---- parts -------------------------------------------------------------------------------- */
 
 static void test_parts_lists_the_table(void)
@@ -660,6 +761,7 @@ static CU_TestInfo tests[] = {
     {"hex_record_across_sectors_erases_both", test_hex_record_across_sectors_erases_both},
     {"srec_with_external_records_names_lines", test_srec_with_external_records_names_lines},
     {"n6_image_is_refused_with_fix_list", test_n6_image_is_refused_with_fix_list},
+    {"fixture_plans_match_their_golden_files", test_fixture_plans_match_their_golden_files},
     {"parts_lists_the_table", test_parts_lists_the_table},
     {"parts_of_one_part_shows_its_map", test_parts_of_one_part_shows_its_map},
     CU_TEST_INFO_NULL,
