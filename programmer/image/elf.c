@@ -30,7 +30,6 @@ enum {
 	/* Linked firmware has a handful of program headers and at most a few hundred sections;
 	 * anything beyond these is not a firmware image and would only cost time. */
 	ELF_MAX_PHDRS = 1024,
-	ELF_MAX_SECTIONS = 65536,
 	NOTE_NAMES = 6, /* section names listed in a note */
 };
 
@@ -128,13 +127,14 @@ static ft_error check_header(elf_ctx *c, const GElf_Ehdr *eh, size_t *phnum)
 	if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
 		return fail(c, "ELF header", "e_type is %u, expected ET_EXEC (2)",
 		            (unsigned)eh->e_type);
-	if (elf_getphdrnum(c->elf, phnum) != 0)
-		return fail(c, "ELF header", "program-header count unreadable: %s", elf_errmsg(-1));
+	/* The raw e_phnum: libelf quietly shortens tables that do not fit the file. PN_XNUM
+	 * (extended numbering) is far above the limit too. */
+	*phnum = eh->e_phnum;
 	if (*phnum == 0)
 		return fail(c, "ELF header", "e_phnum is 0: no program headers, nothing to load");
 	if (*phnum > ELF_MAX_PHDRS)
-		return fail(c, "ELF header", "%zu program headers; more than %d is not firmware",
-		            *phnum, ELF_MAX_PHDRS);
+		return fail(c, "ELF header", "e_phnum is %zu; more than %d is not firmware", *phnum,
+		            ELF_MAX_PHDRS);
 	if (eh->e_phentsize != ELF32_PHDR_SIZE)
 		return fail(c, "ELF header", "e_phentsize is %u, expected 32",
 		            (unsigned)eh->e_phentsize);
@@ -158,16 +158,18 @@ static int cmp_sections(const void *a, const void *b)
 /* Collects the SHF_ALLOC sections, sorted by address. */
 static ft_error read_sections(elf_ctx *c, const GElf_Ehdr *eh)
 {
-	size_t len = c->src->len, shnum, strndx;
+	size_t len = c->src->len, shnum = eh->e_shnum, strndx, libelf_shnum;
 	char place[48];
-	if (elf_getshdrnum(c->elf, &shnum) != 0)
-		return fail(c, "ELF header", "section count unreadable: %s", elf_errmsg(-1));
+	/* The raw e_shnum, as for e_phnum. 0 with a table offset means extended numbering
+	 * (0xff00 sections or more): not firmware. */
+	if (shnum == 0 && eh->e_shoff != 0)
+		return fail(c, "ELF header",
+		            "e_shnum is 0 with e_shoff 0x%llx: extended section numbering is not "
+		            "firmware",
+		            (unsigned long long)eh->e_shoff);
 	if (shnum == 0)
 		return FT_OK;
 	c->has_section_headers = true;
-	if (shnum > ELF_MAX_SECTIONS)
-		return fail(c, "ELF header", "%zu sections; more than %d is not firmware", shnum,
-		            ELF_MAX_SECTIONS);
 	if (eh->e_shentsize != ELF32_SHDR_SIZE)
 		return fail(c, "ELF header", "e_shentsize is %u, expected 40",
 		            (unsigned)eh->e_shentsize);
@@ -175,6 +177,8 @@ static ft_error read_sections(elf_ctx *c, const GElf_Ehdr *eh)
 		return fail(c, "ELF header",
 		            "e_shoff 0x%llx + %zu section headers end past the file (0x%zx bytes)",
 		            (unsigned long long)eh->e_shoff, shnum, len);
+	if (elf_getshdrnum(c->elf, &libelf_shnum) != 0 || libelf_shnum != shnum)
+		return fail(c, "ELF header", "section headers unreadable: %s", elf_errmsg(-1));
 	if (elf_getshdrstrndx(c->elf, &strndx) != 0 || strndx == SHN_UNDEF || strndx >= shnum)
 		return fail(c, "ELF header", "e_shstrndx names no section-name table");
 	c->sections = calloc(shnum, sizeof(alloc_section));

@@ -15,8 +15,6 @@
  * The file must end with an 01 record; only blank lines may follow it. A second start address
  * that differs from the first is an error.
  */
-#include <stdio.h>
-
 #include "programmer/image/reader.h"
 #include "programmer/image/records.h"
 
@@ -37,16 +35,6 @@ static ft_image_probe ihex_probe(const uint8_t *bytes, size_t len)
 	       (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\r' || bytes[i] == '\n'))
 		i++;
 	return i < len && bytes[i] == ':' ? FT_IMAGE_PROBE_TEXT : FT_IMAGE_PROBE_NO;
-}
-
-/* "'G'" or "byte 0x07", for messages about a character. */
-static const char *char_text(char *buf, size_t len, uint8_t c)
-{
-	if (c > 0x20 && c < 0x7f)
-		snprintf(buf, len, "'%c'", c);
-	else
-		snprintf(buf, len, "byte 0x%02x", c);
-	return buf;
 }
 
 static ft_error set_entry(ft_records_meta *meta, uint32_t entry, uint32_t *entry_line,
@@ -76,7 +64,7 @@ static ft_error ihex_parse(const ft_image_source *src, ft_records_visit_fn visit
 	uint32_t base = 0, eof_line = 0, entry_line = 0;
 	bool segment_mode = false;
 	uint8_t rec[5 + 255];
-	char cbuf[16];
+	char cbuf[FT_TEXT_CHAR_LEN];
 	while (ft_text_next_line(&cur, &text, &n)) {
 		uint32_t line = cur.line;
 		if (eof_line)
@@ -86,7 +74,7 @@ static ft_error ihex_parse(const ft_image_source *src, ft_records_visit_fn visit
 		if (text[0] != ':')
 			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
 			                          "a record starts with ':', this line with %s",
-			                          char_text(cbuf, sizeof(cbuf), text[0]));
+			                          ft_text_char(cbuf, text[0]));
 		if (n < IHEX_MIN_CHARS)
 			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
 			                          "record of %zu characters; the shortest record "
@@ -94,9 +82,9 @@ static ft_error ihex_parse(const ft_image_source *src, ft_records_visit_fn visit
 			                          n);
 		size_t bad;
 		if (!ft_text_hex_decode(text + 1, 1, rec, &bad))
-			return ft_text_line_error(
-			    diag, FT_ERR_FORMAT, name, line, "%s at column %zu is not a hex digit",
-			    char_text(cbuf, sizeof(cbuf), text[1 + bad]), bad + 2);
+			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
+			                          "%s at column %zu is not a hex digit",
+			                          ft_text_char(cbuf, text[1 + bad]), bad + 2);
 		size_t count = rec[0];
 		if (n != IHEX_MIN_CHARS + 2 * count)
 			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
@@ -104,9 +92,9 @@ static ft_error ihex_parse(const ft_image_source *src, ft_records_visit_fn visit
 			                          "characters, this one has %zu",
 			                          count, IHEX_MIN_CHARS + 2 * count, n);
 		if (!ft_text_hex_decode(text + 1, 5 + count, rec, &bad))
-			return ft_text_line_error(
-			    diag, FT_ERR_FORMAT, name, line, "%s at column %zu is not a hex digit",
-			    char_text(cbuf, sizeof(cbuf), text[1 + bad]), bad + 2);
+			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
+			                          "%s at column %zu is not a hex digit",
+			                          ft_text_char(cbuf, text[1 + bad]), bad + 2);
 		uint8_t sum = 0;
 		for (size_t i = 0; i < 5 + count; i++)
 			sum = (uint8_t)(sum + rec[i]);

@@ -685,7 +685,8 @@ static ft_error plan_finish(finish_plan *p, ft_diag *diag)
 		}
 		i += count;
 	}
-	qsort(p->pieces, p->piece_count, sizeof(piece), cmp_pieces);
+	if (p->piece_count)
+		qsort(p->pieces, p->piece_count, sizeof(piece), cmp_pieces);
 	return FT_OK;
 }
 

@@ -60,6 +60,15 @@ bool ft_text_hex_decode(const uint8_t *hex, size_t count, uint8_t *out, size_t *
 	return true;
 }
 
+const char *ft_text_char(char buf[FT_TEXT_CHAR_LEN], uint8_t c)
+{
+	if (c > 0x20 && c < 0x7f)
+		snprintf(buf, FT_TEXT_CHAR_LEN, "'%c'", c);
+	else
+		snprintf(buf, FT_TEXT_CHAR_LEN, "byte 0x%02x", c);
+	return buf;
+}
+
 ft_error ft_text_line_error(ft_diag *diag, ft_error code, const char *name, uint32_t line,
                             const char *fmt, ...)
 {
@@ -274,6 +283,9 @@ static ft_error emit(record_set *records, const ft_image_source *src, ft_records
 		if (err != FT_OK)
 			return err;
 	}
+	if (records->count == 0)
+		return ft_image_sink_note(sink, diag, "%s has no data records: nothing to program",
+		                          src->name);
 	qsort(records->runs, records->count, sizeof(run), cmp_runs);
 	for (size_t i = 0; i < records->count;) {
 		run cur;

@@ -34,6 +34,11 @@ bool ft_text_next_line(ft_text_cursor *cursor, const uint8_t **text, size_t *len
  * with the index of the first character that is not a hex digit in *bad. */
 bool ft_text_hex_decode(const uint8_t *hex, size_t count, uint8_t *out, size_t *bad);
 
+enum { FT_TEXT_CHAR_LEN = 16 };
+
+/* "'G'" or "byte 0x07": a character for a message, written into buf. Returns buf. */
+const char *ft_text_char(char buf[FT_TEXT_CHAR_LEN], uint8_t c);
+
 /* ft_diag_set with origin "NAME line N" and a printf-style message; returns code. */
 ft_error ft_text_line_error(ft_diag *diag, ft_error code, const char *name, uint32_t line,
                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));

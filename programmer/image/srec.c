@@ -42,6 +42,7 @@ static ft_error srec_parse(const ft_image_source *src, ft_records_visit_fn visit
 	size_t n;
 	uint32_t end_line = 0, data_records = 0;
 	uint8_t rec[1 + 255];
+	char cbuf[FT_TEXT_CHAR_LEN];
 	while (ft_text_next_line(&cur, &text, &n)) {
 		uint32_t line = cur.line;
 		if (end_line)
@@ -59,7 +60,8 @@ static ft_error srec_parse(const ft_image_source *src, ft_records_visit_fn visit
 		size_t bad;
 		if (!ft_text_hex_decode(text + 2, 1, rec, &bad))
 			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
-			                          "column %zu is not a hex digit", bad + 3);
+			                          "%s at column %zu is not a hex digit",
+			                          ft_text_char(cbuf, text[2 + bad]), bad + 3);
 		size_t count = rec[0];
 		if (n != SREC_MIN_CHARS + 2 * count)
 			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
@@ -75,7 +77,8 @@ static ft_error srec_parse(const ft_image_source *src, ft_records_visit_fn visit
 			    count, type, alen);
 		if (!ft_text_hex_decode(text + 4, count, rec + 1, &bad))
 			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
-			                          "column %zu is not a hex digit", bad + 5);
+			                          "%s at column %zu is not a hex digit",
+			                          ft_text_char(cbuf, text[4 + bad]), bad + 5);
 		uint8_t sum = 0;
 		for (size_t i = 0; i < count; i++) /* count byte, address, data */
 			sum = (uint8_t)(sum + rec[i]);
