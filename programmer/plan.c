@@ -669,6 +669,8 @@ typedef struct suggestion {
 	bool shifted; /* a digit dropped or added, rather than one mistyped */
 } suggestion;
 
+#define SUGGEST_MAX_OFFSET (2u * 1024 * 1024) /* the largest H7 flash */
+
 static void consider(const ft_part *part, uint32_t addr, uint32_t size, uint32_t candidate,
                      int category, suggestion *best)
 {
@@ -677,6 +679,10 @@ static void consider(const ft_part *part, uint32_t addr, uint32_t size, uint32_t
 	const ft_region *region = region_containing(part, candidate);
 	if (!region ||
 	    !(is_flash(region) || is_ram(region) || region->kind == FT_REGION_EXT_WINDOW))
+		return;
+	/* A mistyped linker ORIGIN puts an image near a region's start; an address deep inside a
+	 * 256 MiB window that differs in one digit is a coincidence, not a suggestion. */
+	if (candidate - region->start >= SUGGEST_MAX_OFFSET)
 		return;
 	int score = category * 8;
 	if (!range_inside(candidate, size ? size : 1, region->start, region->size))

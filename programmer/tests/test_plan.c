@@ -681,6 +681,16 @@ static void test_flash_address_off_by_one_digit_suggests_flash(void)
 	                "did you mean 0x08000000 (flash bank 1)? one hex digit differs");
 }
 
+static void test_n6_addresses_on_h7_get_no_far_fetched_suggestion(void)
+{
+	add_segment(0x34000400, 0x100);
+	add_segment(0x71000000, 0x100);
+	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_UNMAPPED);
+	CU_ASSERT_PTR_NULL(strstr(verdict_of(0)->reason, "did you mean"));
+	CU_ASSERT_PTR_NULL(strstr(verdict_of(1)->reason, "did you mean"));
+}
+
 static void test_unmapped_address_far_from_anything_has_no_suggestion(void)
 {
 	add_segment(0xE1234560, 0x10);
@@ -865,6 +875,8 @@ static CU_TestInfo tests[] = {
      test_external_base_with_digit_dropped_suggests_quadspi},
     {"flash_address_off_by_one_digit_suggests_flash",
      test_flash_address_off_by_one_digit_suggests_flash},
+    {"n6_addresses_on_h7_get_no_far_fetched_suggestion",
+     test_n6_addresses_on_h7_get_no_far_fetched_suggestion},
     {"unmapped_address_far_from_anything_has_no_suggestion",
      test_unmapped_address_far_from_anything_has_no_suggestion},
     {"n6_image_without_loader_is_refused_with_fix_list",
