@@ -660,8 +660,8 @@ static void volatile_reason(const ft_plan *plan, ft_plan_segment *ps, const ft_p
 		volatile_fix(plan, ps);
 }
 
-/* A likely typo: an address one hex digit away from a memory region (a digit dropped, added or
- * mistyped), e.g. 0x09000000 for QUADSPI's 0x90000000. */
+/* A likely typo: an address one hex digit away from flash or an external window (a digit
+ * dropped, added or mistyped), e.g. 0x09000000 for QUADSPI's 0x90000000. */
 typedef struct suggestion {
 	uint32_t addr;
 	const ft_region *region;
@@ -677,8 +677,8 @@ static void consider(const ft_part *part, uint32_t addr, uint32_t size, uint32_t
 	if (candidate == addr)
 		return;
 	const ft_region *region = region_containing(part, candidate);
-	if (!region ||
-	    !(is_flash(region) || is_ram(region) || region->kind == FT_REGION_EXT_WINDOW))
+	/* only memory an image is programmed into: a RAM "correction" would be refused anyway */
+	if (!region || !(is_flash(region) || region->kind == FT_REGION_EXT_WINDOW))
 		return;
 	/* A mistyped linker ORIGIN puts an image near a region's start; an address deep inside a
 	 * 256 MiB window that differs in one digit is a coincidence, not a suggestion. */
@@ -687,8 +687,6 @@ static void consider(const ft_part *part, uint32_t addr, uint32_t size, uint32_t
 	int score = category * 8;
 	if (!range_inside(candidate, size ? size : 1, region->start, region->size))
 		score += 4;
-	if (is_ram(region))
-		score += 2;
 	if (candidate != region->start)
 		score += 1;
 	if (!best->region || score < best->score ||
