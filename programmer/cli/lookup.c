@@ -151,7 +151,7 @@ bool ft_cli_find_board(const char *name, char *path, size_t len, ft_board *board
 		snprintf(path, len, "%s", name);
 		if (ft_board_load(path, board, &diag) == FT_OK)
 			return true;
-		ft_cli_diag(NULL, &diag);
+		ft_cli_diag(path, &diag);
 		return false;
 	}
 	char dirs[5][PATH_MAX];
@@ -162,7 +162,7 @@ bool ft_cli_find_board(const char *name, char *path, size_t len, ft_board *board
 		if (err == FT_OK)
 			return true;
 		if (err != FT_ERR_NOT_FOUND) {
-			ft_cli_diag(NULL, &diag);
+			ft_cli_diag(path, &diag);
 			return false;
 		}
 	}

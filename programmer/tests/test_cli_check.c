@@ -446,6 +446,17 @@ static void test_unknown_board_lists_known_boards(void)
 	ASSERT_CONTAINS(fx.err, "did you mean 'nucleo-h743zi2'");
 }
 
+static void test_malformed_board_file_names_its_line(void)
+{
+	FILE *f = fopen(scratch("my.board"), "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("# my board\npart = STM32H743ZI\ncolour = blue\n", f);
+	fclose(f);
+	run("check", "a.bin", "--board", fx.path, NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "my.board: line 3: unknown key 'colour'");
+}
+
 static void test_unknown_transport_is_a_usage_error(void)
 {
 	write_bin(scratch("a.bin"), 64);
@@ -744,6 +755,7 @@ static CU_TestInfo tests[] = {
     {"part_and_board_together_are_a_usage_error", test_part_and_board_together_are_a_usage_error},
     {"unknown_part_suggests_close_names", test_unknown_part_suggests_close_names},
     {"unknown_board_lists_known_boards", test_unknown_board_lists_known_boards},
+    {"malformed_board_file_names_its_line", test_malformed_board_file_names_its_line},
     {"unknown_transport_is_a_usage_error", test_unknown_transport_is_a_usage_error},
     {"bad_address_is_a_usage_error", test_bad_address_is_a_usage_error},
     {"unreadable_file_is_named", test_unreadable_file_is_named},
