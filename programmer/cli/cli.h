@@ -10,7 +10,7 @@
 
 #include "models/error.h"
 #include "models/parts.h"
-#include "programmer/board.h"
+#include "models/board.h"
 #include "programmer/image/image.h"
 #include "programmer/plan.h"
 

@@ -1,4 +1,4 @@
-#include "programmer/board.h"
+#include "models/board.h"
 
 #include <errno.h>
 #include <stdbool.h>

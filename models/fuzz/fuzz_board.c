@@ -1,5 +1,5 @@
 /* Board files are user input: any bytes must parse or fail with a diagnostic, never crash. */
-#include "programmer/board.h"
+#include "models/board.h"
 
 #include <stddef.h>
 #include <stdint.h>

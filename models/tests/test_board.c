@@ -1,7 +1,7 @@
 /* Board files: key = value lines, comments, and errors that name the line. */
 #include "models/parts.h"
 #include "models/tests/ft_test.h"
-#include "programmer/board.h"
+#include "models/board.h"
 
 #include <string.h>
 
