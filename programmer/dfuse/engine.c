@@ -540,7 +540,7 @@ static ft_error poll_busy(ft_dfuse_dev *dev, const poll_spec *spec, poll_result 
 		uint32_t ms = st.poll_timeout_ms;
 		if (ms == 0 && ++zero_polls > FT_DFUSE_ZERO_POLL_LIMIT) {
 			snprintf(why, sizeof(why), "answered %s with bwPollTimeout 0 on %u polls",
-			         ft_dfu_state_name(st.state), zero_polls - 1);
+			         ft_dfu_state_name(st.state), zero_polls);
 			return stuck(dev, spec, why, res, diag);
 		}
 		if (ms > spec->cap_ms - waited)
