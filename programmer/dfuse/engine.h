@@ -233,7 +233,8 @@ size_t ft_dfuse_current_alt(const ft_dfuse_dev *dev);
 /* The index in info->alts of the first alternate setting whose layout holds addr, or -1. */
 int ft_dfuse_find_alt(const ft_dfuse_dev *dev, uint32_t addr);
 
-/* The last GETSTATUS answer the device gave. */
+/* The GETSTATUS answer behind the last result: after a device error, the error the device
+ * reported (before CLRSTATUS cleared it); otherwise the last answer. */
 ft_dfu_getstatus ft_dfuse_last_status(const ft_dfuse_dev *dev);
 
 /* True once the device has left DFU mode or vanished (leave, READ_UNPROTECT, an option-byte

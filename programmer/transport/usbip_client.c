@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -236,26 +237,48 @@ static io_result read_exact(int fd, uint8_t *buf, size_t n, uint64_t deadline, s
 	return IO_OK;
 }
 
-static io_result write_all(int fd, const uint8_t *buf, size_t n, uint64_t deadline)
+/* Sends two buffers (a header and its payload; b may be empty) as one stream write where the
+ * socket allows, so that an OUT URB leaves in one segment. */
+static io_result write_two(int fd, const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len,
+                           uint64_t deadline)
 {
-	size_t done = 0;
-	while (done < n) {
-		ssize_t r = send(fd, buf + done, n - done, MSG_NOSIGNAL);
-		if (r > 0) {
-			done += (size_t)r;
-			continue;
-		}
+	struct iovec iov[2] = {{(void *)a, a_len}, {(void *)b, b_len}};
+	struct iovec *v = iov;
+	int count = b_len ? 2 : 1;
+	while (count > 0) {
+		struct msghdr msg = {0};
+		msg.msg_iov = v;
+		msg.msg_iovlen = (size_t)count;
+		ssize_t r = sendmsg(fd, &msg, MSG_NOSIGNAL);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EPIPE || errno == ECONNRESET))
 			return IO_EOF;
 		if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return IO_ERROR;
-		io_result w = wait_fd(fd, POLLOUT, deadline);
-		if (w != IO_OK)
-			return w;
+		if (r < 0) {
+			io_result w = wait_fd(fd, POLLOUT, deadline);
+			if (w != IO_OK)
+				return w;
+			continue;
+		}
+		size_t sent = (size_t)r;
+		while (count > 0 && sent >= v->iov_len) {
+			sent -= v->iov_len;
+			v++;
+			count--;
+		}
+		if (count > 0) {
+			v->iov_base = (uint8_t *)v->iov_base + sent;
+			v->iov_len -= sent;
+		}
 	}
 	return IO_OK;
+}
+
+static io_result write_all(int fd, const uint8_t *buf, size_t n, uint64_t deadline)
+{
+	return write_two(fd, buf, n, NULL, 0, deadline);
 }
 
 /* The diag for a failed read of `what` (n bytes wanted, got received). */
@@ -773,9 +796,7 @@ ft_transfer_status ft_usbip_control(ft_usbip_client *c, const uint8_t setup[8], 
 	/* start_frame, number_of_packets (0: not ISO, as Linux vhci sends it), interval: 0 */
 	memcpy(hdr + 40, setup, 8);
 	uint64_t deadline = now_ms() + timeout_ms;
-	io_result r = write_all(c->fd, hdr, sizeof(hdr), deadline);
-	if (r == IO_OK && !in && len > 0)
-		r = write_all(c->fd, data, len, deadline);
+	io_result r = write_two(c->fd, hdr, sizeof(hdr), data, in ? 0 : len, deadline);
 	if (r != IO_OK) {
 		write_failed(&why, c->label, r, "CMD_SUBMIT");
 		return break_client(c, io_status(r, 0), &why, diag);

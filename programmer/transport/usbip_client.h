@@ -19,7 +19,6 @@
 #ifndef FT_USBIP_CLIENT_H
 #define FT_USBIP_CLIENT_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
