@@ -27,19 +27,19 @@ struct ft_plan {
 	char advice[MAX_ADVICE][320];
 };
 
-const char *ft_transport_name(ft_transport transport)
+const char *ft_route_name(ft_route transport)
 {
-	return transport == FT_TRANSPORT_DFU ? "dfu" : "swd";
+	return transport == FT_ROUTE_DFU ? "dfu" : "swd";
 }
 
-bool ft_transport_parse(const char *text, ft_transport *transport)
+bool ft_route_parse(const char *text, ft_route *transport)
 {
 	if (!text || !transport)
 		return false;
 	if (strcasecmp(text, "dfu") == 0)
-		*transport = FT_TRANSPORT_DFU;
+		*transport = FT_ROUTE_DFU;
 	else if (strcasecmp(text, "swd") == 0)
-		*transport = FT_TRANSPORT_SWD;
+		*transport = FT_ROUTE_SWD;
 	else
 		return false;
 	return true;
@@ -353,7 +353,7 @@ static piece_rule volatile_rule(const ft_part *part, const ft_segment *segment,
 		return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_BIN_IN_RAM};
 	if (options->skip_volatile)
 		return (piece_rule){FT_VERDICT_SKIP, FT_RULE_VOLATILE_SKIPPED};
-	if (options->transport == FT_TRANSPORT_SWD)
+	if (options->transport == FT_ROUTE_SWD)
 		return (piece_rule){FT_VERDICT_VOLATILE, FT_RULE_VOLATILE};
 	if (!dfu_available(part))
 		return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_DFU_UNAVAILABLE};
@@ -366,7 +366,7 @@ static piece_rule rule_of_piece(const ft_part *part, const ft_segment *segment,
                                 const ft_plan_piece *piece, const ft_plan_options *options)
 {
 	const ft_region *region = piece->region;
-	bool dfu = options->transport == FT_TRANSPORT_DFU;
+	bool dfu = options->transport == FT_ROUTE_DFU;
 	if (!region)
 		return unmapped_rule(part, piece);
 	if (ft_region_kind_is_volatile(region->kind))
@@ -1297,9 +1297,9 @@ static void tally(ft_plan *plan)
 	t->sectors = plan->erase_count;
 }
 
-static const char *transport_words(ft_transport transport)
+static const char *transport_words(ft_route transport)
 {
-	return transport == FT_TRANSPORT_DFU ? "USB DFU" : "SWD";
+	return transport == FT_ROUTE_DFU ? "USB DFU" : "SWD";
 }
 
 /* The file the segments came from, when they all came from one; else NULL. */
@@ -1465,7 +1465,7 @@ const ft_part *ft_plan_part(const ft_plan *plan)
 	return plan->part;
 }
 
-ft_transport ft_plan_transport(const ft_plan *plan)
+ft_route ft_plan_transport(const ft_plan *plan)
 {
 	return plan->options.transport;
 }

@@ -22,19 +22,20 @@
 #include "models/parts.h"
 #include "programmer/image/image.h"
 
-typedef enum ft_transport {
-	FT_TRANSPORT_DFU, /* the ST system bootloader over USB DFU (DfuSe) */
-	FT_TRANSPORT_SWD, /* the debug port: the core's bus, the flash controller, RAM */
-} ft_transport;
+/* The programming route a plan is made for: which path the bytes take to the device. */
+typedef enum ft_route {
+	FT_ROUTE_DFU, /* the ST system bootloader over USB DFU (DfuSe) */
+	FT_ROUTE_SWD, /* the debug port: the core's bus, the flash controller, RAM */
+} ft_route;
 
 /* Stable lower-case name ("dfu", "swd"); never NULL. */
-const char *ft_transport_name(ft_transport transport);
+const char *ft_route_name(ft_route transport);
 
 /* Parses "dfu" or "swd" (case-insensitive). false on anything else. */
-bool ft_transport_parse(const char *text, ft_transport *transport);
+bool ft_route_parse(const char *text, ft_route *transport);
 
 typedef struct ft_plan_options {
-	ft_transport transport;
+	ft_route transport;
 	/* Program what persists and skip what does not: segments in RAM become "skip" instead of
 	 * "refuse" (DFU) or "volatile" (SWD). */
 	bool skip_volatile;
@@ -153,7 +154,7 @@ ft_error ft_plan_build(const ft_part *part, const ft_segment *const *segments, s
 void ft_plan_free(ft_plan *plan);
 
 const ft_part *ft_plan_part(const ft_plan *plan);
-ft_transport ft_plan_transport(const ft_plan *plan);
+ft_route ft_plan_transport(const ft_plan *plan);
 ft_plan_status ft_plan_get_status(const ft_plan *plan);
 const ft_plan_totals *ft_plan_get_totals(const ft_plan *plan);
 

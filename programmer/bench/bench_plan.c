@@ -38,7 +38,7 @@ static int bench(const ft_part *part, size_t count, const uint8_t *bytes)
 		                       .index = -1};
 		list[i] = &segs[i];
 	}
-	ft_plan_options options = {.transport = FT_TRANSPORT_SWD};
+	ft_plan_options options = {.transport = FT_ROUTE_SWD};
 	int rounds = 0;
 	double start = now_s(), elapsed = 0;
 	size_t writes = 0;

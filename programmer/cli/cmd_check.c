@@ -117,14 +117,14 @@ static const ft_part *resolve_part(const check_args *args)
 	return part;
 }
 
-static bool resolve_transport(const check_args *args, const ft_part *part, ft_transport *transport)
+static bool resolve_transport(const check_args *args, const ft_part *part, ft_route *transport)
 {
 	if (!args->transport) {
-		*transport = part->bootloader && part->bootloader->has_usb_dfu ? FT_TRANSPORT_DFU
-		                                                               : FT_TRANSPORT_SWD;
+		*transport = part->bootloader && part->bootloader->has_usb_dfu ? FT_ROUTE_DFU
+		                                                               : FT_ROUTE_SWD;
 		return true;
 	}
-	if (ft_transport_parse(args->transport, transport))
+	if (ft_route_parse(args->transport, transport))
 		return true;
 	ft_cli_error("check: unknown transport '%s' (dfu or swd)", args->transport);
 	return false;
@@ -157,7 +157,7 @@ static int read_files(const check_args *args, ft_image *image)
 	return FT_EXIT_OK;
 }
 
-static int plan_and_render(const check_args *args, const ft_part *part, ft_transport transport,
+static int plan_and_render(const check_args *args, const ft_part *part, ft_route transport,
                            const ft_image *image)
 {
 	size_t count = ft_image_segment_count(image);
@@ -204,7 +204,7 @@ int ft_cli_check(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	const ft_part *part = resolve_part(&args);
-	ft_transport transport;
+	ft_route transport;
 	if (!part || !resolve_transport(&args, part, &transport))
 		return FT_EXIT_USAGE;
 	ft_image *image = ft_image_new();

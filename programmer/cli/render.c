@@ -9,9 +9,9 @@
 
 /* ---- text ---------------------------------------------------------------------------------- */
 
-static const char *transport_words(ft_transport transport)
+static const char *transport_words(ft_route transport)
 {
-	return transport == FT_TRANSPORT_DFU ? "USB DFU" : "SWD";
+	return transport == FT_ROUTE_DFU ? "USB DFU" : "SWD";
 }
 
 static void range_text(char *buf, size_t len, uint32_t start, uint32_t size)
@@ -405,7 +405,7 @@ bool ft_cli_render_plan_json(FILE *out, const ft_cli_check_input *input, const f
 	     set(root, "conclusion", json_string(ft_plan_conclusion(plan))) &&
 	     set(root, "part", part_json(ft_plan_part(plan))) &&
 	     set(root, "board", text_or_null(input->board)) &&
-	     set(root, "transport", json_string(ft_transport_name(ft_plan_transport(plan)))) &&
+	     set(root, "transport", json_string(ft_route_name(ft_plan_transport(plan)))) &&
 	     set(root, "files", files_json(input)) &&
 	     set(root, "address", input->has_address ? hex(input->address) : json_null()) &&
 	     set(root, "segments", json_incref(segments)) && set(root, "work", work_json(plan)) &&

@@ -1,5 +1,5 @@
 /* libFuzzer target: the DfuSe reader, through ft_image_add_buffer and ft_image_finish, and the
- * writer: whatever the reader accepts must survive ft_dfuse_encode and a second read unchanged
+ * writer: whatever the reader accepts must survive ft_dfuse_file_encode and a second read unchanged
  * (targets come back in ascending alternate setting, empty elements are left out). Each input is
  * read as it is and again with its suffix CRC made right, so that mutations reach the parser
  * behind the CRC check. */
@@ -39,7 +39,7 @@ static void round_trip(const uint8_t *data, size_t size)
 	uint8_t *file = NULL;
 	size_t len = 0;
 	ft_diag diag;
-	if (n && ft_dfuse_encode(segs, n, NULL, &file, &len, &diag) != FT_OK)
+	if (n && ft_dfuse_file_encode(segs, n, NULL, &file, &len, &diag) != FT_OK)
 		__builtin_trap();
 	ft_image *second = n ? fuzz_image_read(FT_IMAGE_DFUSE, "again.dfu", file, len) : NULL;
 	if (n && !second)
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *sealed = size >= 16 ? malloc(size) : NULL;
 	if (sealed) {
 		memcpy(sealed, data, size);
-		uint32_t crc = ft_dfuse_crc32(sealed, size - 4);
+		uint32_t crc = ft_dfuse_file_crc32(sealed, size - 4);
 		for (int i = 0; i < 4; i++)
 			sealed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
 		round_trip(sealed, size);

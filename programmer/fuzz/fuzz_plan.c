@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const ft_part *part = ft_part_at(part_index);
 	for (int transport = 0; transport < 2; transport++) {
 		for (int skip = 0; skip < 2; skip++) {
-			ft_plan_options options = {.transport = (ft_transport)transport,
+			ft_plan_options options = {.transport = (ft_route)transport,
 			                           .skip_volatile = skip != 0};
 			ft_plan *plan = NULL;
 			ft_diag diag;

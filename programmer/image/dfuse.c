@@ -64,7 +64,7 @@ static ft_error check_suffix(const ft_image_source *src, ft_image_sink *sink, ft
 	if (b[s + 11] != DFUSE_SUFFIX)
 		return fail_at(diag, src->name, s + 11, "DFU suffix bLength %u, expected 16",
 		               b[s + 11]);
-	uint32_t crc = ft_dfuse_crc32(b, len - 4);
+	uint32_t crc = ft_dfuse_file_crc32(b, len - 4);
 	if (get32(b + s + 12) != crc)
 		return fail_at(diag, src->name, s + 12,
 		               "DFU suffix dwCRC 0x%08x, the file's CRC is 0x%08x",

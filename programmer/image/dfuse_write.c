@@ -17,7 +17,7 @@ enum {
 	DFUSE_BCD_DFU = 0x011a,  /* UM0391: DfuSe files carry bcdDFU 1.1a */
 };
 
-uint32_t ft_dfuse_crc32(const uint8_t *bytes, size_t len)
+uint32_t ft_dfuse_file_crc32(const uint8_t *bytes, size_t len)
 {
 	/* CRC-32 of each nibble value for the reflected polynomial 0xEDB88320. */
 	static const uint32_t nibble[16] = {
@@ -103,7 +103,7 @@ static ft_error plan_targets(const ft_segment *segments, size_t count,
 	return FT_OK;
 }
 
-ft_error ft_dfuse_encode(const ft_segment *segments, size_t count, const ft_dfuse_options *options,
+ft_error ft_dfuse_file_encode(const ft_segment *segments, size_t count, const ft_dfuse_options *options,
                          uint8_t **out, size_t *out_len, ft_diag *diag)
 {
 	if (!out || !out_len || (!segments && count))
@@ -161,20 +161,20 @@ ft_error ft_dfuse_encode(const ft_segment *segments, size_t count, const ft_dfus
 	memcpy(p, "UFD", 3);
 	p[3] = DFUSE_SUFFIX;
 	p += 4;
-	put32(p, ft_dfuse_crc32(buf, (size_t)total - 4));
+	put32(p, ft_dfuse_file_crc32(buf, (size_t)total - 4));
 	*out = buf;
 	*out_len = (size_t)total;
 	return FT_OK;
 }
 
-ft_error ft_dfuse_write(const ft_segment *segments, size_t count, const ft_dfuse_options *options,
+ft_error ft_dfuse_file_write(const ft_segment *segments, size_t count, const ft_dfuse_options *options,
                         const char *path, ft_diag *diag)
 {
 	if (!path)
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, NULL, "no path");
 	uint8_t *bytes;
 	size_t len;
-	ft_error err = ft_dfuse_encode(segments, count, options, &bytes, &len, diag);
+	ft_error err = ft_dfuse_file_encode(segments, count, options, &bytes, &len, diag);
 	if (err != FT_OK)
 		return err;
 	FILE *f = fopen(path, "wb");

@@ -59,7 +59,7 @@ static void put32(uint8_t *p, uint32_t v)
 /* Recomputes the suffix CRC after a test changed the file. */
 static void reseal(uint8_t *bytes, size_t len)
 {
-	put32(bytes + len - 4, ft_dfuse_crc32(bytes, len - 4));
+	put32(bytes + len - 4, ft_dfuse_file_crc32(bytes, len - 4));
 }
 
 static void setup(void)
@@ -68,7 +68,7 @@ static void setup(void)
 	ft_diag_clear(&diag);
 	file = NULL;
 	file_len = 0;
-	ft_dfuse_encode(fixture, 4, &ids, &file, &file_len, &diag);
+	ft_dfuse_file_encode(fixture, 4, &ids, &file, &file_len, &diag);
 }
 
 static void teardown(void)
@@ -96,8 +96,8 @@ static void expect_error(size_t offset, const char *what)
 
 static void test_crc_is_jamcrc_as_dfu_util_computes_it(void)
 {
-	FT_ASSERT_HEX(ft_dfuse_crc32((const uint8_t *)"123456789", 9), 0x340bc6d9);
-	FT_ASSERT_HEX(ft_dfuse_crc32(NULL, 0), 0xffffffff);
+	FT_ASSERT_HEX(ft_dfuse_file_crc32((const uint8_t *)"123456789", 9), 0x340bc6d9);
+	FT_ASSERT_HEX(ft_dfuse_file_crc32(NULL, 0), 0xffffffff);
 }
 
 static void test_writer_lays_out_prefix_target_element_and_suffix(void)
@@ -106,7 +106,7 @@ static void test_writer_lays_out_prefix_target_element_and_suffix(void)
 	ft_segment seg = {.addr = 0x08000000, .size = 4, .data = data};
 	uint8_t *out = NULL;
 	size_t len = 0;
-	FT_ASSERT_HEX(ft_dfuse_encode(&seg, 1, &ids, &out, &len, &diag), FT_OK);
+	FT_ASSERT_HEX(ft_dfuse_file_encode(&seg, 1, &ids, &out, &len, &diag), FT_OK);
 	CU_ASSERT_FATAL(out != NULL);
 	FT_ASSERT_HEX(len, 11 + 274 + 8 + 4 + 16);
 	FT_ASSERT_BYTES(out, "DfuSe\x01", 6);
@@ -167,7 +167,7 @@ static void test_written_file_is_detected_and_read_back(void)
 	int fd = mkstemp(path);
 	CU_ASSERT_FATAL(fd >= 0);
 	close(fd);
-	FT_ASSERT_HEX(ft_dfuse_write(fixture, 4, NULL, path, &diag), FT_OK);
+	FT_ASSERT_HEX(ft_dfuse_file_write(fixture, 4, NULL, path, &diag), FT_OK);
 	ft_image_input in = {path, FT_IMAGE_AUTO, false, 0};
 	FT_ASSERT_HEX(ft_image_add_file(image, &in, &diag), FT_OK);
 	FT_ASSERT_HEX(ft_image_file_at(image, 0)->format, FT_IMAGE_DFUSE);
@@ -182,17 +182,17 @@ static void test_writer_refuses_what_a_dfuse_file_cannot_hold(void)
 	uint8_t *out = NULL;
 	size_t len = 0;
 	ft_segment empty = {.addr = 0x08000000};
-	FT_ASSERT_HEX(ft_dfuse_encode(&empty, 1, NULL, &out, &len, &diag), FT_ERR_INVALID_ARG);
+	FT_ASSERT_HEX(ft_dfuse_file_encode(&empty, 1, NULL, &out, &len, &diag), FT_ERR_INVALID_ARG);
 	ft_segment nodata = {.addr = 0x08000000, .size = 4};
-	FT_ASSERT_HEX(ft_dfuse_encode(&nodata, 1, NULL, &out, &len, &diag), FT_ERR_INVALID_ARG);
+	FT_ASSERT_HEX(ft_dfuse_file_encode(&nodata, 1, NULL, &out, &len, &diag), FT_ERR_INVALID_ARG);
 	ft_segment wraps = {.addr = 0xfffffffe, .size = 4, .data = more};
-	FT_ASSERT_HEX(ft_dfuse_encode(&wraps, 1, NULL, &out, &len, &diag), FT_ERR_INVALID_ARG);
+	FT_ASSERT_HEX(ft_dfuse_file_encode(&wraps, 1, NULL, &out, &len, &diag), FT_ERR_INVALID_ARG);
 	char name[300];
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
 	ft_dfuse_options longname = {0xffff, 0xffff, 0xffff, name};
 	ft_segment ok = {.addr = 0x08000000, .size = 4, .data = more};
-	FT_ASSERT_HEX(ft_dfuse_encode(&ok, 1, &longname, &out, &len, &diag), FT_ERR_INVALID_ARG);
+	FT_ASSERT_HEX(ft_dfuse_file_encode(&ok, 1, &longname, &out, &len, &diag), FT_ERR_INVALID_ARG);
 	CU_ASSERT_PTR_NULL(out);
 }
 

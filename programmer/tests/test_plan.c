@@ -208,7 +208,7 @@ static ft_segment *add_segment(uint32_t addr, uint32_t size)
 	return seg;
 }
 
-static ft_error build(const ft_part *part, ft_transport transport, bool skip_volatile)
+static ft_error build(const ft_part *part, ft_route transport, bool skip_volatile)
 {
 	ft_plan_options options = {.transport = transport, .skip_volatile = skip_volatile};
 	ft_error err = ft_plan_build(part, fx.list, fx.count, &options, &fx.plan, &fx.diag);
@@ -293,7 +293,7 @@ static void add_report_a_image(void)
 static void test_ram_d2_segment_is_refused_over_dfu_and_nothing_erased(void)
 {
 	add_report_a_image();
-	FT_ASSERT_HEX(build(&h723xg, FT_TRANSPORT_DFU, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h723xg, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	FT_ASSERT_HEX(ft_plan_get_status(fx.plan), FT_PLAN_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_PROGRAM, FT_RULE_NONE);
 	CU_ASSERT_STRING_EQUAL(verdict_of(0)->region_text, "flash bank 1 sector 0");
@@ -318,7 +318,7 @@ static void test_ram_d2_segment_is_refused_over_dfu_and_nothing_erased(void)
 static void test_skip_volatile_programs_only_flash_over_dfu(void)
 {
 	add_report_a_image();
-	FT_ASSERT_HEX(build(&h723xg, FT_TRANSPORT_DFU, true), FT_OK);
+	FT_ASSERT_HEX(build(&h723xg, FT_ROUTE_DFU, true), FT_OK);
 	ASSERT_RULE(0, FT_VERDICT_PROGRAM, FT_RULE_NONE);
 	ASSERT_RULE(1, FT_VERDICT_SKIP, FT_RULE_VOLATILE_SKIPPED);
 	FT_ASSERT_HEX(ft_plan_erase_count(fx.plan), 1);
@@ -335,7 +335,7 @@ static void test_skip_volatile_programs_only_flash_over_dfu(void)
 static void test_ram_segment_over_swd_is_written_with_warning_but_not_verified(void)
 {
 	add_report_a_image();
-	FT_ASSERT_HEX(build(&h723xg, FT_TRANSPORT_SWD, false), FT_OK);
+	FT_ASSERT_HEX(build(&h723xg, FT_ROUTE_SWD, false), FT_OK);
 	ASSERT_RULE(1, FT_VERDICT_VOLATILE, FT_RULE_VOLATILE);
 	ASSERT_CONTAINS(verdict_of(1)->reason, "lost at reset");
 	FT_ASSERT_HEX(ft_plan_write_count(fx.plan), 2);
@@ -357,7 +357,7 @@ static void test_dtcm_progbits_buffer_is_refused_over_dfu_naming_dtcm(void)
 	buffer->sections = dtcm;
 	buffer->section_count = 1;
 	memset(fx.data[1], 0, 21208);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(1, FT_VERDICT_REFUSE, FT_RULE_DFU_WORK_AREA);
 	CU_ASSERT_STRING_EQUAL(verdict_of(1)->region_text, "DTCM (volatile)");
 	ASSERT_CONTAINS(verdict_of(1)->reason,
@@ -372,7 +372,7 @@ static void test_dtcm_progbits_buffer_is_refused_over_dfu_naming_dtcm(void)
 static void test_axi_sram_segment_in_bootloader_work_area_is_refused(void)
 {
 	add_segment(0x24000000, 0x40);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_DFU_WORK_AREA);
 	ASSERT_CONTAINS(verdict_of(0)->reason,
 	                "overlaps system-bootloader work area 0x24000000-0x24004FFF");
@@ -383,7 +383,7 @@ static void test_axi_sram_segment_in_bootloader_work_area_is_refused(void)
 static void test_ram_inside_bootloader_window_is_still_refused_as_volatile(void)
 {
 	add_segment(0x20010000, 0x100);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_DFU_VOLATILE);
 	ASSERT_CONTAINS(verdict_of(0)->reason, "would write it, but RAM is lost at reset");
 }
@@ -397,7 +397,7 @@ static void test_zero_filesz_segments_are_ignored_and_never_erased(void)
 	noload->run_addr = 0x2007E000;
 	ft_segment *sdram = add_segment(0xC0000000, 0);
 	sdram->mem_size = 0x177000;
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_OK);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_OK);
 	for (size_t i = 1; i <= 3; i++) {
 		ASSERT_RULE(i, FT_VERDICT_SKIP, FT_RULE_EMPTY);
 		ASSERT_CONTAINS(verdict_of(i)->note, "ignored, nothing erased or written");
@@ -417,7 +417,7 @@ static void test_data_image_is_written_at_its_load_address(void)
 	seg->run_addr = 0x24000000;
 	seg->sections = data;
 	seg->section_count = 1;
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_OK);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_OK);
 	ASSERT_RULE(0, FT_VERDICT_PROGRAM, FT_RULE_NONE);
 	ASSERT_CONTAINS(verdict_of(0)->note, "runs at 0x24000000");
 	assert_write(0, 0x0800A000, 0x20, 4);
@@ -430,7 +430,7 @@ static void test_itcm_code_is_refused_over_dfu(void)
 	seg->sections = itcm;
 	seg->section_count = 1;
 	seg->elf_flags = 5;
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_DFU_VOLATILE);
 	CU_ASSERT_STRING_EQUAL(verdict_of(0)->region_text, "ITCM (volatile)");
 	ASSERT_CONTAINS(verdict_of(0)->reason, "ITCM RAM is volatile");
@@ -444,7 +444,7 @@ static void test_itcm_code_over_swd_warns_debugger_only(void)
 {
 	ft_segment *seg = add_segment(0x00000000, 0x800);
 	seg->elf_flags = 5;
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_OK);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_OK);
 	ASSERT_RULE(0, FT_VERDICT_VOLATILE, FT_RULE_VOLATILE);
 	ASSERT_CONTAINS(verdict_of(0)->reason, "code copied to ITCM RAM by the debugger only");
 	ASSERT_CONTAINS(verdict_of(0)->fix, "add AT> FLASH");
@@ -460,7 +460,7 @@ static void test_overlapping_segments_with_different_bytes_are_refused(void)
 {
 	add_segment(0x08000000, 0x2000);
 	add_segment(0x08001000, 0x1000);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_OVERLAP);
 	ASSERT_RULE(1, FT_VERDICT_REFUSE, FT_RULE_OVERLAP);
 	ASSERT_CONTAINS(verdict_of(1)->reason,
@@ -473,7 +473,7 @@ static void test_overlapping_segments_with_same_bytes_are_written_once(void)
 	add_segment(0x08000000, 0x2000);
 	add_segment(0x08001000, 0x1000);
 	memcpy(fx.data[1], fx.data[0] + 0x1000, 0x1000);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_OK);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_OK);
 	ASSERT_CONTAINS(verdict_of(1)->note, "same bytes as segment 0");
 	FT_ASSERT_HEX(ft_plan_write_count(fx.plan), 1);
 	assert_write(0, 0x08000000, 0x2000, 0);
@@ -485,7 +485,7 @@ static void test_overlapping_segments_with_same_bytes_are_written_once(void)
 static void test_image_larger_than_h723xe_flash_exceeds_flash(void)
 {
 	add_segment(0x08000000, 700 * KIB);
-	FT_ASSERT_HEX(build(&h723xe, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h723xe, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_EXCEEDS_FLASH);
 	ASSERT_CONTAINS(verdict_of(0)->reason, "exceeds flash (512 KiB, FLASH_SIZE=0x200)");
 	ASSERT_CONTAINS(verdict_of(0)->reason, "188 KiB past the last flash byte 0x0807FFFF");
@@ -496,7 +496,7 @@ static void test_image_larger_than_h723xe_flash_exceeds_flash(void)
 static void test_address_just_past_flash_end_exceeds_flash(void)
 {
 	add_segment(0x08090000, 0x100);
-	FT_ASSERT_HEX(build(&h723xe, FT_TRANSPORT_DFU, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h723xe, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_EXCEEDS_FLASH);
 	ASSERT_CONTAINS(verdict_of(0)->reason, "exceeds flash (512 KiB, FLASH_SIZE=0x200)");
 }
@@ -504,7 +504,7 @@ static void test_address_just_past_flash_end_exceeds_flash(void)
 static void test_record_crossing_sector_boundary_erases_both_sectors(void)
 {
 	add_segment(0x0801FFF0, 0x20)->format = FT_IMAGE_IHEX;
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_OK);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_OK);
 	CU_ASSERT_STRING_EQUAL(verdict_of(0)->region_text, "flash bank 1 sectors 0-1");
 	FT_ASSERT_HEX(ft_plan_erase_count(fx.plan), 2);
 	assert_erase(0, 1, 0, 0x08000000, 0x20000);
@@ -522,7 +522,7 @@ static void test_record_crossing_sector_boundary_erases_both_sectors(void)
 static void test_unaligned_tail_is_padded_to_the_flash_word_with_ff(void)
 {
 	add_segment(0x08000000, 0xA3F4)->format = FT_IMAGE_IHEX;
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_OK);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_OK);
 	assert_write(0, 0x08000000, 0xA400, 12);
 	static const uint8_t ff[12] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
 	                               0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
@@ -535,7 +535,7 @@ static void test_two_records_in_one_flash_word_become_one_write(void)
 {
 	add_segment(0x0801DFE0, 2)->format = FT_IMAGE_IHEX;
 	add_segment(0x0801DFF0, 4)->format = FT_IMAGE_IHEX;
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_OK);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_OK);
 	FT_ASSERT_HEX(ft_plan_write_count(fx.plan), 1);
 	assert_write(0, 0x0801DFE0, 32, 26);
 	uint8_t expected[32];
@@ -553,7 +553,7 @@ static void test_two_records_in_one_flash_word_become_one_write(void)
 static void test_segment_across_both_banks_is_split_and_erased_by_address(void)
 {
 	add_segment(0x080FF000, 0x2000);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_OK);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_OK);
 	ASSERT_RULE(0, FT_VERDICT_PROGRAM, FT_RULE_NONE);
 	CU_ASSERT_STRING_EQUAL(verdict_of(0)->region_text,
 	                       "flash bank 1 sector 7 + bank 2 sector 0");
@@ -569,14 +569,14 @@ static void test_segment_across_both_banks_is_split_and_erased_by_address(void)
 static void test_bank2_of_xg_part_is_erased_from_its_own_base(void)
 {
 	add_segment(0x08120000, 0x100);
-	FT_ASSERT_HEX(build(&h743xg, FT_TRANSPORT_DFU, false), FT_OK);
+	FT_ASSERT_HEX(build(&h743xg, FT_ROUTE_DFU, false), FT_OK);
 	assert_erase(0, 2, 1, 0x08120000, 0x20000);
 }
 
 static void test_flash_running_into_xg_bank_hole_is_refused(void)
 {
 	add_segment(0x08070000, 0x20000);
-	FT_ASSERT_HEX(build(&h743xg, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xg, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_FLASH_HOLE);
 	ASSERT_CONTAINS(verdict_of(0)->reason, "crosses into no flash (bank hole) at 0x08080000");
 	ASSERT_CONTAINS(verdict_of(0)->reason, "bank 2 starts at 0x08100000");
@@ -587,7 +587,7 @@ static void test_flash_running_into_xg_bank_hole_is_refused(void)
 static void test_h7a3_pads_to_16_byte_words_and_8k_sectors(void)
 {
 	add_segment(0x08002008, 8);
-	FT_ASSERT_HEX(build(&h7a3xi, FT_TRANSPORT_SWD, false), FT_OK);
+	FT_ASSERT_HEX(build(&h7a3xi, FT_ROUTE_SWD, false), FT_OK);
 	assert_write(0, 0x08002000, 16, 8);
 	assert_erase(0, 1, 1, 0x08002000, 0x2000);
 }
@@ -595,7 +595,7 @@ static void test_h7a3_pads_to_16_byte_words_and_8k_sectors(void)
 static void test_otp_bytes_are_refused(void)
 {
 	add_segment(0x08FFF000, 0x10);
-	FT_ASSERT_HEX(build(&h7a3xi, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h7a3xi, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_OTP);
 	ASSERT_CONTAINS(verdict_of(0)->reason, "one-time programmable");
 }
@@ -608,7 +608,7 @@ static void test_raw_binary_at_zero_is_itcm_not_flash(void)
 	bin->format = FT_IMAGE_BIN;
 	bin->file = "firmware.bin";
 	bin->index = -1;
-	FT_ASSERT_HEX(build(&h723xg, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h723xg, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_BIN_IN_RAM);
 	ASSERT_CONTAINS(verdict_of(0)->reason,
 	                "ITCM RAM on STM32H7, not flash; did you mean 0x08000000?");
@@ -618,7 +618,7 @@ static void test_raw_binary_at_zero_is_itcm_not_flash(void)
 static void test_raw_binary_in_ram_is_refused_even_when_skipping_volatile(void)
 {
 	add_segment(0x00000000, 0x100)->format = FT_IMAGE_BIN;
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, true), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, true), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_BIN_IN_RAM);
 }
 
@@ -638,7 +638,7 @@ static void test_srec_with_external_records_is_refused_before_any_erase(void)
 	internal->last_line = 1281;
 	external->first_line = 1282;
 	external->last_line = 11448;
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_PROGRAM, FT_RULE_NONE);
 	ASSERT_RULE(1, FT_VERDICT_REFUSE, FT_RULE_EXT_NEEDS_LOADER);
 	CU_ASSERT_STRING_EQUAL(verdict_of(1)->region_text, "QUADSPI window (external memory)");
@@ -652,7 +652,7 @@ static void test_srec_with_external_records_is_refused_before_any_erase(void)
 static void test_external_window_over_dfu_is_impossible(void)
 {
 	add_segment(0x90000000, 128 * KIB);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_EXT_OVER_DFU);
 	ASSERT_CONTAINS(verdict_of(0)->reason,
 	                "the system bootloader cannot program external memory");
@@ -663,7 +663,7 @@ static void test_external_window_over_dfu_is_impossible(void)
 static void test_external_base_with_digit_dropped_suggests_quadspi(void)
 {
 	add_segment(0x09000000, 0x1000);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_UNMAPPED);
 	CU_ASSERT_STRING_EQUAL(verdict_of(0)->region_text, "unmapped");
 	ASSERT_CONTAINS(verdict_of(0)->reason, "no memory of STM32H743xI at 0x09000000-0x09000FFF");
@@ -675,7 +675,7 @@ static void test_external_base_with_digit_dropped_suggests_quadspi(void)
 static void test_flash_address_off_by_one_digit_suggests_flash(void)
 {
 	add_segment(0x08800000, 0x100);
-	FT_ASSERT_HEX(build(&h723xg, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h723xg, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_UNMAPPED);
 	ASSERT_CONTAINS(verdict_of(0)->reason,
 	                "did you mean 0x08000000 (flash bank 1)? one hex digit differs");
@@ -685,7 +685,7 @@ static void test_n6_addresses_on_h7_get_no_far_fetched_suggestion(void)
 {
 	add_segment(0x34000400, 0x100);
 	add_segment(0x71000000, 0x100);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_UNMAPPED);
 	CU_ASSERT_PTR_NULL(strstr(verdict_of(0)->reason, "did you mean"));
 	CU_ASSERT_PTR_NULL(strstr(verdict_of(1)->reason, "did you mean"));
@@ -694,7 +694,7 @@ static void test_n6_addresses_on_h7_get_no_far_fetched_suggestion(void)
 static void test_unmapped_address_far_from_anything_has_no_suggestion(void)
 {
 	add_segment(0xE1234560, 0x10);
-	FT_ASSERT_HEX(build(&h7a3xi, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h7a3xi, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_UNMAPPED);
 	CU_ASSERT_PTR_NULL(strstr(verdict_of(0)->reason, "did you mean"));
 	ASSERT_CONTAINS(verdict_of(0)->fix, "flashtwin parts STM32H7A3xI");
@@ -707,7 +707,7 @@ static void test_n6_image_without_loader_is_refused_with_fix_list(void)
 	add_segment(0x00000000, 0x10000)->elf_flags = 5;
 	add_segment(0x34000400, 0x1000);
 	add_segment(0x71000000, 0x2000);
-	FT_ASSERT_HEX(build(&n657, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_VOLATILE, FT_RULE_VOLATILE);
 	ASSERT_RULE(1, FT_VERDICT_VOLATILE, FT_RULE_VOLATILE);
 	ASSERT_RULE(2, FT_VERDICT_REFUSE, FT_RULE_EXT_NEEDS_LOADER);
@@ -728,7 +728,7 @@ static void test_n6_image_without_loader_is_refused_with_fix_list(void)
 static void test_n6_raw_binary_at_zero_points_at_external_windows(void)
 {
 	add_segment(0x00000000, 0x100)->format = FT_IMAGE_BIN;
-	FT_ASSERT_HEX(build(&n657, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_BIN_IN_RAM);
 	ASSERT_CONTAINS(verdict_of(0)->reason, "ITCM RAM on STM32N6, not flash");
 	ASSERT_CONTAINS(verdict_of(0)->reason, "XSPI2 0x70000000");
@@ -740,7 +740,7 @@ static void test_n6_progbits_in_fsbl_ram_is_flagged(void)
 	ft_segment *seg = add_segment(0x341C0000, 0x100);
 	seg->sections = nc;
 	seg->section_count = 1;
-	FT_ASSERT_HEX(build(&n657, FT_TRANSPORT_SWD, false), FT_OK);
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_OK);
 	ASSERT_RULE(0, FT_VERDICT_VOLATILE, FT_RULE_VOLATILE);
 	ASSERT_CONTAINS(verdict_of(0)->reason, "FSBL load region 0x34180000-0x341FFFFF");
 	ASSERT_CONTAINS(verdict_of(0)->fix, ".noncacheable (NOLOAD)");
@@ -753,7 +753,7 @@ static void test_n6_progbits_in_fsbl_ram_is_flagged(void)
 static void test_n6_over_dfu_has_no_memory_writing_bootloader(void)
 {
 	add_segment(0x34000400, 0x100);
-	FT_ASSERT_HEX(build(&n657, FT_TRANSPORT_DFU, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_DFU_UNAVAILABLE);
 	ASSERT_CONTAINS(verdict_of(0)->fix, "--transport swd");
 }
@@ -764,7 +764,7 @@ static void test_only_skipped_segments_make_an_empty_plan(void)
 {
 	add_segment(0x20010000, 0x100);
 	add_segment(0x2002DB48, 0);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, true), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, true), FT_ERR_REFUSED);
 	FT_ASSERT_HEX(ft_plan_get_status(fx.plan), FT_PLAN_EMPTY);
 	ASSERT_CONTAINS(ft_plan_conclusion(fx.plan), "nothing to program: 2 segments skipped");
 	assert_nothing_to_do();
@@ -772,7 +772,7 @@ static void test_only_skipped_segments_make_an_empty_plan(void)
 
 static void test_empty_segment_list_makes_an_empty_plan(void)
 {
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	FT_ASSERT_HEX(ft_plan_get_status(fx.plan), FT_PLAN_EMPTY);
 	ASSERT_CONTAINS(ft_plan_conclusion(fx.plan), "the image has no segments");
 }
@@ -781,7 +781,7 @@ static void test_programmable_plan_concludes_with_totals(void)
 {
 	add_segment(0x08000000, 0x1000);
 	add_segment(0x08100000, 0x10);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_DFU, false), FT_OK);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_OK);
 	const ft_plan_totals *t = ft_plan_get_totals(fx.plan);
 	FT_ASSERT_HEX(t->program, 2);
 	FT_ASSERT_HEX(t->sectors, 2);
@@ -796,7 +796,7 @@ static void test_programmable_plan_concludes_with_totals(void)
 static void test_segment_wrapping_past_4_gib_is_refused(void)
 {
 	add_segment(0xFFFFFF00, 0x200);
-	FT_ASSERT_HEX(build(&h743xi, FT_TRANSPORT_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_UNMAPPED);
 }
 
@@ -819,10 +819,10 @@ static void test_names_and_sizes_are_stable(void)
 	CU_ASSERT_STRING_EQUAL(text, "60.2 KiB");
 	ft_plan_format_size(2 * MIB, text, sizeof(text));
 	CU_ASSERT_STRING_EQUAL(text, "2 MiB");
-	ft_transport t;
-	CU_ASSERT_TRUE(ft_transport_parse("SWD", &t));
-	FT_ASSERT_HEX(t, FT_TRANSPORT_SWD);
-	CU_ASSERT_FALSE(ft_transport_parse("uart", &t));
+	ft_route t;
+	CU_ASSERT_TRUE(ft_route_parse("SWD", &t));
+	FT_ASSERT_HEX(t, FT_ROUTE_SWD);
+	CU_ASSERT_FALSE(ft_route_parse("uart", &t));
 	CU_ASSERT_STRING_EQUAL(ft_plan_rule_name(FT_RULE_DFU_WORK_AREA), "dfu-work-area");
 	CU_ASSERT_STRING_EQUAL(ft_verdict_name(FT_VERDICT_VOLATILE), "volatile");
 	CU_ASSERT_STRING_EQUAL(ft_plan_status_name(FT_PLAN_EMPTY), "empty");
