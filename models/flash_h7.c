@@ -632,7 +632,7 @@ static const op_timing *timing_of(const ft_flash_h7 *fl, unsigned b)
 
 static uint64_t bank_erase_ns(const ft_flash_h7 *fl, unsigned b)
 {
-	return timing_of(fl, b)->bank_erase_ns / MIB * fl->geo.bank_size;
+	return timing_of(fl, b)->bank_erase_ns * fl->geo.bank_size / MIB;
 }
 
 /* PRAR/SCAR area: start > end: none; start == end: the whole bank; else blocks start..end

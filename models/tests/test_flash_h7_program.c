@@ -4,16 +4,14 @@
 
 static fixture f;
 
-static int setup(void)
+static void setup(void)
 {
 	fx_open(&f, &geo_h743xi, false, FT_CLOCK_MANUAL);
-	return 0;
 }
 
-static int teardown(void)
+static void teardown(void)
 {
 	fx_close(&f);
-	return 0;
 }
 
 static bool store(uint32_t addr, uint32_t value)
