@@ -103,7 +103,7 @@ $(call test_bin,$(1)): $(call obj,$(1) $(TEST_HARNESS_SRC)) $(ALL_LIBS)
 endef
 $(foreach t,$(TEST_SRC),$(eval $(call test_rule,$(t))))
 
-$(BUILD)/bench/%: $$(filter %/$$*.c,$(BENCH_SRC)) $(ALL_LIBS) | $(DEPS_STAMP)
+$(BUILD)/bench/%: $$(filter $$(addsuffix $$*.c,$$(sort $$(dir $(BENCH_SRC)))),$(BENCH_SRC)) $(ALL_LIBS) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(FT_CFLAGS) $(FT_LDFLAGS) -o $@ $< $(ALL_LIBS) $(FT_LDLIBS)
 

@@ -24,14 +24,16 @@ typedef enum ft_region_kind {
 	FT_REGION_BACKUP_SRAM,
 	FT_REGION_OTP,           /* user OTP area (H7A3/B3/B0) */
 	FT_REGION_SYSTEM_MEMORY, /* boot ROM and system bootloader */
-	FT_REGION_EXT_WINDOW,    /* QUADSPI / OCTOSPI / XSPI memory-mapped window */
+	FT_REGION_EXT_WINDOW,    /* QUADSPI / OCTOSPI / XSPI / FMC memory-mapped window */
 	FT_REGION_PERIPHERAL,
 } ft_region_kind;
 
-/* Stable lower-case name of a kind ("flash-bank", "axi-sram"); never NULL. */
+/* Stable lower-case name of a kind ("flash-bank", "axi-sram"); never NULL ("unknown" for a value
+ * outside the enum). */
 const char *ft_region_kind_name(ft_region_kind kind);
 
-/* True for the kinds whose contents are lost at reset (every SRAM and TCM). */
+/* True for the kinds whose contents are lost at reset (every SRAM and TCM). Backup SRAM counts as
+ * volatile: it survives a reset only while VBAT holds it, and no programmer can make it persist. */
 bool ft_region_kind_is_volatile(ft_region_kind kind);
 
 typedef struct ft_region {
@@ -58,7 +60,9 @@ typedef struct ft_flash_geometry {
 	uint32_t sector_size;      /* bytes */
 	uint8_t word_size;         /* flash-word bytes: 32 or 16 */
 	uint32_t bank_size;        /* bytes present in each bank */
-	uint32_t bank_base[2];     /* bank 2 is at 0x08100000 even on 1 MB parts */
+	uint32_t bank_base[2];     /* bank 2 is at 0x08100000 even on 1 MB parts; bank_base[1] is
+				    * 0x08100000 on every dual-bank die, even where bank 2 is absent
+				    * (H750xB, H7B0xB), and 0 on single-bank dies (H72x) */
 	bool dual_bank_silicon;    /* the die has a bank-2 register block (KEYR2, CR2, SR2 ...) */
 } ft_flash_geometry;
 
@@ -71,7 +75,20 @@ typedef struct ft_range {
 #define FT_MAX_DFU_ALTS 4
 #define FT_MAX_BOOTLOADER_WINDOWS 6
 
-/* The ST system bootloader as seen over USB DFU (AN2606, AN3156). */
+/* A known deviation of one ROM from the facts in ft_bootloader_info: a named switch with a match
+ * rule (rev_id), the symptom and the source. Models apply it only when asked to. */
+typedef struct ft_bootloader_quirk {
+	const char *name;     /* stable switch name: "h7a3-rev-z-descriptor" */
+	uint16_t rev_id;      /* REV_ID of the silicon it was seen on */
+	const char *symptom;
+	/* Layout strings this ROM reports instead of ft_bootloader_info.alt_names, unused entries
+	 * NULL; all NULL when the quirk does not touch the descriptor. */
+	const char *alt_names[FT_MAX_DFU_ALTS];
+	const char *source;
+} ft_bootloader_quirk;
+
+/* The ST system bootloader as seen over USB DFU (AN2606, AN3156). When has_usb_dfu is false the
+ * other fields are zero and source says why. */
 typedef struct ft_bootloader_info {
 	bool has_usb_dfu;
 	uint16_t vid, pid, bcd_device, bcd_dfu;
@@ -87,6 +104,8 @@ typedef struct ft_bootloader_info {
 	uint32_t option_bytes_addr;      /* start of the option-byte alternate, 0 if none */
 	uint16_t option_bytes_size;
 	const char *source;
+	uint8_t quirk_count;
+	const ft_bootloader_quirk *quirks; /* quirk_count entries; NULL when there are none */
 } ft_bootloader_info;
 
 typedef enum ft_family {
@@ -119,28 +138,36 @@ typedef struct ft_part {
 	ft_flash_geometry flash;
 	size_t region_count;
 	const ft_region *regions;  /* sorted by start, non-overlapping */
-	const ft_bootloader_info *bootloader;
+	const ft_bootloader_info *bootloader; /* never NULL */
 	const char *reference_manual; /* "RM0433" */
 } ft_part;
 
-/* Number of parts in the table, and the part at index i (i < ft_part_count()). */
+/* Number of parts in the table, and the part at index i; NULL when index >= ft_part_count(). */
 size_t ft_part_count(void);
 const ft_part *ft_part_at(size_t index);
 
 /* Finds a part by any spelling of its number: "STM32H723ZGT6", "stm32h723zg", "H723ZG",
- * "STM32H723xG". Case-insensitive; package, temperature and packing suffixes are ignored.
- * Returns NULL when nothing matches or the spelling names no flash size where the line has several. */
+ * "STM32H723xG", "STM32N657X0H3Q". Case-insensitive; the "STM32" prefix is optional; the line
+ * ("H723", "H7A3", "N657") is followed by one package character, then the flash-size letter
+ * (B, E, G, I; 0 on N6), then any letters and digits (package, temperature, packing), which are
+ * ignored. A spelling that stops before the flash letter ("H750", "stm32n657", "H743Z") resolves
+ * only when the line comes in one size. Returns NULL for NULL, an unknown line or flash letter,
+ * a character other than a letter or digit, or a missing flash letter where the line has several
+ * sizes ("H743"). */
 const ft_part *ft_part_find(const char *spelling);
 
 /* Finds the part a connected device is, from DBGMCU_IDCODE[11:0] and the flash-size register
- * (KB). Where several lines share an ID and size (H743xI, H753xI), returns the first in the table.
- * N6 parts have no flash-size register: pass 0. */
+ * (KB), matched exactly (callers map the erased values 0xFFFF/0x0000 themselves). Where several
+ * lines share an ID and size (H743xI, H753xI, H745xI), returns the first in the table: the table
+ * lists the line of the reference board first (H743, H723, H7A3, N657). N6 parts have no
+ * flash-size register: pass 0. Returns NULL when no part matches. */
 const ft_part *ft_part_by_id(uint16_t dev_id, uint32_t flash_size_kb);
 
-/* The region of part containing addr, or NULL when addr is in none. */
+/* The region of part containing addr, or NULL when addr is in none (or part is NULL). */
 const ft_region *ft_part_region_at(const ft_part *part, uint32_t addr);
 
-/* Revision letter for a REV_ID of this part, or '?' when the table does not know it. */
+/* Revision letter for a REV_ID of this part, or '?' when the table does not know it (or part is
+ * NULL). */
 char ft_part_revision_name(const ft_part *part, uint16_t rev_id);
 
 #endif
