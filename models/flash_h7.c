@@ -1338,8 +1338,8 @@ static ft_error write_cr(ft_flash_h7 *fl, const reg_desc *d, unsigned b, uint32_
 	}
 	bool start = value & ld->cr_start;
 	bool force = (value & ld->cr_fw) && (value & CR_PG) && bk->wb_filled;
-	if ((start || force) && bk->qlen == QUEUE_DEPTH)
-		return FT_ERR_BUSY;
+	if (bk->qlen + (unsigned)start + (unsigned)force > QUEUE_DEPTH)
+		return FT_ERR_BUSY; /* FW and START in one write need two slots */
 	/* START and FW are reset "when the corresponding operation has been acknowledged". */
 	*cr = ((old & ~d->writable) | (value & d->writable)) & ~(ld->cr_start | ld->cr_fw);
 	if ((old & CR_PG) && !(*cr & CR_PG))
