@@ -846,7 +846,7 @@ static void finish_option_change(ft_flash_h7 *fl, const op *o)
 /* An operation cut short (reset, injected failure) leaves what it touched unreadable [U]. */
 static void damage(ft_flash_h7 *fl, unsigned b, const op *o)
 {
-	uint32_t words_per_sector = fl->ld->sector_size / fl->ld->word_size;
+	uint32_t words_per_sector = 1u << (fl->ld->sector_shift - fl->ld->word_shift);
 	switch (o->kind) {
 	case OP_PROGRAM: set_words(fl, b, o->index, 1, false); break;
 	case OP_SECTOR_ERASE:
@@ -877,7 +877,7 @@ static void complete_head(ft_flash_h7 *fl, unsigned b)
 	bk->qhead = (bk->qhead + 1) % QUEUE_DEPTH;
 	bk->qlen--;
 	uint32_t *sr = &BREG(fl, S_SR, b);
-	uint32_t words_per_sector = fl->ld->sector_size / fl->ld->word_size;
+	uint32_t words_per_sector = 1u << (fl->ld->sector_shift - fl->ld->word_shift);
 	if (o->kind == OP_OPTION) {
 		finish_option_change(fl, o);
 	} else if (bk->fail_next) {
@@ -1117,9 +1117,9 @@ static ft_error store_otp(ft_flash_h7 *fl, uint32_t addr, const uint8_t *src, ui
 		*sr |= SR_PGSERR;
 		return FT_OK;
 	}
+	/* "locked and can no longer be programmed" (SVD-H7B0 OTPBL); the flag is a guess [U]. */
 	if (fl->ob.otpbl >> (w / OTP_BLOCK_WORDS) & 1u) {
-		*sr |= SR_WRPERR; /* "locked and can no longer be programmed" (SVD-H7B0 OTPBL) [U
-		                     flag] */
+		*sr |= SR_WRPERR;
 		return FT_OK;
 	}
 	op *o = push_op(fl, 0, OP_OTP_PROGRAM, w, timing_of(fl, 0)->program_ns);

@@ -66,7 +66,13 @@ typedef struct ft_flash_h7_config {
 	                 */
 } ft_flash_h7_config;
 
-/* What the ECC of one flash word (or OTP 16-bit word) says; the ecc_state byte values. */
+/* What the ECC of one flash word (or OTP 16-bit word) says; the ecc_state byte values.
+ * Words are write-once between erases. Programming over a programmed word leaves the cells at
+ * old AND new and the check bits at ecc(old) AND ecc(new); a SEC-DED code of the real size (10
+ * check bits per 256-bit word, 9 per 128-bit word, 6 per OTP word) decides what reads see [U:
+ * ST's code is unpublished]: the same data again or all zeros stay good, most other overwrites
+ * (a later completion of a force-written partial word included) read with DBECCERR, some with a
+ * corrected SNECCERR. */
 typedef enum ft_flash_h7_word_state {
 	FT_FLASH_H7_WORD_ERASED = 0,       /* reads 0xFF, may be programmed once */
 	FT_FLASH_H7_WORD_PROGRAMMED = 1,   /* data and ECC agree */

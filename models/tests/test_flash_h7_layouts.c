@@ -322,6 +322,7 @@ static CU_TestInfo tests[] = {
     {"h7a3_mer_erases_both_banks", test_h7a3_mer_erases_both_banks},
     {"h723_has_no_bank2_block", test_h723_has_no_bank2_block},
     {"h723_has_optsr2_and_no_mer_or_swap", test_h723_has_optsr2_and_no_mer_or_swap},
+    {"every_part_in_the_table_builds_a_model", test_every_part_in_the_table_builds_a_model},
     {"geometries_that_are_no_h7_flash_are_refused",
      test_geometries_that_are_no_h7_flash_are_refused},
     CU_TEST_INFO_NULL,
