@@ -1656,7 +1656,9 @@ uint64_t ft_flash_h7_next_event_ns(ft_flash_h7 *fl)
 
 ft_error ft_flash_h7_reg_read(ft_flash_h7 *fl, uint32_t offset, uint32_t *value)
 {
-	if (!fl || !value || offset % 4 || offset >= FT_FLASH_H7_REG_SPAN)
+	if (!fl || !value)
+		return FT_ERR_INVALID_ARG;
+	if (offset % 4 || offset >= FT_FLASH_H7_REG_SPAN)
 		return FT_ERR_RANGE;
 	sync(fl);
 	const reg_ref *ref = lookup(fl, offset);
@@ -1667,7 +1669,9 @@ ft_error ft_flash_h7_reg_read(ft_flash_h7 *fl, uint32_t offset, uint32_t *value)
 
 ft_error ft_flash_h7_reg_write(ft_flash_h7 *fl, uint32_t offset, uint32_t value)
 {
-	if (!fl || offset % 4 || offset >= FT_FLASH_H7_REG_SPAN)
+	if (!fl)
+		return FT_ERR_INVALID_ARG;
+	if (offset % 4 || offset >= FT_FLASH_H7_REG_SPAN)
 		return FT_ERR_RANGE;
 	sync(fl);
 	/* "all write accesses to embedded Flash memory registers are put on hold until the option
