@@ -4,14 +4,14 @@
 #include <string.h>
 
 void ft_assert_bytes(const void *actual, const void *expected, size_t len, const char *what,
-		     const char *file, unsigned line)
+                     const char *file, unsigned line)
 {
 	const unsigned char *a = actual, *e = expected;
 	char msg[256];
 	for (size_t i = 0; i < len; i++) {
 		if (a[i] != e[i]) {
-			snprintf(msg, sizeof(msg), "%s[%zu] = 0x%02x, expected 0x%02x", what, i, a[i],
-				 e[i]);
+			snprintf(msg, sizeof(msg), "%s[%zu] = 0x%02x, expected 0x%02x", what, i,
+			         a[i], e[i]);
 			CU_assertImplementation(CU_FALSE, line, msg, file, "", CU_FALSE);
 			return;
 		}

@@ -1,4 +1,5 @@
-/* The virtual clock: manual time stands still, instant time collapses durations, real time moves. */
+/* The virtual clock: manual time stands still, instant time collapses durations, real time moves.
+ */
 #include "models/clock.h"
 #include "models/error.h"
 #include "models/tests/ft_test.h"
@@ -55,11 +56,11 @@ static void test_diag_set_fills_fields_and_truncates(void)
 }
 
 static CU_TestInfo tests[] = {
-	{"manual_clock_moves_only_when_advanced", test_manual_clock_moves_only_when_advanced},
-	{"instant_clock_deadline_is_now", test_instant_clock_deadline_is_now},
-	{"real_clock_follows_host_time", test_real_clock_follows_host_time},
-	{"diag_set_fills_fields_and_truncates", test_diag_set_fills_fields_and_truncates},
-	CU_TEST_INFO_NULL,
+    {"manual_clock_moves_only_when_advanced", test_manual_clock_moves_only_when_advanced},
+    {"instant_clock_deadline_is_now", test_instant_clock_deadline_is_now},
+    {"real_clock_follows_host_time", test_real_clock_follows_host_time},
+    {"diag_set_fills_fields_and_truncates", test_diag_set_fills_fields_and_truncates},
+    CU_TEST_INFO_NULL,
 };
 
 int main(int argc, char **argv)
