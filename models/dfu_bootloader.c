@@ -820,6 +820,13 @@ ft_usb_device ft_dfu_bootloader_usb_device(ft_dfu_bootloader *bl)
 	return bl->dev;
 }
 
+uint64_t ft_dfu_bootloader_poll(ft_dfu_bootloader *bl)
+{
+	advance(bl);
+	return bl->running && bl->exit == FT_DFU_EXIT_NONE ? ft_dfu_memory_next_event_ns(bl->mem)
+	                                                   : UINT64_MAX;
+}
+
 ft_dfu_exit ft_dfu_bootloader_exit_reason(ft_dfu_bootloader *bl, uint32_t *jump_addr)
 {
 	advance(bl);

@@ -186,6 +186,14 @@ void ft_dfu_bootloader_free(ft_dfu_bootloader *bl);
 /* The device to hand to a host (USB/IP server, tests); valid until ft_dfu_bootloader_free. */
 ft_usb_device ft_dfu_bootloader_usb_device(ft_dfu_bootloader *bl);
 
+/* Moves a running operation on as far as the clock allows and returns the clock time (ns) at
+ * which it next needs a call, UINT64_MAX when nothing runs. The ROM programs one flash word after
+ * the other, each waited for: a host that keeps time (FT_CLOCK_REAL, or a test stepping a manual
+ * clock) calls this at the returned time so the ROM's loop keeps pace with the flash and a block
+ * is done within the bwPollTimeout it reported. A host that only sends requests still gets every
+ * operation done, one step per request. */
+uint64_t ft_dfu_bootloader_poll(ft_dfu_bootloader *bl);
+
 /* Whether the device has left the bus, and why; FT_DFU_EXIT_NONE while it is in DFU mode. First
  * completes what the clock has passed, so a host that polls it sees a reset that ends an
  * option-byte change without sending a request. *jump_addr (may be NULL) receives the jump

@@ -86,15 +86,16 @@ typedef struct cr_fields {
 static const cr_fields cr_h74x_h72x = {3u << 4, 1u << 6, 1u << 7, 8, 0x7u};
 static const cr_fields cr_h7ax = {0, 1u << 4, 1u << 5, 6, 0x7Fu};
 
-/* Durations reported as bwPollTimeout when the clock has nothing left to wait, in FT_CLOCK_INSTANT
- * mode (ms, word program in us). DS12110 Table 53 typical x64 figures (performance.md §1.1); H72x
- * uses them as placeholders (§1.2) [U]; H7Ax 8 KB sector erase and 128-bit program times were
- * not retrieved, scaled from 128 KB by size [U]; bank erase t_ME not found: sectors x sector
- * erase [U]; option change ~300 ms ("real delay seems to be around 300ms", Chromium EC
- * flash-stm32h7.c, §1.1) [U]. */
-#define NOMINAL_SECTOR_ERASE_128K_MS 1000u
-#define NOMINAL_WORD_US              100u
-#define NOMINAL_OPTION_CHANGE_MS     300u
+/* Durations reported as bwPollTimeout when the clock leaves nothing to wait (FT_CLOCK_INSTANT):
+ * the figures flash_h7 runs on at the parallelism used here. H74x/H72x: DS12110 Table 53 typical
+ * x64 (performance.md §1.1; H72x placeholders, §1.2) [U]; bank erase 6.5 s per MB (devices.md
+ * §3.3) [U]; H7Ax: not retrieved, half the program time and an erase scaled to 8 KB (§1.3) [U];
+ * option change ~300 ms (Chromium EC flash-stm32h7.c) [U]. */
+#define NOMINAL_SECTOR_ERASE_128K_US 1000000u
+#define NOMINAL_BANK_ERASE_1M_US     6500000u
+#define NOMINAL_WORD_H74X_US         100u
+#define NOMINAL_WORD_H7AX_US         50u
+#define NOMINAL_OPTION_CHANGE_US     300000u
 
 typedef enum phase {
 	PHASE_IDLE,
@@ -369,34 +370,42 @@ ft_dfu_status ft_dfu_memory_read(ft_dfu_memory *mem, uint32_t addr, uint8_t *buf
 
 /* ---- operations --------------------------------------------------------------------------- */
 
-static uint32_t nominal_sector_erase_ms(const ft_part *part)
+/* Programming unit: a flash word, or an OTP halfword. */
+static uint32_t unit_size(const ft_dfu_memory *mem)
 {
-	uint64_t ms =
-	    (uint64_t)NOMINAL_SECTOR_ERASE_128K_MS * part->flash.sector_size / (128u * 1024u);
-	return ms ? (uint32_t)ms : 1;
+	return mem->target == FT_DFU_MEM_OTP ? OTP_UNIT : mem->part->flash.word_size;
 }
 
-static uint32_t nominal_mass_erase_ms(const ft_part *part)
+static uint64_t nominal_bank_erase_us(const ft_part *part)
 {
-	return nominal_sector_erase_ms(part) * part->flash.sectors_per_bank;
+	return (uint64_t)NOMINAL_BANK_ERASE_1M_US * part->flash.bank_size / (1024u * 1024u);
 }
 
 static uint32_t nominal_ms(const ft_dfu_memory *mem)
 {
+	const ft_part *part = mem->part;
+	uint64_t us = 0;
 	switch (mem->op) {
-	case FT_DFU_OP_ERASE: return nominal_sector_erase_ms(mem->part);
-	case FT_DFU_OP_MASS_ERASE: return nominal_mass_erase_ms(mem->part);
+	case FT_DFU_OP_ERASE:
+		us = (uint64_t)NOMINAL_SECTOR_ERASE_128K_US * part->flash.sector_size /
+		     (128u * 1024u);
+		break;
+	case FT_DFU_OP_MASS_ERASE: us = nominal_bank_erase_us(part); break;
 	case FT_DFU_OP_UNPROTECT:
-		return NOMINAL_OPTION_CHANGE_MS + nominal_mass_erase_ms(mem->part);
-	case FT_DFU_OP_WRITE: break;
+		us = NOMINAL_OPTION_CHANGE_US + nominal_bank_erase_us(part);
+		break;
+	case FT_DFU_OP_WRITE:
+		if (mem->target == FT_DFU_MEM_OPTION_BYTES) {
+			us = NOMINAL_OPTION_CHANGE_US;
+		} else if (mem->target == FT_DFU_MEM_FLASH || mem->target == FT_DFU_MEM_OTP) {
+			uint32_t unit = unit_size(mem);
+			uint64_t units = (mem->len + unit - 1) / unit + 1; /* an unaligned head */
+			us = units * (part->flash.layout == FT_FLASH_H7AX ? NOMINAL_WORD_H7AX_US
+			                                                  : NOMINAL_WORD_H74X_US);
+		}
+		break;
 	}
-	if (mem->target == FT_DFU_MEM_OPTION_BYTES)
-		return NOMINAL_OPTION_CHANGE_MS;
-	if (mem->target != FT_DFU_MEM_FLASH && mem->target != FT_DFU_MEM_OTP)
-		return 1;
-	uint32_t unit = mem->target == FT_DFU_MEM_OTP ? OTP_UNIT : mem->part->flash.word_size;
-	uint64_t units = (mem->len + unit - 1) / unit + 1;
-	uint64_t ms = (units * NOMINAL_WORD_US + 999) / 1000;
+	uint64_t ms = (us + 999) / 1000;
 	return ms ? (uint32_t)ms : 1;
 }
 
@@ -443,13 +452,19 @@ static void finish(ft_dfu_memory *mem)
 	for (unsigned b = 0; b < 2; b++) {
 		if (!(mem->banks & (1u << b)))
 			continue;
+		/* PG/SER/BER first: setting LOCK leaves the other bits as they are (SVD-H7B0
+		 * CR1.LOCK1) */
+		reg_write(mem, bank_reg(b, REG_CR), 0);
 		reg_write(mem, bank_reg(b, REG_CR), CR_LOCK);
 		reg_write(mem, bank_reg(b, REG_CCR), CCR_CLEAR_ALL);
 	}
+	/* PG_OTP is cleared before OPTLOCK is set: a write that sets OPTLOCK changes nothing
+	 * else (HAL clears PG_OTP, then HAL_FLASH_OB_Lock). */
+	if (mem->target == FT_DFU_MEM_OTP)
+		reg_write(mem, REG_OPTCR, reg_read(mem, REG_OPTCR) & ~OPTCR_PG_OTP);
 	if (mem->target == FT_DFU_MEM_OTP || mem->target == FT_DFU_MEM_OPTION_BYTES ||
 	    mem->op == FT_DFU_OP_UNPROTECT)
-		reg_write(mem, REG_OPTCR,
-		          (reg_read(mem, REG_OPTCR) & ~OPTCR_PG_OTP) | OPTCR_OPTLOCK);
+		reg_write(mem, REG_OPTCR, OPTCR_OPTLOCK);
 	mem->phase = PHASE_DONE;
 }
 
@@ -599,13 +614,8 @@ static void begin_program(ft_dfu_memory *mem)
 	mem->phase = PHASE_UNITS;
 }
 
-/* The unit (flash word or OTP halfword) holding data byte pos, and the part of it the data
- * covers: [*lo, *hi) in absolute addresses. */
-static uint32_t unit_size(const ft_dfu_memory *mem)
-{
-	return mem->target == FT_DFU_MEM_OTP ? OTP_UNIT : mem->part->flash.word_size;
-}
-
+/* The part of the unit holding data byte pos that the data covers: [*lo, *hi) in absolute
+ * addresses, and the unit's address. */
 static void unit_bounds(const ft_dfu_memory *mem, uint32_t *unit, uint32_t *lo, uint32_t *hi)
 {
 	uint32_t size = unit_size(mem);
@@ -746,6 +756,13 @@ bool ft_dfu_memory_step(ft_dfu_memory *mem)
 	case PHASE_DONE: break;
 	}
 	return mem->phase != PHASE_DONE && mem->phase != PHASE_IDLE;
+}
+
+uint64_t ft_dfu_memory_next_event_ns(ft_dfu_memory *mem)
+{
+	if (mem->phase == PHASE_DONE || mem->phase == PHASE_IDLE)
+		return UINT64_MAX;
+	return ft_flash_h7_next_event_ns(mem->flash);
 }
 
 ft_dfu_status ft_dfu_memory_result(const ft_dfu_memory *mem)

@@ -86,6 +86,10 @@ ft_dfu_status ft_dfu_memory_start(ft_dfu_memory *mem, ft_dfu_op op, uint32_t add
 /* Moves the operation on as far as the clock allows. Returns true while it is still running. */
 bool ft_dfu_memory_step(ft_dfu_memory *mem);
 
+/* The clock time at which the running operation can move on (the flash model's next completion),
+ * UINT64_MAX when none runs. */
+uint64_t ft_dfu_memory_next_event_ns(ft_dfu_memory *mem);
+
 /* The result of the last operation once it has finished: FT_DFU_STATUS_OK or the error it
  * ended with (mapping in dfu_memory.c). */
 ft_dfu_status ft_dfu_memory_result(const ft_dfu_memory *mem);

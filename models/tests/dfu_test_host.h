@@ -170,9 +170,25 @@ static inline ft_usb_status host_simple(host *h, uint8_t req)
 	return host_ctl(h, RT_CLASS_OUT, req, 0, 0, NULL, 0, NULL);
 }
 
+/* Lets ms of time pass as a real-time host does: the model is polled at each deadline it asks
+ * for, so the ROM's program loop keeps pace with the flash. */
+static inline void host_wait(host *h, uint64_t ms)
+{
+	uint64_t target = ft_clock_now_ns(h->clock) + ms * MS;
+	for (;;) {
+		uint64_t next = ft_dfu_bootloader_poll(h->bl);
+		uint64_t now = ft_clock_now_ns(h->clock);
+		if (next == UINT64_MAX || next > target) {
+			ft_clock_advance(h->clock, target > now ? target - now : 0);
+			return;
+		}
+		ft_clock_advance(h->clock, next > now ? next - now : 0);
+	}
+}
+
 /* After a DNLOAD: the first GETSTATUS must say OK/dfuDNBUSY with a nonzero bwPollTimeout; then,
- * like dfu-util, wait bwPollTimeout (advance a manual clock) and poll until the state leaves
- * dfuDNBUSY (at most 10000 polls). Returns the final GETSTATUS in st. */
+ * like dfu-util, wait bwPollTimeout and poll until the state leaves dfuDNBUSY (at most 10000
+ * polls). Returns the final GETSTATUS in st. */
 static inline void host_poll_done(host *h, uint8_t st[6])
 {
 	CU_ASSERT_EQUAL_FATAL(host_getstatus(h, st), FT_USB_OK);
@@ -180,7 +196,7 @@ static inline void host_poll_done(host *h, uint8_t st[6])
 	FT_ASSERT_HEX(st[4], ST_DNBUSY);
 	CU_ASSERT(poll_ms_of(st) > 0);
 	for (unsigned i = 0; i < 10000 && st[4] == ST_DNBUSY; i++) {
-		ft_clock_advance(h->clock, poll_ms_of(st) * MS);
+		host_wait(h, poll_ms_of(st));
 		CU_ASSERT_EQUAL_FATAL(host_getstatus(h, st), FT_USB_OK);
 	}
 }
@@ -234,6 +250,41 @@ static inline uint8_t host_write_block(host *h, uint16_t block, const void *data
 	return st[0];
 }
 
+/* Sets up a previous state of the board before the bootloader starts: writes one option
+ * register (*_PRG offset from 0x52002000) the way firmware would (RM0433 §4.4: OPTKEYR keys
+ * 0x08192A3B/0x4C5D6E7F at 0x08, OPTCR 0x18 OPTSTART bit 1, OPTSR_CUR 0x1C OPT_BUSY bit 0) and
+ * waits for the change. */
+static inline void host_program_option(host *h, uint32_t offset, uint32_t value)
+{
+	CU_ASSERT_EQUAL_FATAL(ft_flash_h7_reg_write(h->flash, 0x08, 0x08192A3B), FT_OK);
+	CU_ASSERT_EQUAL_FATAL(ft_flash_h7_reg_write(h->flash, 0x08, 0x4C5D6E7F), FT_OK);
+	CU_ASSERT_EQUAL_FATAL(ft_flash_h7_reg_write(h->flash, offset, value), FT_OK);
+	uint32_t optcr = 0;
+	CU_ASSERT_EQUAL_FATAL(ft_flash_h7_reg_read(h->flash, 0x18, &optcr), FT_OK);
+	CU_ASSERT_EQUAL_FATAL(ft_flash_h7_reg_write(h->flash, 0x18, optcr | 0x2), FT_OK);
+	uint32_t optsr = 1;
+	for (unsigned i = 0; i < 100 && (optsr & 1); i++) {
+		ft_clock_advance(h->clock, 100 * MS);
+		CU_ASSERT_EQUAL_FATAL(ft_flash_h7_reg_read(h->flash, 0x1C, &optsr), FT_OK);
+	}
+	FT_ASSERT_HEX(optsr & 1, 0);
+	CU_ASSERT_EQUAL_FATAL(ft_flash_h7_reg_write(h->flash, 0x18, 0x1), FT_OK); /* OPTLOCK */
+}
+
+static inline uint32_t host_reg(host *h, uint32_t offset)
+{
+	uint32_t v = 0;
+	CU_ASSERT_EQUAL(ft_flash_h7_reg_read(h->flash, offset, &v), FT_OK);
+	return v;
+}
+
+/* A test pattern that differs per block and per byte. */
+static inline void fill_pattern(uint8_t *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * 7u + seed * 13u + (i >> 8));
+}
+
 /* One step of a scripted conversation: optionally advance the clock, send a request, expect a
  * transfer status and, for GETSTATUS, the bStatus/bState it answers. */
 typedef struct step {
@@ -249,7 +300,7 @@ static inline void host_converse(host *h, const step *steps, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const step *s = &steps[i];
 		uint8_t buf[6] = {0};
-		ft_clock_advance(h->clock, s->advance_ms * MS);
+		host_wait(h, s->advance_ms);
 		uint16_t len = s->req == REQ_GETSTATUS ? 6 : s->req == REQ_GETSTATE ? 1 : 0;
 		ft_usb_status r = host_ctl(h, s->type, s->req, s->value, 0, buf, len, NULL);
 		FT_ASSERT_HEX(i * 0x100 + r, i * 0x100 + s->result);
