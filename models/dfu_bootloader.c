@@ -412,12 +412,12 @@ static ft_dfu_status execute_dnload(ft_dfu_bootloader *bl)
 		}
 		if (kind != FT_DFU_MEM_OPTION_BYTES && read_protected(bl))
 			return FT_DFU_STATUS_ERR_VENDOR;
+		if (kind == FT_DFU_MEM_NONE)
+			return FT_DFU_STATUS_ERR_TARGET;
 		bl->reset_after = kind == FT_DFU_MEM_OPTION_BYTES;
 		if (kind == FT_DFU_MEM_FLASH && bl->cfg.corrupt_block != 0 &&
 		    bl->data_blocks == bl->cfg.corrupt_block)
 			bl->corrupt_addr = a & ~(uint32_t)(bl->part->flash.word_size - 1);
-		if (kind == FT_DFU_MEM_NONE)
-			return FT_DFU_STATUS_ERR_TARGET;
 		return start_operation(bl, FT_DFU_OP_WRITE, a, bl->buf, bl->pending_len);
 	}
 	}

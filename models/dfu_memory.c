@@ -173,10 +173,12 @@ static uint32_t bank_reg(unsigned bank, uint32_t offset)
 }
 
 /* The register bank serving addr: the register interface follows the addresses, whatever the
- * bank swap (flash_h7.h). */
+ * bank swap (flash_h7.h); the OTP area is served by bank 1's (HAL-H7 programs it as bank 1). */
 static unsigned bank_of(const ft_dfu_memory *mem, uint32_t addr)
 {
 	uint32_t base2 = mem->part->flash.bank_base[1];
+	if (addr >= FT_FLASH_H7_OTP_BASE && addr - FT_FLASH_H7_OTP_BASE < FT_FLASH_H7_OTP_SIZE)
+		return 0;
 	return base2 != 0 && addr >= base2 ? 1 : 0;
 }
 
@@ -297,10 +299,10 @@ ft_error ft_dfu_memory_new(const ft_dfu_memory_config *config, ft_dfu_memory **o
 			w->ram = calloc(1, w->range.size);
 			w->owned = true;
 			if (!w->ram) {
+				ft_range r = w->range;
 				ft_dfu_memory_free(mem);
 				return ft_diag_set(diag, FT_ERR_NO_MEM, part->name,
-				                   "RAM window 0x%08x, %u bytes", w->range.start,
-				                   w->range.size);
+				                   "RAM window 0x%08x, %u bytes", r.start, r.size);
 			}
 		}
 	}
@@ -692,7 +694,7 @@ static void step_units(ft_dfu_memory *mem)
 			break;
 		unit_bounds(mem, &unit, &lo, &hi);
 		bool partial = hi - lo < unit_size(mem);
-		unsigned bank = mem->target == FT_DFU_MEM_OTP ? 0 : bank_of(mem, unit);
+		unsigned bank = bank_of(mem, unit);
 		if (mem->in_flight) {
 			uint32_t sr = reg_read(mem, bank_reg(bank, REG_SR));
 			if (sr & SR_QW)

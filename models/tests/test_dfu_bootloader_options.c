@@ -205,6 +205,44 @@ static void test_h7a3_otp_programs_halfwords(void)
 	FT_ASSERT_HEX(host_reg(&h, 0x18) & 0x21, 0x01); /* PG_OTP cleared, OPTLOCK set */
 }
 
+/* An uncorrectable OTP word: the upload stalls with errVERIFY and the ROM clears the ECC flags it
+ * raised in bank 1's SR (0x10, SNECCERR bit 25, DBECCERR bit 26). */
+static void test_h7a3_otp_ecc_error_stalls_upload(void)
+{
+	host_free(&h);
+	host_init(&h, "STM32H7A3ZI", 0x1000, FT_CLOCK_MANUAL);
+	host_boot(&h);
+	uint8_t data[16], back[16], status;
+	fill_pattern(data, sizeof(data), 4);
+	CU_ASSERT_EQUAL(host_set_alt(&h, 2), FT_USB_OK);
+	FT_ASSERT_HEX(write_at(0x08FFF100, data, sizeof(data)), S_OK);
+	CU_ASSERT_EQUAL(ft_flash_h7_inject_ecc_error(h.flash, 0x08FFF104, true), FT_OK);
+	CU_ASSERT_EQUAL(upload_at(0x08FFF100, back, sizeof(back), &status), FT_USB_STALL);
+	FT_ASSERT_HEX(status, S_ERR_VERIFY);
+	FT_ASSERT_HEX(host_reg(&h, 0x10) & (3u << 25), 0);
+}
+
+/* With an instant clock the option change is over before the first GETSTATUS returns: the
+ * answer still goes out (dfuDNBUSY, the nominal duration), then the device is gone. */
+static void test_instant_read_unprotect_answers_once_then_resets(void)
+{
+	host_free(&h);
+	host_init(&h, "STM32H743ZI", 0x1003, FT_CLOCK_INSTANT);
+	host_boot(&h);
+	set_rdp(0x55);
+	const uint8_t cmd[1] = {0x92};
+	uint8_t st[6];
+	CU_ASSERT_EQUAL(host_dnload(&h, 0, cmd, 1), FT_USB_OK);
+	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_OK);
+	FT_ASSERT_HEX(st[4], ST_DNBUSY);
+	FT_ASSERT_HEX(poll_ms_of(st), 300 + 6500); /* option change + bank erase of 1 MB */
+	FT_ASSERT_HEX(h.exit_reason, FT_DFU_EXIT_RESET);
+	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_ERROR);
+	ft_flash_h7_options o;
+	ft_flash_h7_get_options(h.flash, &o);
+	FT_ASSERT_HEX(o.rdp_level, 0);
+}
+
 static CU_TestInfo tests[] = {
     {"rdp_level_1_refuses_memory_with_errvendor", test_rdp_level_1_refuses_memory_with_errvendor},
     {"read_unprotect_erases_flash_and_resets", test_read_unprotect_erases_flash_and_resets},
@@ -212,6 +250,9 @@ static CU_TestInfo tests[] = {
     {"option_write_changes_boot_add0_and_resets", test_option_write_changes_boot_add0_and_resets},
     {"h723_option_alternate_is_88_bytes", test_h723_option_alternate_is_88_bytes},
     {"h7a3_otp_programs_halfwords", test_h7a3_otp_programs_halfwords},
+    {"h7a3_otp_ecc_error_stalls_upload", test_h7a3_otp_ecc_error_stalls_upload},
+    {"instant_read_unprotect_answers_once_then_resets",
+     test_instant_read_unprotect_answers_once_then_resets},
     CU_TEST_INFO_NULL,
 };
 
