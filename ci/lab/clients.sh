@@ -1,0 +1,60 @@
+# clients.sh: runs inside the lab guest (ci/lab/vm.sh), in the board's output directory, as
+# POSIX sh in a chroot of this machine's root. Attaches the emulated board over USB/IP and points
+# unmodified USB host software at it, one step after the other on the one attached device.
+#
+# Reads ./lab.env (ci/lab/board.sh writes it): BUSID, FLASHTWIN (the flashtwin binary), and the
+# inputs image.bin (the image to program at the start of flash) and ram.bin (bytes aimed at RAM
+# the ROM does not accept).
+# Writes, per step, NAME.log (its output) and a line "NAME EXPECT STATUS SECONDS" in steps.txt,
+# EXPECT being "ok", "fail" (steps that show a refusal) or "any" (the log tells). Also upload.bin, option-bytes.bin.
+# Every command is bounded by `timeout`; a step that fails does not stop the ones after it, so
+# one boot reports everything.
+. ./lab.env
+
+: >steps.txt
+
+# step NAME EXPECT COMMAND...: runs COMMAND, at most 120 s, with its output in NAME.log.
+step() {
+	name=$1 expect=$2
+	shift 2
+	start=$(date +%s.%N)
+	timeout -k 5 120 "$@" >"$name.log" 2>&1
+	status=$?
+	end=$(date +%s.%N)
+	echo "$name $expect $status $(echo "$end $start" | awk '{printf "%.2f", $1 - $2}')" >>steps.txt
+	return $status
+}
+
+step attach ok usbip attach -r 127.0.0.1 -b "$BUSID"
+# The device shows in sysfs once the kernel has enumerated it.
+step enumerate ok sh -c 'until grep -qx 0483 /sys/bus/usb/devices/*/idVendor; do sleep 0.1; done'
+step lsusb ok lsusb -v -d 0483:df11
+step dfu-list ok dfu-util -l
+
+# DfuSe mode: erase the sectors the image covers, program, then read the same range back.
+size=$(stat -c %s image.bin)
+step download ok dfu-util -a 0 -s 0x08000000 -D image.bin
+rm -f upload.bin
+step upload ok dfu-util -a 0 -s "0x08000000:$size" -U upload.bin
+step compare ok cmp image.bin upload.bin
+
+# Alternate setting 1: the option bytes, at the address its layout string names; dfu-util
+# limits the upload to the size the layout gives.
+ob=$(sed -n 's|.*alt=1, name="@[^/]*/\(0x[0-9A-Fa-f]*\)/.*|\1|p' dfu-list.log | head -n 1)
+rm -f option-bytes.bin
+step option-bytes ok dfu-util -a 1 -s "${ob:-0x5200201C}" -U option-bytes.bin
+
+# RAM_D2 (0x30000000) is outside the ROM's windows. dfu-util refuses addresses its layout string
+# does not list unless told "force"; then the ROM's answer to SET_ADDRESS is errTARGET, which
+# dfu-util shows as the device's state when it next opens it.
+step ram-reject fail dfu-util -a 0 -s 0x30000000:force -D ram.bin
+rm -f probe.bin
+step error-state ok dfu-util -a 0 -s 0x08000000:16 -U probe.bin
+
+# Last: leave DFU mode (jump to the application). The device goes off the bus without answering
+# the GETSTATUS that follows, which dfu-util reports as "Error during download get_status".
+head -c 1024 image.bin >leave.bin
+step leave any dfu-util -a 0 -s 0x08000000:leave -D leave.bin
+sleep 1
+lsusb >lsusb-after-leave.log 2>&1
+exit 0
