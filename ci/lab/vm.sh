@@ -10,7 +10,7 @@
 # reaches 127.0.0.1:PORT through the k-th virtio-serial port: QEMU opens all those connections
 # when it starts, and each carries one USB/IP session (an attach, or one list).
 #
-# Writes into OUTDIR: guest-script.sh (a copy of SCRIPT), console.log (serial console), script.log (the script's output),
+# Writes into OUTDIR: console.log (serial console), script.log (the script's output),
 # guest-ready, guest-status, dmesg.txt (ci/lab/init), vm-seconds (wall time of the boot and run).
 # Exit status: the script's, or 124 when the guest ran out of time (FT_LAB_TIMEOUT seconds for
 # the whole boot, default 240), or 125 when the guest did not get to run the script.
@@ -21,14 +21,12 @@ out=$(realpath "${3:?usage: vm.sh PORT SCRIPT OUTDIR}")
 here=$(cd "$(dirname "$0")" && pwd)
 limit=${FT_LAB_TIMEOUT:-240}
 connections=${FT_LAB_CONNECTIONS:-2}
-case $out in
+case $out$script in
 *[[:space:]]*) echo "vm.sh: paths with white space are not supported" >&2; exit 2 ;;
 esac
 
 read -r vmlinuz initrd < <("$here/image.sh")
 rm -f "$out"/{console.log,script.log,guest-ready,guest-status,dmesg.txt,vm-seconds}
-# The guest's /tmp and /run are its own: the script travels in OUTDIR.
-cp "$script" "$out/guest-script.sh"
 
 serial=()
 for ((k = 0; k < connections; k++)); do
@@ -42,7 +40,7 @@ status=0
 timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -m 1024 -smp 1 \
 	-nodefaults -display none -no-reboot -serial "file:$out/console.log" \
 	-kernel "$vmlinuz" -initrd "$initrd" \
-	-append "console=ttyS0 quiet panic=-1 ftlab_out=$out ftlab_script=$out/guest-script.sh ftlab_timeout=$((limit - 20))" \
+	-append "console=ttyS0 quiet panic=-1 ftlab_out=$out ftlab_script=$script ftlab_timeout=$((limit - 20))" \
 	-fsdev local,id=host,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=host,mount_tag=host \
 	-fsdev local,id=out,path="$out",security_model=none \
