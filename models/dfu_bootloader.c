@@ -1,5 +1,5 @@
-/* The ST system bootloader's USB DFU function: descriptors and the DFU 1.1 + DfuSe state machine.
- * Memory access lives in dfu_memory.c.
+/* The ST system bootloader's USB DFU function: the DFU 1.1 + DfuSe state machine, quirks, exits.
+ * Descriptors live in dfu_descriptors.c, memory access in dfu_memory.c.
  *
  * Sources: AN3156 (DfuSe commands), DFU 1.1 §6.1.2 (states, statuses), the ST USB device library
  * usbd_dfu.c (USBLIB: the request rules the ROM is built on), dfu-util dfuse.c (what hosts
@@ -31,10 +31,10 @@
  * must stay reachable for RDP to be lowered; CubeProgrammer reads them on protected parts].
  */
 #include "models/dfu_bootloader.h"
+#include "models/dfu_descriptors.h"
 #include "models/dfu_memory.h"
 #include "models/usb_std.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -57,32 +57,8 @@ enum dfu_request {
 
 #define GETSTATUS_SIZE 6 /* bStatus, bwPollTimeout[3], bState, iString (DFU 1.1 §6.1.2) */
 
-/* Descriptors. Full-speed device (ROM DFU is FS only, performance.md §2.1). */
-#define BCD_USB                                                                                    \
-	0x0200                  /* [U] lsusb of the G0 ROM of the same generation ("DFU in FS      \
-	                           Mode", bcdDevice 2.00); the older F4 ROM reported 1.00 */
-#define EP0_SIZE           64   /* bMaxPacketSize0 in every ROM capture */
-#define CONFIG_ATTRIBUTES  0xC0 /* self-powered (F4/G0 ROM lsusb) [U for H7] */
-#define CONFIG_MAX_POWER   0x32 /* 100 mA (F4 ROM lsusb) [U for H7] */
-#define DFU_CLASS          0xFE /* application specific */
-#define DFU_SUBCLASS       0x01
-#define DFU_PROTOCOL_DFU   0x02 /* DFU mode (DFU 1.1 §4.2.3) */
-#define DFU_FUNCTIONAL     0x21 /* DFU functional descriptor type (DFU 1.1 §4.1.3) */
-#define DFU_FUNCTIONAL_LEN 9
-#define DFU_ATTRIBUTES                                                                             \
-	0x0B                       /* CanDnload|CanUpload|WillDetach: USBLIB                       \
-	                              USBD_DFU_BM_ATTRIBUTES [U: ROM value not captured] */
-#define DFU_DETACH_TIMEOUT  0x00FF /* ms; USBLIB USBD_DFU_DETACH_TIMEOUT [U] */
-#define STRING_MANUFACTURER 1
-#define STRING_PRODUCT      2
-#define STRING_SERIAL       3
-#define STRING_FIRST_ALT    4 /* iInterface of alternate n is 4 + n (F4 ROM lsusb) */
-#define LANGID_EN_US        0x0409
-
 /* The H7 ROMs list flash, option bytes, OTP in that order (devices.md §5.2). */
 #define ALT_OPTION_BYTES 1
-
-#define IDCODE_RESERVED_BITS 0x6000u /* DBGMCU_IDCODE[15:12] as read on H74x, see build_serial */
 
 #define POINTER_AT_START 0x08000000u /* address pointer before any Set Address [U] */
 
@@ -110,10 +86,6 @@ typedef enum pending {
 	PENDING_WRITE,
 } pending;
 
-#define MAX_CONFIG_LEN                                                                             \
-	(FT_USB_CONFIG_DESC_SIZE + FT_MAX_DFU_ALTS * FT_USB_INTERFACE_DESC_SIZE +                  \
-	 DFU_FUNCTIONAL_LEN)
-
 struct ft_dfu_bootloader {
 	const ft_part *part;
 	const ft_bootloader_info *info;
@@ -123,12 +95,7 @@ struct ft_dfu_bootloader {
 	ft_usb_device dev;
 	ft_usb_std_state std;
 
-	uint8_t device_desc[FT_USB_DEVICE_DESC_SIZE];
-	uint8_t config_desc[MAX_CONFIG_LEN];
-	size_t config_len;
-	const char *alt_names[FT_MAX_DFU_ALTS];
-	char serial[13];
-	uint8_t string_scratch[2 + 2 * 127];
+	ft_dfu_descriptors *desc;
 
 	uint32_t quirks_active; /* bit i: info->quirks[i] in effect */
 	bool bank2_erase_stuck; /* QUIRK_BANK2_ERASE_STUCK_DNBUSY in effect */
@@ -192,117 +159,12 @@ const char *ft_dfu_exit_name(ft_dfu_exit exit)
 
 /* ---- descriptors -------------------------------------------------------------------------- */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void build_descriptors(ft_dfu_bootloader *bl)
-{
-	const ft_bootloader_info *info = bl->info;
-	uint8_t *d = bl->device_desc;
-	d[0] = FT_USB_DEVICE_DESC_SIZE;
-	d[1] = FT_USB_DT_DEVICE;
-	put16(d + 2, BCD_USB);
-	d[4] = d[5] = d[6] = 0; /* class per interface */
-	d[7] = EP0_SIZE;
-	put16(d + 8, info->vid);
-	put16(d + 10, info->pid);
-	put16(d + 12, info->bcd_device);
-	d[14] = STRING_MANUFACTURER;
-	d[15] = STRING_PRODUCT;
-	d[16] = STRING_SERIAL;
-	d[17] = 1; /* bNumConfigurations */
-
-	uint8_t *c = bl->config_desc;
-	size_t n = FT_USB_CONFIG_DESC_SIZE;
-	for (uint8_t alt = 0; alt < info->alt_count; alt++, n += FT_USB_INTERFACE_DESC_SIZE) {
-		uint8_t *i = c + n;
-		i[0] = FT_USB_INTERFACE_DESC_SIZE;
-		i[1] = FT_USB_DT_INTERFACE;
-		i[2] = 0; /* bInterfaceNumber */
-		i[3] = alt;
-		i[4] = 0; /* bNumEndpoints: EP0 only */
-		i[5] = DFU_CLASS;
-		i[6] = DFU_SUBCLASS;
-		i[7] = DFU_PROTOCOL_DFU;
-		i[8] = (uint8_t)(STRING_FIRST_ALT + alt);
-	}
-	uint8_t *f = c + n;
-	f[0] = DFU_FUNCTIONAL_LEN;
-	f[1] = DFU_FUNCTIONAL;
-	f[2] = DFU_ATTRIBUTES;
-	put16(f + 3, DFU_DETACH_TIMEOUT);
-	put16(f + 5, info->transfer_size);
-	put16(f + 7, info->bcd_dfu);
-	n += DFU_FUNCTIONAL_LEN;
-	c[0] = FT_USB_CONFIG_DESC_SIZE;
-	c[1] = FT_USB_DT_CONFIG;
-	put16(c + 2, (uint16_t)n);
-	c[4] = 1; /* bNumInterfaces */
-	c[5] = 1; /* bConfigurationValue */
-	c[6] = 0; /* iConfiguration */
-	c[7] = CONFIG_ATTRIBUTES;
-	c[8] = CONFIG_MAX_POWER;
-	bl->config_len = n;
-}
-
-/* The serial number string the ROM reports, built the way the ST USB library's Get_SerialNum
- * does: 8 hex digits of word0 + word2, then the top 4 hex digits of word1.
- *   H74x/H75x (DEV_ID 0x450): the words come from DBGMCU at 0x5C001000 instead of the UID
- *     ("pulling these values from 0x5C001000 instead of 0x1FF1E800", devices.md §5.1): IDCODE,
- *     then DBGMCU_CR and a reserved word, both 0 after reset [U]; 0x20036450 -> "200364500000"
- *     matches the captures of rev V and rev Y parts. IDCODE bits 15:12 are reserved and read
- *     0x6 (the full IDCODE 0x20036450 of a NUCLEO-H743ZI2, devices.md §1.1) [U].
- *   H72x and H7Ax: the 96-bit UID ("3560376F3431"-style serials) [U: derivation inferred].
- */
-static void build_serial(ft_dfu_bootloader *bl, uint16_t rev_id, const uint32_t uid[3])
-{
-	uint32_t w0 = uid[0], w1 = uid[1], w2 = uid[2];
-	if (bl->part->family == FT_FAMILY_H74X || bl->part->family == FT_FAMILY_H74X_DUAL_CORE) {
-		w0 = (uint32_t)rev_id << 16 | IDCODE_RESERVED_BITS | bl->part->dev_id;
-		w1 = w2 = 0;
-	}
-	snprintf(bl->serial, sizeof(bl->serial), "%08X%04X", (unsigned)(w0 + w2),
-	         (unsigned)(w1 >> 16));
-}
-
 static const uint8_t *bl_descriptor(void *ctx, uint8_t type, uint8_t index, uint16_t langid,
                                     size_t *len)
 {
 	ft_dfu_bootloader *bl = ctx;
 	(void)langid; /* one language, answered for any */
-	const char *text = NULL;
-	switch (type) {
-	case FT_USB_DT_DEVICE:
-		*len = sizeof(bl->device_desc);
-		return index == 0 ? bl->device_desc : NULL;
-	case FT_USB_DT_CONFIG: *len = bl->config_len; return index == 0 ? bl->config_desc : NULL;
-	case FT_USB_DT_STRING:
-		if (index == 0) {
-			/* USB 2.0 §9.6.7: string 0 lists the language IDs. */
-			bl->string_scratch[0] = 4;
-			bl->string_scratch[1] = FT_USB_DT_STRING;
-			put16(bl->string_scratch + 2, LANGID_EN_US);
-			*len = 4;
-			return bl->string_scratch;
-		}
-		if (index == STRING_MANUFACTURER)
-			text = bl->info->manufacturer;
-		else if (index == STRING_PRODUCT)
-			text = bl->info->product;
-		else if (index == STRING_SERIAL)
-			text = bl->serial;
-		else if (index - STRING_FIRST_ALT < bl->info->alt_count)
-			text = bl->alt_names[index - STRING_FIRST_ALT];
-		if (!text)
-			return NULL;
-		*len =
-		    ft_usb_string_descriptor(text, bl->string_scratch, sizeof(bl->string_scratch));
-		return bl->string_scratch;
-	default: return NULL;
-	}
+	return ft_dfu_descriptors_get(bl->desc, type, index, len);
 }
 
 /* ---- exits, protection, completion --------------------------------------------------------- */
@@ -699,7 +561,7 @@ static bool known_effect(const char *name, quirk_effect *effect)
 
 /* Decides which of the part's quirks are in effect: revision match, then the overrides. */
 static ft_error select_quirks(ft_dfu_bootloader *bl, const ft_dfu_bootloader_config *cfg,
-                              ft_diag *diag)
+                              const char *alt_names[FT_MAX_DFU_ALTS], ft_diag *diag)
 {
 	const ft_bootloader_info *info = bl->info;
 	for (size_t o = 0; o < cfg->quirk_override_count; o++) {
@@ -730,7 +592,7 @@ static ft_error select_quirks(ft_dfu_bootloader *bl, const ft_dfu_bootloader_con
 			                   "quirk \"%s\" is not reproduced by this model", q->name);
 		for (unsigned a = 0; a < FT_MAX_DFU_ALTS; a++)
 			if (q->alt_names[a])
-				bl->alt_names[a] = q->alt_names[a];
+				alt_names[a] = q->alt_names[a];
 	}
 	return FT_OK;
 }
@@ -772,13 +634,11 @@ ft_error ft_dfu_bootloader_new(const ft_dfu_bootloader_config *config, ft_dfu_bo
 	bl->info = config->part->bootloader;
 	bl->flash = config->flash;
 	bl->clock = config->clock;
-	memcpy(bl->alt_names, bl->info->alt_names, sizeof(bl->alt_names));
-	err = select_quirks(bl, config, diag);
-	if (err != FT_OK) {
-		free(bl);
-		return err;
-	}
-	bl->buf = malloc(bl->info->transfer_size);
+	const char *alt_names[FT_MAX_DFU_ALTS];
+	memcpy(alt_names, bl->info->alt_names, sizeof(alt_names));
+	err = select_quirks(bl, config, alt_names, diag);
+	if (err != FT_OK)
+		goto fail;
 	ft_dfu_memory_config mc = {
 	    .part = bl->part,
 	    .flash = bl->flash,
@@ -788,15 +648,15 @@ ft_error ft_dfu_bootloader_new(const ft_dfu_bootloader_config *config, ft_dfu_bo
 	    .no_readback_verify = config->no_readback_verify,
 	    .workarea_accepted = config->workarea == FT_DFU_WORKAREA_CRASH,
 	};
-	err = bl->buf ? ft_dfu_memory_new(&mc, &bl->mem, diag)
-	              : ft_diag_set(diag, FT_ERR_NO_MEM, bl->part->name, "DNLOAD buffer");
-	if (err != FT_OK) {
-		free(bl->buf);
-		free(bl);
-		return err;
+	err = ft_dfu_memory_new(&mc, &bl->mem, diag);
+	if (err != FT_OK)
+		goto fail;
+	bl->buf = malloc(bl->info->transfer_size);
+	bl->desc = ft_dfu_descriptors_new(bl->part, config->rev_id, config->uid, alt_names);
+	if (!bl->buf || !bl->desc) {
+		err = ft_diag_set(diag, FT_ERR_NO_MEM, bl->part->name, "bootloader buffers");
+		goto fail;
 	}
-	build_descriptors(bl);
-	build_serial(bl, config->rev_id, config->uid);
 	bl->dev = (ft_usb_device){.ops = &bl_ops, .ctx = bl, .speed = FT_USB_SPEED_FULL};
 	ft_usb_std_reset(&bl->std);
 	to_idle(bl);
@@ -804,12 +664,16 @@ ft_error ft_dfu_bootloader_new(const ft_dfu_bootloader_config *config, ft_dfu_bo
 	ft_flash_h7_set_intrusion(bl->flash, true);
 	*out = bl;
 	return FT_OK;
+fail:
+	ft_dfu_bootloader_free(bl);
+	return err;
 }
 
 void ft_dfu_bootloader_free(ft_dfu_bootloader *bl)
 {
 	if (!bl)
 		return;
+	ft_dfu_descriptors_free(bl->desc);
 	ft_dfu_memory_free(bl->mem);
 	free(bl->buf);
 	free(bl);

@@ -17,8 +17,8 @@
  *     request until its erase or program returns [U].
  *   - memory is programmed only through the flash_h7 register interface, as the ROM does
  *     (KEYR, CR PG/SER/BER/FW/START, whole flash-word stores, SR/QW polling, CCR, OPTKEYR/OPTCR).
- * The state machine, the accepted addresses, the error mapping and every [U] choice are
- * documented in dfu_bootloader.c and dfu_memory.c.
+ * The state machine, the descriptors, the accepted addresses, the error mapping and every [U]
+ * choice are documented in dfu_bootloader.c, dfu_descriptors.c and dfu_memory.c.
  *
  * Leaving DFU: after a zero-length DNLOAD (leave), a Read Unprotect, an option-byte write, a
  * disconnect fault or a crash of the ROM, the device is gone: it fires the exit callback once,
@@ -103,7 +103,8 @@ typedef enum ft_dfu_workarea_write {
 typedef enum ft_dfu_exit {
 	FT_DFU_EXIT_NONE = 0,   /* still in DFU mode */
 	FT_DFU_EXIT_JUMP,       /* leave: jump to the address pointer */
-	FT_DFU_EXIT_RESET,      /* system reset after Read Unprotect or an option-byte write */
+	FT_DFU_EXIT_RESET,      /* system reset after Read Unprotect (dfu-util: "Device disconnects,
+	                         * erases flash and resets now") or an option-byte write [U] */
 	FT_DFU_EXIT_DISCONNECT, /* fault knob: the device dropped off at a data block */
 	FT_DFU_EXIT_CRASH,      /* fault knob: a write into the ROM's work RAM */
 } ft_dfu_exit;
