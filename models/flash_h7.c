@@ -126,15 +126,17 @@ static const op_timing timing_h7ax[1] = {{50000u, 62500000u, 6500000000u}};
 typedef struct layout_desc {
 	const char *name;
 	uint8_t word_size;    /* FLASH_NB_32BITWORD_IN_FLASHWORD x 4 */
+	uint8_t word_shift;   /* log2(word_size): hot paths shift instead of dividing */
 	uint8_t ecc_bits;     /* check bits per flash word */
 	uint32_t sector_size; /* FLASH_SECTOR_SIZE */
+	uint8_t sector_shift; /* log2(sector_size) */
 	uint32_t cr_fw, cr_start;
 	unsigned snb_shift;
 	uint32_t snb_mask; /* unshifted; sectors per bank <= snb_mask + 1 */
 	bool has_psize;
 	uint32_t sr_flags; /* flags CCR clears */
 	uint32_t ecc_fa_mask;
-	unsigned sectors_per_wp_bit;
+	uint8_t wp_shift; /* log2(sectors per WPSN bit) */
 	uint32_t crc_sect_mask;
 	bool has_swap, has_mer, has_otp;
 	const op_timing *timing; /* [4] by PSIZE, or [1] */
@@ -143,16 +145,72 @@ typedef struct layout_desc {
 static const layout_desc layouts[] = {
     /* RM0433/RM0399: CR FW b6, START b7, SNB b10:8, PSIZE b5:4 (devices.md §2.3); ECC 10 bits
      * per 256-bit word (devices.md §3.2, 21ic.com [U]); ECC_FA b14:0. */
-    [FT_FLASH_H74X] = {"H74x", 32, 10, 0x20000u, 1u << 6, 1u << 7, 8, 0x7u, true, SR_FLAGS_H74X,
-                       0x7FFFu, 1, 0x7u, true, true, false, timing_h74x},
-    /* RM0468: same controller, one bank, no MER, no SWAP_BANK (CMSIS h723). */
-    [FT_FLASH_H72X] = {"H72x", 32, 10, 0x20000u, 1u << 6, 1u << 7, 8, 0x7u, true, SR_FLAGS_H74X,
-                       0x7FFFu, 1, 0x7u, false, false, false, timing_h74x},
+    [FT_FLASH_H74X] =
+        {
+            .name = "H74x",
+            .word_size = 32,
+            .word_shift = 5,
+            .ecc_bits = 10,
+            .sector_size = 0x20000u,
+            .sector_shift = 17,
+            .cr_fw = 1u << 6,
+            .cr_start = 1u << 7,
+            .snb_shift = 8,
+            .snb_mask = 0x7u,
+            .has_psize = true,
+            .sr_flags = SR_FLAGS_H74X,
+            .ecc_fa_mask = 0x7FFFu,
+            .wp_shift = 0,
+            .crc_sect_mask = 0x7u,
+            .has_swap = true,
+            .has_mer = true,
+            .timing = timing_h74x,
+        },
+    /* RM0468: the same controller with one bank, no MER, no SWAP_BANK (CMSIS h723). */
+    [FT_FLASH_H72X] =
+        {
+            .name = "H72x",
+            .word_size = 32,
+            .word_shift = 5,
+            .ecc_bits = 10,
+            .sector_size = 0x20000u,
+            .sector_shift = 17,
+            .cr_fw = 1u << 6,
+            .cr_start = 1u << 7,
+            .snb_shift = 8,
+            .snb_mask = 0x7u,
+            .has_psize = true,
+            .sr_flags = SR_FLAGS_H74X,
+            .ecc_fa_mask = 0x7FFFu,
+            .wp_shift = 0,
+            .crc_sect_mask = 0x7u,
+            .timing = timing_h74x,
+        },
     /* RM0455: FW b4, START b5, SNB b12:6, no PSIZE, no OPERR; 128-bit words (9 ECC bits, the
      * minimum SEC-DED size [U]); WPSGN bit = 4 sectors; ECC_FA b15:0 + OTP_FAIL_ECC b31;
-     * CRC_SECT 7 bits (SVD-H7B0; CMSIS h7a3 says 6 [U]). */
-    [FT_FLASH_H7AX] = {"H7Ax", 16, 9, 0x2000u, 1u << 4, 1u << 5, 6, 0x7Fu, false, SR_FLAGS_H7AX,
-                       0x8000FFFFu, 4, 0x7Fu, true, true, true, timing_h7ax},
+     * CRC_SECT 7 bits (SVD-H7B0; CMSIS h7a3 says 6 [U]); user OTP. */
+    [FT_FLASH_H7AX] =
+        {
+            .name = "H7Ax",
+            .word_size = 16,
+            .word_shift = 4,
+            .ecc_bits = 9,
+            .sector_size = 0x2000u,
+            .sector_shift = 13,
+            .cr_fw = 1u << 4,
+            .cr_start = 1u << 5,
+            .snb_shift = 6,
+            .snb_mask = 0x7Fu,
+            .has_psize = false,
+            .sr_flags = SR_FLAGS_H7AX,
+            .ecc_fa_mask = 0x8000FFFFu,
+            .wp_shift = 2,
+            .crc_sect_mask = 0x7Fu,
+            .has_swap = true,
+            .has_mer = true,
+            .has_otp = true,
+            .timing = timing_h7ax,
+        },
 };
 
 /* Factory option bytes [U: RM "option byte default values" tables not retrieved]: RDP 0xAA,
@@ -380,8 +438,8 @@ typedef struct bank_state {
 	uint32_t wb_word;   /* flash word being filled, index in the bank */
 	uint32_t wb_filled; /* bit i: byte i written; SR.WBNE mirrors wb_filled != 0 */
 	uint8_t wb_data[MAX_WORD];
-	op queue[QUEUE_DEPTH];
-	unsigned qlen; /* SR.BSY and SR.QW mirror qlen != 0: the head always executes */
+	op queue[QUEUE_DEPTH]; /* a ring: qlen operations from qhead */
+	unsigned qhead, qlen;  /* SR.BSY and SR.QW mirror qlen != 0: the head always executes */
 	bool fail_next;
 	uint32_t crc_sectors[4]; /* CRC sector list, one bit per sector */
 } bank_state;
@@ -617,7 +675,7 @@ static uint32_t unit_left(const ft_flash_h7 *fl, uint32_t addr)
 {
 	loc l;
 	if (locate(fl, addr, &l))
-		return fl->ld->word_size - l.offset % fl->ld->word_size;
+		return fl->ld->word_size - (l.offset & (fl->ld->word_size - 1u));
 	if (in_otp(fl, addr))
 		return 2u - (addr & 1u);
 	return 0;
@@ -662,7 +720,7 @@ static bool secure_shut(const ft_flash_h7 *fl, unsigned b, uint32_t offset, uint
 /* WPSN: 0 = protected; one bit per sector, per 4 sectors on H7Ax (devices.md §2.3). */
 static bool sector_write_protected(const ft_flash_h7 *fl, unsigned b, uint32_t sector)
 {
-	return !(BREG(fl, S_WPSN_CUR, b) >> (sector / fl->ld->sectors_per_wp_bit) & 1u);
+	return !(BREG(fl, S_WPSN_CUR, b) >> (sector >> fl->ld->wp_shift) & 1u);
 }
 
 /* ---- Operation queue: the only place array contents change ---- */
@@ -673,17 +731,27 @@ static void update_busy(ft_flash_h7 *fl, unsigned b)
 	*sr = fl->bank[b].qlen ? *sr | SR_BSY | SR_QW : *sr & ~(SR_BSY | SR_QW);
 }
 
+static op *queue_at(bank_state *bk, unsigned i)
+{
+	return &bk->queue[(bk->qhead + i) % QUEUE_DEPTH];
+}
+
+/* An operation starts when the one before it ends. */
 static op *push_op(ft_flash_h7 *fl, unsigned b, uint8_t kind, uint32_t index, uint64_t duration)
 {
 	bank_state *bk = &fl->bank[b];
 	assert(bk->qlen < QUEUE_DEPTH);
-	uint64_t now = ft_clock_now_ns(fl->clock);
-	uint64_t after = bk->qlen ? bk->queue[bk->qlen - 1].deadline : now;
-	op *o = &bk->queue[bk->qlen++];
+	uint64_t deadline = ft_clock_deadline_ns(fl->clock, duration);
+	if (bk->qlen) {
+		uint64_t now = ft_clock_now_ns(fl->clock),
+		         after = queue_at(bk, bk->qlen - 1)->deadline;
+		deadline += after > now ? after - now : 0;
+	}
+	op *o = queue_at(bk, bk->qlen++);
 	o->kind = kind;
 	o->accepted = o->regression = o->from_mer = false;
 	o->index = index;
-	o->deadline = ft_clock_deadline_ns(fl->clock, duration) + (after > now ? after - now : 0);
+	o->deadline = deadline;
 	update_busy(fl, b);
 	return o;
 }
@@ -699,13 +767,22 @@ static void set_words(ft_flash_h7 *fl, unsigned b, uint32_t first, uint32_t coun
 	}
 }
 
+/* Flash-word copies of a constant size, which compilers inline. */
+static void copy_word(const ft_flash_h7 *fl, uint8_t *dst, const uint8_t *src)
+{
+	if (fl->ld->word_size == 32)
+		memcpy(dst, src, 32);
+	else
+		memcpy(dst, src, 16);
+}
+
 static void program_word(ft_flash_h7 *fl, unsigned b, uint32_t word, const uint8_t *data)
 {
 	size_t w = phys_word(fl, b, word);
 	unsigned ws = fl->ld->word_size;
 	uint8_t *cells = fl->array + w * ws;
 	if (fl->ecc[w] == FT_FLASH_H7_WORD_ERASED) {
-		memcpy(cells, data, ws);
+		copy_word(fl, cells, data);
 		fl->ecc[w] = FT_FLASH_H7_WORD_PROGRAMMED;
 	} else {
 		fl->ecc[w] = ecc_overwrite(fl->ecc_cols, cells, data, ws, fl->ecc[w]);
@@ -769,7 +846,7 @@ static void finish_option_change(ft_flash_h7 *fl, const op *o)
 /* An operation cut short (reset, injected failure) leaves what it touched unreadable [U]. */
 static void damage(ft_flash_h7 *fl, unsigned b, const op *o)
 {
-	uint32_t words_per_sector = fl->ld->sector_size / fl->ld->word_size;
+	uint32_t words_per_sector = 1u << (fl->ld->sector_shift - fl->ld->word_shift);
 	switch (o->kind) {
 	case OP_PROGRAM: set_words(fl, b, o->index, 1, false); break;
 	case OP_SECTOR_ERASE:
@@ -785,7 +862,7 @@ static bool mer_pending(const ft_flash_h7 *fl)
 {
 	for (unsigned b = 0; b < 2; b++) {
 		for (unsigned i = 0; i < fl->bank[b].qlen; i++) {
-			if (fl->bank[b].queue[i].from_mer)
+			if (fl->bank[b].queue[(fl->bank[b].qhead + i) % QUEUE_DEPTH].from_mer)
 				return true;
 		}
 	}
@@ -796,40 +873,41 @@ static bool mer_pending(const ft_flash_h7 *fl)
 static void complete_head(ft_flash_h7 *fl, unsigned b)
 {
 	bank_state *bk = &fl->bank[b];
-	op o = bk->queue[0];
+	const op *o = queue_at(bk, 0); /* stays intact: nothing is queued while it completes */
+	bk->qhead = (bk->qhead + 1) % QUEUE_DEPTH;
 	bk->qlen--;
-	if (bk->qlen)
-		memmove(bk->queue, bk->queue + 1, bk->qlen * sizeof(op));
 	uint32_t *sr = &BREG(fl, S_SR, b);
-	uint32_t words_per_sector = fl->ld->sector_size / fl->ld->word_size;
-	if (o.kind == OP_OPTION) {
-		finish_option_change(fl, &o);
+	uint32_t words_per_sector = 1u << (fl->ld->sector_shift - fl->ld->word_shift);
+	if (o->kind == OP_OPTION) {
+		finish_option_change(fl, o);
 	} else if (bk->fail_next) {
 		bk->fail_next = false;
-		damage(fl, b, &o);
+		damage(fl, b, o);
 		*sr |= fl->ld->sr_flags & SR_OPERR;
 	} else {
-		switch (o.kind) {
-		case OP_PROGRAM: program_word(fl, b, o.index, o.data); break;
+		switch (o->kind) {
+		case OP_PROGRAM: program_word(fl, b, o->index, o->data); break;
 		case OP_SECTOR_ERASE:
-			set_words(fl, b, o.index * words_per_sector, words_per_sector, true);
+			set_words(fl, b, o->index * words_per_sector, words_per_sector, true);
 			break;
 		case OP_BANK_ERASE: set_words(fl, b, 0, fl->word_count, true); break;
-		case OP_OTP_PROGRAM: program_otp(fl, o.index, o.data); break;
+		case OP_OTP_PROGRAM: program_otp(fl, o->index, o->data); break;
 		default: assert(0);
 		}
 		*sr |= SR_EOP; /* also on erase: HAL FLASH_IRQHandler ends erases on EOP */
 	}
-	if (o.from_mer && !mer_pending(fl))
+	if (o->from_mer && !mer_pending(fl))
 		REG(fl, S_OPTCR) &= ~OPTCR_MER;
 	update_busy(fl, b);
 }
 
 static void sync(ft_flash_h7 *fl)
 {
+	if (!fl->bank[0].qlen && !fl->bank[1].qlen)
+		return;
 	uint64_t now = ft_clock_now_ns(fl->clock);
 	for (unsigned b = 0; b < 2; b++) {
-		while (fl->bank[b].qlen && fl->bank[b].queue[0].deadline <= now)
+		while (fl->bank[b].qlen && queue_at(&fl->bank[b], 0)->deadline <= now)
 			complete_head(fl, b);
 	}
 }
@@ -847,7 +925,7 @@ static void queue_buffer(ft_flash_h7 *fl, unsigned b)
 {
 	bank_state *bk = &fl->bank[b];
 	op *o = push_op(fl, b, OP_PROGRAM, bk->wb_word, timing_of(fl, b)->program_ns);
-	memcpy(o->data, bk->wb_data, fl->ld->word_size);
+	copy_word(fl, o->data, bk->wb_data);
 	discard_buffer(fl, b);
 }
 
@@ -857,7 +935,7 @@ static bool program_allowed(const ft_flash_h7 *fl, unsigned b, uint32_t offset)
 {
 	/* WRPERR: "program ... targeting a write-protected sector" (SVD-H7B0 SR1); PCROP and
 	 * secure-only areas cannot be programmed by non-secure code [U]. */
-	return !sector_write_protected(fl, b, offset / fl->ld->sector_size) &&
+	return !sector_write_protected(fl, b, offset >> fl->ld->sector_shift) &&
 	       !area_overlaps(BREG(fl, S_PRAR_CUR, b), offset, 1) &&
 	       (fl->secure || !area_overlaps(BREG(fl, S_SCAR_CUR, b), offset, 1));
 }
@@ -963,8 +1041,8 @@ static ft_error load_unit(ft_flash_h7 *fl, uint32_t addr, uint8_t *dst, uint32_t
 		*fault = true;
 		return FT_OK;
 	}
-	size_t w = phys_word(fl, l.bank, l.offset / ws);
-	uint32_t word = l.offset / ws; /* ECC_FA: flash-word index in the bank (devices.md §2.3) */
+	uint32_t word = l.offset >> fl->ld->word_shift; /* ECC_FA: word index in the bank (§2.3) */
+	size_t w = phys_word(fl, l.bank, word);
 	if (fl->ecc[w] == FT_FLASH_H7_WORD_SINGLE_ERROR)
 		ecc_error(fl, l.bank, word, SR_SNECCERR);
 	if (fl->ecc[w] == FT_FLASH_H7_WORD_DOUBLE_ERROR) {
@@ -973,7 +1051,7 @@ static ft_error load_unit(ft_flash_h7 *fl, uint32_t addr, uint8_t *dst, uint32_t
 		*fault = true;
 		return FT_OK;
 	}
-	memcpy(dst, fl->array + w * ws + l.offset % ws, n);
+	memcpy(dst, fl->array + w * ws + (l.offset & (ws - 1u)), n);
 	return FT_OK;
 }
 
@@ -995,7 +1073,7 @@ static ft_error store_bank(ft_flash_h7 *fl, loc l, const uint8_t *src, uint32_t 
 		*sr |= SR_PGSERR;
 		return FT_OK;
 	}
-	uint32_t word = l.offset / ws, first = l.offset % ws;
+	uint32_t word = l.offset >> fl->ld->word_shift, first = l.offset & (ws - 1u);
 	uint32_t mask = (uint32_t)(((UINT64_C(1) << n) - 1u) << first);
 	uint32_t error = 0;
 	if (!program_allowed(fl, b, l.offset))
@@ -1012,9 +1090,13 @@ static ft_error store_bank(ft_flash_h7 *fl, loc l, const uint8_t *src, uint32_t 
 	}
 	if (!bk->wb_filled) {
 		bk->wb_word = word;
-		memset(bk->wb_data, 0xFF, ws);
+		if (n < ws)
+			memset(bk->wb_data, 0xFF, ws);
 	}
-	memcpy(bk->wb_data + first, src, n);
+	if (n == ws)
+		copy_word(fl, bk->wb_data, src);
+	else
+		memcpy(bk->wb_data + first, src, n);
 	bk->wb_filled |= mask;
 	if (bk->wb_filled == full_mask(ws))
 		queue_buffer(fl, b);
@@ -1035,9 +1117,9 @@ static ft_error store_otp(ft_flash_h7 *fl, uint32_t addr, const uint8_t *src, ui
 		*sr |= SR_PGSERR;
 		return FT_OK;
 	}
+	/* "locked and can no longer be programmed" (SVD-H7B0 OTPBL); the flag is a guess [U]. */
 	if (fl->ob.otpbl >> (w / OTP_BLOCK_WORDS) & 1u) {
-		*sr |= SR_WRPERR; /* "locked and can no longer be programmed" (SVD-H7B0 OTPBL) [U
-		                     flag] */
+		*sr |= SR_WRPERR;
 		return FT_OK;
 	}
 	op *o = push_op(fl, 0, OP_OTP_PROGRAM, w, timing_of(fl, 0)->program_ns);
@@ -1045,17 +1127,18 @@ static ft_error store_otp(ft_flash_h7 *fl, uint32_t addr, const uint8_t *src, ui
 	return FT_OK;
 }
 
+/* One store; n bytes that cross a flash word (or OTP word) are not one AXI store. */
 static ft_error store(ft_flash_h7 *fl, uint32_t addr, const uint8_t *src, uint32_t n, bool *fault)
 {
-	uint32_t left = unit_left(fl, addr);
-	if (!left)
-		return FT_ERR_RANGE;
-	if (n > left)
-		return FT_ERR_INVALID_ARG; /* crosses a flash word: not one AXI store */
 	loc l;
-	if (locate(fl, addr, &l))
+	if (locate(fl, addr, &l)) {
+		if ((l.offset & (fl->ld->word_size - 1u)) + n > fl->ld->word_size)
+			return FT_ERR_INVALID_ARG;
 		return store_bank(fl, l, src, n, fault);
-	return store_otp(fl, addr, src, n);
+	}
+	if (!in_otp(fl, addr))
+		return FT_ERR_RANGE;
+	return (addr & 1u) + n > 2 ? FT_ERR_INVALID_ARG : store_otp(fl, addr, src, n);
 }
 
 /* ---- Erase and option-change requests ---- */
@@ -1255,8 +1338,8 @@ static ft_error write_cr(ft_flash_h7 *fl, const reg_desc *d, unsigned b, uint32_
 	}
 	bool start = value & ld->cr_start;
 	bool force = (value & ld->cr_fw) && (value & CR_PG) && bk->wb_filled;
-	if ((start || force) && bk->qlen == QUEUE_DEPTH)
-		return FT_ERR_BUSY;
+	if (bk->qlen + (unsigned)start + (unsigned)force > QUEUE_DEPTH)
+		return FT_ERR_BUSY; /* FW and START in one write need two slots */
 	/* START and FW are reset "when the corresponding operation has been acknowledged". */
 	*cr = ((old & ~d->writable) | (value & d->writable)) & ~(ld->cr_start | ld->cr_fw);
 	if ((old & CR_PG) && !(*cr & CR_PG))
@@ -1550,7 +1633,7 @@ void ft_flash_h7_reset(ft_flash_h7 *fl)
 	sync(fl);
 	for (unsigned b = 0; b < 2; b++) {
 		if (fl->bank[b].qlen)
-			damage(fl, b, &fl->bank[b].queue[0]);
+			damage(fl, b, queue_at(&fl->bank[b], 0));
 	}
 	reset_state(fl);
 }
@@ -1565,15 +1648,17 @@ uint64_t ft_flash_h7_next_event_ns(ft_flash_h7 *fl)
 	sync(fl);
 	uint64_t next = UINT64_MAX;
 	for (unsigned b = 0; b < 2; b++) {
-		if (fl->bank[b].qlen && fl->bank[b].queue[0].deadline < next)
-			next = fl->bank[b].queue[0].deadline;
+		if (fl->bank[b].qlen && queue_at(&fl->bank[b], 0)->deadline < next)
+			next = queue_at(&fl->bank[b], 0)->deadline;
 	}
 	return next;
 }
 
 ft_error ft_flash_h7_reg_read(ft_flash_h7 *fl, uint32_t offset, uint32_t *value)
 {
-	if (!fl || !value || offset % 4 || offset >= FT_FLASH_H7_REG_SPAN)
+	if (!fl || !value)
+		return FT_ERR_INVALID_ARG;
+	if (offset % 4 || offset >= FT_FLASH_H7_REG_SPAN)
 		return FT_ERR_RANGE;
 	sync(fl);
 	const reg_ref *ref = lookup(fl, offset);
@@ -1584,7 +1669,9 @@ ft_error ft_flash_h7_reg_read(ft_flash_h7 *fl, uint32_t offset, uint32_t *value)
 
 ft_error ft_flash_h7_reg_write(ft_flash_h7 *fl, uint32_t offset, uint32_t value)
 {
-	if (!fl || offset % 4 || offset >= FT_FLASH_H7_REG_SPAN)
+	if (!fl)
+		return FT_ERR_INVALID_ARG;
+	if (offset % 4 || offset >= FT_FLASH_H7_REG_SPAN)
 		return FT_ERR_RANGE;
 	sync(fl);
 	/* "all write accesses to embedded Flash memory registers are put on hold until the option
@@ -1704,11 +1791,15 @@ ft_error ft_flash_h7_bus_write_bulk(ft_flash_h7 *fl, uint32_t addr, const void *
 	const uint8_t *src = data;
 	size_t pos = 0;
 	ft_error err = FT_OK;
+	sync(fl);
 	while (pos < len) {
-		sync(fl);
 		uint32_t a = (uint32_t)(addr + pos);
 		uint32_t n = next_store_size(fl, a, len - pos);
 		err = store(fl, a, src + pos, n, fault);
+		if (err == FT_ERR_BUSY) { /* completions the clock has passed may make room */
+			sync(fl);
+			err = store(fl, a, src + pos, n, fault);
+		}
 		if (err != FT_OK || *fault)
 			break;
 		pos += n;
@@ -1783,7 +1874,7 @@ static uint8_t *state_byte(ft_flash_h7 *fl, uint32_t addr)
 {
 	loc l;
 	if (locate(fl, addr, &l))
-		return &fl->ecc[phys_word(fl, l.bank, l.offset / fl->ld->word_size)];
+		return &fl->ecc[phys_word(fl, l.bank, l.offset >> fl->ld->word_shift)];
 	if (in_otp(fl, addr))
 		return &otp_state(fl)[(addr - FT_FLASH_H7_OTP_BASE) / 2];
 	return NULL;

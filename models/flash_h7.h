@@ -62,11 +62,16 @@ typedef struct ft_flash_h7_config {
 	uint8_t *option_bytes;             /* external backing, or NULL to allocate */
 	bool fresh; /* true: initialise every buffer to the erased/factory state; false: the three
 	             * buffers (all required) hold a previous state and are validated */
-	bool dual_core; /* H745/H747/H755/H757: BOOT7/BOOT4 registers, OPTSR BCM4/BCM7/IWDG2/D2 bits
-	                 */
+	bool dual_core; /* H745/47/55/57: BOOT7/BOOT4, OPTSR BCM4/BCM7/IWDG2/D2 bits */
 } ft_flash_h7_config;
 
-/* What the ECC of one flash word (or OTP 16-bit word) says; the ecc_state byte values. */
+/* What the ECC of one flash word (or OTP 16-bit word) says; the ecc_state byte values.
+ * Words are write-once between erases. Programming over a programmed word leaves the cells at
+ * old AND new and the check bits at ecc(old) AND ecc(new); a SEC-DED code of the real size (10
+ * check bits per 256-bit word, 9 per 128-bit word, 6 per OTP word) decides what reads see [U:
+ * ST's code is unpublished]: the same data again or all zeros stay good, most other overwrites
+ * (a later completion of a force-written partial word included) read with DBECCERR, some with a
+ * corrected SNECCERR. */
 typedef enum ft_flash_h7_word_state {
 	FT_FLASH_H7_WORD_ERASED = 0,       /* reads 0xFF, may be programmed once */
 	FT_FLASH_H7_WORD_PROGRAMMED = 1,   /* data and ECC agree */
@@ -106,10 +111,10 @@ uint64_t ft_flash_h7_next_event_ns(ft_flash_h7 *fl);
 
 /* 32-bit register accesses at offset (multiple of 4, < FT_FLASH_H7_REG_SPAN) from
  * FT_FLASH_H7_REG_BASE. Reserved offsets, and the bank-2 block on parts without one (H72x), read 0
- * and ignore writes. Returns FT_OK, FT_ERR_RANGE (bad offset; nothing done) or, for writes only,
- * FT_ERR_BUSY: the bus would stall (an option-byte change holds every register write until it
- * completes, RM0455 CRCCR.START_CRC text; START/FW/MER with the bank's operation queue full
- * [U]); nothing was written: retry after ft_flash_h7_next_event_ns. */
+ * and ignore writes. Returns FT_OK, FT_ERR_INVALID_ARG (NULL), FT_ERR_RANGE (bad offset; nothing
+ * done) or, for writes only, FT_ERR_BUSY: the bus would stall (an option-byte change holds every
+ * register write until it completes, RM0455 CRCCR.START_CRC text; START/FW/MER without room in
+ * the bank's operation queue [U]); nothing was written: retry after ft_flash_h7_next_event_ns. */
 ft_error ft_flash_h7_reg_read(ft_flash_h7 *fl, uint32_t offset, uint32_t *value);
 ft_error ft_flash_h7_reg_write(ft_flash_h7 *fl, uint32_t offset, uint32_t value);
 

@@ -125,8 +125,9 @@ static inline int ft_usb_setup_is_in(const ft_usb_setup *setup)
 }
 
 /* The operations of a USB device model. The host calls them only through the wrappers below,
- * one call at a time, never re-entrantly, from the thread that drives the device. ctx is the
- * model's own pointer from ft_usb_device. */
+ * one call at a time, from the thread that drives the device; the only nesting is a model's
+ * own control op reaching its descriptor op through ft_usb_std_request. ctx is the model's own
+ * pointer from ft_usb_device. */
 typedef struct ft_usb_device_ops {
 	/* Returns the descriptor of the given type and index (for strings, in language langid;
 	 * other types get langid 0) and sets *len to its length, or returns NULL when the device

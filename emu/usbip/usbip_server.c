@@ -1,5 +1,5 @@
 #include "emu/usbip/usbip_server.h"
-#include "emu/usbip/usbip_proto.h"
+#include "models/usbip_proto.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -22,8 +22,6 @@
 #define READ_CHUNK 65536
 /* A connection whose unsent replies exceed this is not read from until they drain. */
 #define OUTPUT_HIGH_WATER (4u << 20)
-/* The largest message a client may send: a CMD_SUBMIT with its OUT data. */
-#define MAX_MESSAGE (FT_USBIP_URB_HEADER_SIZE + FT_USBIP_MAX_TRANSFER)
 /* ft_usbip_server_run's longest wait between checks of its stop flag. */
 #define RUN_TICK_MS 100
 /* Endpoint table key: number for OUT, 16 + number for IN; EP0 always key 0. */
@@ -537,8 +535,10 @@ static void handle_input(ft_usbip_server *srv, conn *c)
 		c->in_offset += n;
 		c->need = c->phase == PHASE_OP ? FT_USBIP_OP_HEADER_SIZE : FT_USBIP_URB_HEADER_SIZE;
 	}
-	memmove(c->in, c->in + used, c->in_len - used);
-	c->in_len -= used;
+	if (used) {
+		memmove(c->in, c->in + used, c->in_len - used);
+		c->in_len -= used;
+	}
 }
 
 static int32_t urb_status(const urb *u, ft_usb_status status, size_t actual)
@@ -632,8 +632,10 @@ static void flush_output(ft_usbip_server *srv, conn *c)
 			     strerror(errno));
 		}
 	}
-	memmove(c->out, c->out + sent, c->out_len - sent);
-	c->out_len -= sent;
+	if (sent) {
+		memmove(c->out, c->out + sent, c->out_len - sent);
+		c->out_len -= sent;
+	}
 }
 
 static void read_input(ft_usbip_server *srv, conn *c)

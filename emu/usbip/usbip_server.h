@@ -93,7 +93,8 @@ typedef void (*ft_usbip_observer_fn)(void *ctx, const ft_usbip_urb_event *event)
 
 typedef struct ft_usbip_server_config {
 	const char *address; /* numeric IPv4 or IPv6 address to listen on; NULL: "127.0.0.1" */
-	uint16_t port;       /* 0: any free port, see ft_usbip_server_port; usually 3240 */
+	uint16_t port;       /* 0: any free port, see ft_usbip_server_port; usually
+	                        FT_USBIP_DEFAULT_PORT (usbip_proto.h) */
 	const char *busid;   /* "<bus>-<port>[.<port>...]", bus 1..65535; NULL: "1-1" */
 	const char *session; /* board or session id for log messages; NULL: "usbip" */
 	ft_usbip_log_fn log; /* NULL: no logging */

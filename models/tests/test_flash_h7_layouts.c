@@ -280,6 +280,33 @@ static void test_geometries_that_are_no_h7_flash_are_refused(void)
 	ft_clock_free(clock);
 }
 
+/* Cross-check with the part table (through its public API only): every part with internal flash
+ * describes a geometry this model accepts, with the option-byte defaults of its line. */
+static void test_every_part_in_the_table_builds_a_model(void)
+{
+	ft_clock *clock = ft_clock_new(FT_CLOCK_INSTANT);
+	unsigned built = 0;
+	for (size_t i = 0; i < ft_part_count(); i++) {
+		const ft_part *part = ft_part_at(i);
+		if (part->flash.layout == FT_FLASH_NONE)
+			continue;
+		bool dual_core = part->family == FT_FAMILY_H74X_DUAL_CORE;
+		ft_flash_h7_config cfg = {&part->flash, clock, NULL, NULL, NULL, true, dual_core};
+		ft_flash_h7 *fl = NULL;
+		ft_diag diag;
+		ft_error err = ft_flash_h7_new(&cfg, &fl, &diag);
+		CU_ASSERT_EQUAL_FATAL(err, FT_OK);
+		uint32_t optsr = 0;
+		ft_flash_h7_reg_read(fl, R_OPTSR_CUR, &optsr);
+		FT_ASSERT_HEX(optsr & OPTSR_RDP_MASK, OPTSR_RDP(0xAA));
+		FT_ASSERT_HEX(ft_flash_h7_boot_address(fl, true, false), 0x1FF00000);
+		ft_flash_h7_free(fl);
+		built++;
+	}
+	CU_ASSERT(built > 0);
+	ft_clock_free(clock);
+}
+
 static CU_TestInfo tests[] = {
     {"h7a3_reset_values", test_h7a3_reset_values},
     {"h7a3_programs_16_byte_words", test_h7a3_programs_16_byte_words},
@@ -295,6 +322,7 @@ static CU_TestInfo tests[] = {
     {"h7a3_mer_erases_both_banks", test_h7a3_mer_erases_both_banks},
     {"h723_has_no_bank2_block", test_h723_has_no_bank2_block},
     {"h723_has_optsr2_and_no_mer_or_swap", test_h723_has_optsr2_and_no_mer_or_swap},
+    {"every_part_in_the_table_builds_a_model", test_every_part_in_the_table_builds_a_model},
     {"geometries_that_are_no_h7_flash_are_refused",
      test_geometries_that_are_no_h7_flash_are_refused},
     CU_TEST_INFO_NULL,

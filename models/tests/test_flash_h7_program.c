@@ -268,6 +268,24 @@ static void test_full_queue_stalls_the_next_store(void)
 	FT_ASSERT_BYTES(f.array, data, 96);
 }
 
+static void test_force_write_and_start_together_need_two_free_slots(void)
+{
+	uint8_t data[32] = {0};
+	unlock_bank(&f, 0);
+	wr(&f, R_CR1, rd(&f, R_CR1) | CR_PG);
+	store_words(&f, BANK1, data, 32); /* one slot taken */
+	store_words(&f, BANK1 + 32, data, 4);
+	uint32_t both = rd(&f, R_CR1) | CR_FW | CR_SER | CR_SNB(3) | CR_START;
+	FT_ASSERT_HEX(ft_flash_h7_reg_write(f.fl, R_CR1, both), FT_ERR_BUSY);
+	FT_ASSERT_HEX(rd(&f, R_SR1), SR_QW | SR_BSY | SR_WBNE);
+	ft_clock_advance(f.clock, 100 * US);
+	wr(&f, R_CR1, both);
+	FT_ASSERT_HEX(rd(&f, R_SR1), SR_EOP | SR_QW | SR_BSY);
+	wait_idle(&f);
+	FT_ASSERT_HEX(f.array[32], 0);
+	FT_ASSERT_HEX(f.ecc[0x60000 / 32], FT_FLASH_H7_WORD_ERASED);
+}
+
 static void test_instant_clock_completes_before_the_next_access(void)
 {
 	fx_open(&f, &geo_h743xi, false, FT_CLOCK_INSTANT);
@@ -350,6 +368,8 @@ static CU_TestInfo tests[] = {
     {"ccr_clears_only_the_bits_written_one", test_ccr_clears_only_the_bits_written_one},
     {"busy_bank_stalls_reads_other_bank_does_not", test_busy_bank_stalls_reads_other_bank_does_not},
     {"full_queue_stalls_the_next_store", test_full_queue_stalls_the_next_store},
+    {"force_write_and_start_together_need_two_free_slots",
+     test_force_write_and_start_together_need_two_free_slots},
     {"instant_clock_completes_before_the_next_access",
      test_instant_clock_completes_before_the_next_access},
     {"bulk_write_programs_whole_words", test_bulk_write_programs_whole_words},

@@ -1,4 +1,4 @@
-#include "emu/usbip/usbip_proto.h"
+#include "models/usbip_proto.h"
 
 #include <assert.h>
 #include <stdio.h>

@@ -53,7 +53,6 @@ enum ft_usbip_command {
 
 /* transfer_flags (USBIP_URB_*) the server acts on. */
 #define FT_USBIP_URB_SHORT_NOT_OK 0x0001
-#define FT_USBIP_URB_DIR_IN       0x0200
 
 /* Negative errno values carried in RET_SUBMIT/RET_UNLINK status (Linux asm-generic/errno.h,
  * Documentation/driver-api/usb/error-codes.rst). */

@@ -1,0 +1,23 @@
+/* Board files are user input: any bytes must parse or fail with a diagnostic, never crash. */
+#include "models/board.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	ft_board board;
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	if (ft_board_parse("fuzz.board", (const char *)data, size, &board, &diag) == FT_OK) {
+		/* every field is NUL-terminated within its bounds */
+		if (memchr(board.part, '\0', sizeof(board.part)) == NULL ||
+		    memchr(board.description, '\0', sizeof(board.description)) == NULL ||
+		    memchr(board.external_flash, '\0', sizeof(board.external_flash)) == NULL)
+			__builtin_trap();
+	}
+	return 0;
+}
