@@ -49,6 +49,21 @@ enum dfu_request {
 	DFU_ABORT = 6,
 };
 
+/* bState values, DFU 1.1 §6.1.2. */
+enum dfu_state {
+	STATE_APP_IDLE = 0,
+	STATE_APP_DETACH = 1,
+	STATE_IDLE = 2,
+	STATE_DNLOAD_SYNC = 3,
+	STATE_DNBUSY = 4,
+	STATE_DNLOAD_IDLE = 5,
+	STATE_MANIFEST_SYNC = 6,
+	STATE_MANIFEST = 7,
+	STATE_MANIFEST_WAIT_RESET = 8,
+	STATE_UPLOAD_IDLE = 9,
+	STATE_ERROR = 10,
+};
+
 /* DfuSe commands, AN3156 (DNLOAD wBlockNum 0; Get Commands is UPLOAD wBlockNum 0). */
 #define CMD_GET_COMMANDS   0x00
 #define CMD_SET_ADDRESS    0x21
@@ -101,7 +116,8 @@ struct ft_dfu_bootloader {
 	bool bank2_erase_stuck; /* QUIRK_BANK2_ERASE_STUCK_DNBUSY in effect */
 
 	uint8_t state, status;
-	ft_dfu_status result; /* of the last DNLOAD, reported by the GETSTATUS after dfuDNBUSY */
+	ft_dfu_memory_status
+	    result; /* of the last DNLOAD, reported by the GETSTATUS after dfuDNBUSY */
 	uint32_t pointer;
 	pending pending;
 	uint32_t pending_addr; /* command argument */
@@ -117,44 +133,21 @@ struct ft_dfu_bootloader {
 	uint32_t corrupt_addr; /* nonzero: corrupt this flash word when the operation succeeds */
 
 	unsigned data_blocks; /* data DNLOADs received */
-	ft_dfu_exit exit;
+	ft_dfu_bootloader_exit exit;
 	uint32_t jump_addr;
 
 	ft_dfu_bootloader_config cfg; /* knobs and callbacks */
 };
 
-/* ---- names -------------------------------------------------------------------------------- */
-
-static const char *const status_names[] = {
-    "OK",      "errTARGET", "errFILE",    "errWRITE",      "errERASE",    "errCHECK_ERASED",
-    "errPROG", "errVERIFY", "errADDRESS", "errNOTDONE",    "errFIRMWARE", "errVENDOR",
-    "errUSBR", "errPOR",    "errUNKNOWN", "errSTALLEDPKT",
-};
-
-static const char *const state_names[] = {
-    "appIDLE",        "appDETACH",        "dfuIDLE",     "dfuDNLOAD-SYNC",         "dfuDNBUSY",
-    "dfuDNLOAD-IDLE", "dfuMANIFEST-SYNC", "dfuMANIFEST", "dfuMANIFEST-WAIT-RESET", "dfuUPLOAD-IDLE",
-    "dfuERROR",
-};
+/* ---- exit names --------------------------------------------------------------------------------
+ */
 
 static const char *const exit_names[] = {"none", "jump", "reset", "disconnect", "crash"};
 
-#define NAME_OF(table, value)                                                                      \
-	((value) < sizeof(table) / sizeof((table)[0]) ? (table)[value] : "unknown")
-
-const char *ft_dfu_status_name(unsigned status)
+const char *ft_dfu_bootloader_exit_name(ft_dfu_bootloader_exit exit)
 {
-	return NAME_OF(status_names, status);
-}
-
-const char *ft_dfu_state_name(unsigned state)
-{
-	return NAME_OF(state_names, state);
-}
-
-const char *ft_dfu_exit_name(ft_dfu_exit exit)
-{
-	return NAME_OF(exit_names, (unsigned)exit);
+	unsigned i = (unsigned)exit;
+	return i < sizeof(exit_names) / sizeof(exit_names[0]) ? exit_names[i] : "unknown";
 }
 
 /* ---- descriptors -------------------------------------------------------------------------- */
@@ -169,9 +162,9 @@ static const uint8_t *bl_descriptor(void *ctx, uint8_t type, uint8_t index, uint
 
 /* ---- exits, protection, completion --------------------------------------------------------- */
 
-static void leave_bus(ft_dfu_bootloader *bl, ft_dfu_exit reason, uint32_t jump_addr)
+static void leave_bus(ft_dfu_bootloader *bl, ft_dfu_bootloader_exit reason, uint32_t jump_addr)
 {
-	if (bl->exit != FT_DFU_EXIT_NONE)
+	if (bl->exit != FT_DFU_BOOTLOADER_EXIT_NONE)
 		return;
 	bl->exit = reason;
 	bl->jump_addr = jump_addr;
@@ -192,40 +185,40 @@ static bool option_alt_selected(const ft_dfu_bootloader *bl)
 }
 
 /* The operation has finished: fix the state the next GETSTATUS reports, or leave the bus. */
-static void complete_operation(ft_dfu_bootloader *bl, ft_dfu_status result)
+static void complete_operation(ft_dfu_bootloader *bl, ft_dfu_memory_status result)
 {
 	bl->running = false;
 	if (bl->reset_after) {
-		leave_bus(bl, FT_DFU_EXIT_RESET, 0);
+		leave_bus(bl, FT_DFU_BOOTLOADER_EXIT_RESET, 0);
 		return;
 	}
 	if (bl->discard) {
 		bl->discard = false;
-		bl->state = FT_DFU_STATE_IDLE;
-		bl->status = FT_DFU_STATUS_OK;
+		bl->state = STATE_IDLE;
+		bl->status = FT_DFU_MEMORY_OK;
 		return;
 	}
-	if (result == FT_DFU_STATUS_OK && bl->corrupt_addr != 0 &&
+	if (result == FT_DFU_MEMORY_OK && bl->corrupt_addr != 0 &&
 	    ft_flash_h7_inject_ecc_error(bl->flash, bl->corrupt_addr, bl->cfg.corrupt_double) !=
 	        FT_OK)
-		result = FT_DFU_STATUS_ERR_UNKNOWN;
+		result = FT_DFU_MEMORY_ERR_UNKNOWN;
 	bl->corrupt_addr = 0;
 	bl->result = result;
-	bl->stuck = result == FT_DFU_STATUS_OK && bl->stuck_after;
+	bl->stuck = result == FT_DFU_MEMORY_OK && bl->stuck_after;
 }
 
 /* Moves a running operation on; every entry point calls it first. */
 static void advance(ft_dfu_bootloader *bl)
 {
-	if (bl->running && bl->exit == FT_DFU_EXIT_NONE && !ft_dfu_memory_step(bl->mem))
+	if (bl->running && bl->exit == FT_DFU_BOOTLOADER_EXIT_NONE && !ft_dfu_memory_step(bl->mem))
 		complete_operation(bl, ft_dfu_memory_result(bl->mem));
 }
 
-static ft_dfu_status start_operation(ft_dfu_bootloader *bl, ft_dfu_op op, uint32_t addr,
-                                     const uint8_t *data, size_t len)
+static ft_dfu_memory_status start_operation(ft_dfu_bootloader *bl, ft_dfu_memory_op op,
+                                            uint32_t addr, const uint8_t *data, size_t len)
 {
-	ft_dfu_status status = ft_dfu_memory_start(bl->mem, op, addr, data, len);
-	if (status == FT_DFU_STATUS_OK)
+	ft_dfu_memory_status status = ft_dfu_memory_start(bl->mem, op, addr, data, len);
+	if (status == FT_DFU_MEMORY_OK)
 		bl->running = true;
 	return status;
 }
@@ -233,64 +226,66 @@ static ft_dfu_status start_operation(ft_dfu_bootloader *bl, ft_dfu_op op, uint32
 /* Executes the stored DNLOAD at the first GETSTATUS after it (AN3156; dfu-util expects this
  * GETSTATUS to answer dfuDNBUSY). Returns the status the operation failed to start with, or OK:
  * a started operation reports its own result when it finishes. */
-static ft_dfu_status execute_dnload(ft_dfu_bootloader *bl)
+static ft_dfu_memory_status execute_dnload(ft_dfu_bootloader *bl)
 {
 	bool ob_alt = option_alt_selected(bl);
 	switch (bl->pending) {
 	case PENDING_NONE: break;
 	case PENDING_SET_ADDRESS: {
 		uint32_t a = bl->pending_addr;
-		if (ft_dfu_memory_kind(bl->mem, a, 1, false, ob_alt) == FT_DFU_MEM_NONE &&
-		    ft_dfu_memory_kind(bl->mem, a, 1, true, ob_alt) == FT_DFU_MEM_NONE)
-			return FT_DFU_STATUS_ERR_TARGET;
+		if (ft_dfu_memory_area_of(bl->mem, a, 1, false, ob_alt) ==
+		        FT_DFU_MEMORY_AREA_NONE &&
+		    ft_dfu_memory_area_of(bl->mem, a, 1, true, ob_alt) == FT_DFU_MEMORY_AREA_NONE)
+			return FT_DFU_MEMORY_ERR_TARGET;
 		bl->pointer = a;
-		return FT_DFU_STATUS_OK;
+		return FT_DFU_MEMORY_OK;
 	}
 	case PENDING_ERASE:
 	case PENDING_MASS_ERASE: {
 		if (read_protected(bl))
-			return FT_DFU_STATUS_ERR_VENDOR;
+			return FT_DFU_MEMORY_ERR_VENDOR;
 		bool sector = bl->pending == PENDING_ERASE;
 		uint32_t bank2 = bl->part->flash.bank_base[1];
 		bl->stuck_after =
 		    sector && bl->bank2_erase_stuck && bank2 != 0 && bl->pending_addr >= bank2;
-		return start_operation(bl, sector ? FT_DFU_OP_ERASE : FT_DFU_OP_MASS_ERASE,
-		                       bl->pending_addr, NULL, 0);
+		return start_operation(
+		    bl, sector ? FT_DFU_MEMORY_OP_ERASE : FT_DFU_MEMORY_OP_MASS_ERASE,
+		    bl->pending_addr, NULL, 0);
 	}
 	case PENDING_UNPROTECT:
 		bl->reset_after = true;
-		return start_operation(bl, FT_DFU_OP_UNPROTECT, 0, NULL, 0);
+		return start_operation(bl, FT_DFU_MEMORY_OP_UNPROTECT, 0, NULL, 0);
 	case PENDING_WRITE: {
 		uint64_t addr =
 		    bl->pointer + (uint64_t)(bl->pending_block - 2) * bl->info->transfer_size;
 		if (addr + bl->pending_len > (uint64_t)UINT32_MAX + 1)
-			return FT_DFU_STATUS_ERR_TARGET;
+			return FT_DFU_MEMORY_ERR_TARGET;
 		uint32_t a = (uint32_t)addr;
-		ft_dfu_mem_kind kind =
-		    ft_dfu_memory_kind(bl->mem, a, bl->pending_len, true, ob_alt);
-		if (kind == FT_DFU_MEM_WORKAREA) {
-			leave_bus(bl, FT_DFU_EXIT_CRASH, 0);
-			return FT_DFU_STATUS_OK;
+		ft_dfu_memory_area kind =
+		    ft_dfu_memory_area_of(bl->mem, a, bl->pending_len, true, ob_alt);
+		if (kind == FT_DFU_MEMORY_AREA_WORKAREA) {
+			leave_bus(bl, FT_DFU_BOOTLOADER_EXIT_CRASH, 0);
+			return FT_DFU_MEMORY_OK;
 		}
-		if (kind != FT_DFU_MEM_OPTION_BYTES && read_protected(bl))
-			return FT_DFU_STATUS_ERR_VENDOR;
-		if (kind == FT_DFU_MEM_NONE)
-			return FT_DFU_STATUS_ERR_TARGET;
-		bl->reset_after = kind == FT_DFU_MEM_OPTION_BYTES;
-		if (kind == FT_DFU_MEM_FLASH && bl->cfg.corrupt_block != 0 &&
+		if (kind != FT_DFU_MEMORY_AREA_OPTION_BYTES && read_protected(bl))
+			return FT_DFU_MEMORY_ERR_VENDOR;
+		if (kind == FT_DFU_MEMORY_AREA_NONE)
+			return FT_DFU_MEMORY_ERR_TARGET;
+		bl->reset_after = kind == FT_DFU_MEMORY_AREA_OPTION_BYTES;
+		if (kind == FT_DFU_MEMORY_AREA_FLASH && bl->cfg.corrupt_block != 0 &&
 		    bl->data_blocks == bl->cfg.corrupt_block)
 			bl->corrupt_addr = a & ~(uint32_t)(bl->part->flash.word_size - 1);
-		return start_operation(bl, FT_DFU_OP_WRITE, a, bl->buf, bl->pending_len);
+		return start_operation(bl, FT_DFU_MEMORY_OP_WRITE, a, bl->buf, bl->pending_len);
 	}
 	}
-	return FT_DFU_STATUS_OK;
+	return FT_DFU_MEMORY_OK;
 }
 
 /* ---- class requests ----------------------------------------------------------------------- */
 
-static ft_usb_status stall_error(ft_dfu_bootloader *bl, ft_dfu_status status)
+static ft_usb_status stall_error(ft_dfu_bootloader *bl, ft_dfu_memory_status status)
 {
-	bl->state = FT_DFU_STATE_ERROR;
+	bl->state = STATE_ERROR;
 	bl->status = status;
 	return FT_USB_STALL;
 }
@@ -307,12 +302,12 @@ static ft_usb_status reply(uint8_t *data, size_t len, size_t *actual, const uint
 static ft_usb_status dnload(ft_dfu_bootloader *bl, const ft_usb_setup *s, const uint8_t *data,
                             size_t len, size_t *actual)
 {
-	if (bl->state != FT_DFU_STATE_IDLE && bl->state != FT_DFU_STATE_DNLOAD_IDLE)
+	if (bl->state != STATE_IDLE && bl->state != STATE_DNLOAD_IDLE)
 		return FT_USB_STALL;
 	if (len > bl->info->transfer_size)
-		return stall_error(bl, FT_DFU_STATUS_ERR_STALLEDPKT);
+		return stall_error(bl, FT_DFU_MEMORY_ERR_STALLEDPKT);
 	if (len == 0) {
-		bl->state = FT_DFU_STATE_MANIFEST_SYNC;
+		bl->state = STATE_MANIFEST_SYNC;
 		return FT_USB_OK;
 	}
 	bl->pending_len = len;
@@ -329,21 +324,21 @@ static ft_usb_status dnload(ft_dfu_bootloader *bl, const ft_usb_setup *s, const 
 		else if (data[0] == CMD_READ_UNPROTECT && len == 1)
 			bl->pending = PENDING_UNPROTECT;
 		else
-			return stall_error(bl, FT_DFU_STATUS_ERR_STALLEDPKT);
+			return stall_error(bl, FT_DFU_MEMORY_ERR_STALLEDPKT);
 		bl->pending_addr = arg;
 	} else if (s->wValue == 1) {
-		return stall_error(bl, FT_DFU_STATUS_ERR_STALLEDPKT);
+		return stall_error(bl, FT_DFU_MEMORY_ERR_STALLEDPKT);
 	} else {
 		bl->data_blocks++;
 		if (bl->data_blocks == bl->cfg.disconnect_at_block) {
-			leave_bus(bl, FT_DFU_EXIT_DISCONNECT, 0);
+			leave_bus(bl, FT_DFU_BOOTLOADER_EXIT_DISCONNECT, 0);
 			return FT_USB_ERROR;
 		}
 		memcpy(bl->buf, data, len);
 		bl->pending = PENDING_WRITE;
 		bl->pending_block = s->wValue;
 	}
-	bl->state = FT_DFU_STATE_DNLOAD_SYNC;
+	bl->state = STATE_DNLOAD_SYNC;
 	*actual = len;
 	return FT_USB_OK;
 }
@@ -353,31 +348,33 @@ static ft_usb_status upload(ft_dfu_bootloader *bl, const ft_usb_setup *s, uint8_
 {
 	static const uint8_t commands[] = {CMD_GET_COMMANDS, CMD_SET_ADDRESS, CMD_ERASE,
 	                                   CMD_READ_UNPROTECT};
-	if (bl->state != FT_DFU_STATE_IDLE && bl->state != FT_DFU_STATE_UPLOAD_IDLE)
+	if (bl->state != STATE_IDLE && bl->state != STATE_UPLOAD_IDLE)
 		return FT_USB_STALL;
 	if (len > bl->info->transfer_size || s->wValue == 1)
-		return stall_error(bl, FT_DFU_STATUS_ERR_STALLEDPKT);
+		return stall_error(bl, FT_DFU_MEMORY_ERR_STALLEDPKT);
 	if (len == 0) {
-		bl->state = FT_DFU_STATE_IDLE;
+		bl->state = STATE_IDLE;
 		return FT_USB_OK;
 	}
 	if (s->wValue == 0) {
 		reply(data, len, actual, commands, sizeof(commands));
-		bl->state = *actual < len ? FT_DFU_STATE_IDLE : FT_DFU_STATE_UPLOAD_IDLE;
+		bl->state = *actual < len ? STATE_IDLE : STATE_UPLOAD_IDLE;
 		return FT_USB_OK;
 	}
 	uint64_t addr = bl->pointer + (uint64_t)(s->wValue - 2) * bl->info->transfer_size;
 	if (addr + len > (uint64_t)UINT32_MAX + 1)
-		return stall_error(bl, FT_DFU_STATUS_ERR_TARGET);
+		return stall_error(bl, FT_DFU_MEMORY_ERR_TARGET);
 	bool ob_alt = option_alt_selected(bl);
-	ft_dfu_mem_kind kind = ft_dfu_memory_kind(bl->mem, (uint32_t)addr, len, false, ob_alt);
-	if (kind != FT_DFU_MEM_OPTION_BYTES && read_protected(bl))
-		return stall_error(bl, FT_DFU_STATUS_ERR_VENDOR);
-	ft_dfu_status status = ft_dfu_memory_read(bl->mem, (uint32_t)addr, data, len, ob_alt);
-	if (status != FT_DFU_STATUS_OK)
+	ft_dfu_memory_area kind =
+	    ft_dfu_memory_area_of(bl->mem, (uint32_t)addr, len, false, ob_alt);
+	if (kind != FT_DFU_MEMORY_AREA_OPTION_BYTES && read_protected(bl))
+		return stall_error(bl, FT_DFU_MEMORY_ERR_VENDOR);
+	ft_dfu_memory_status status =
+	    ft_dfu_memory_read(bl->mem, (uint32_t)addr, data, len, ob_alt);
+	if (status != FT_DFU_MEMORY_OK)
 		return stall_error(bl, status);
 	*actual = len;
-	bl->state = FT_DFU_STATE_UPLOAD_IDLE;
+	bl->state = STATE_UPLOAD_IDLE;
 	return FT_USB_OK;
 }
 
@@ -385,13 +382,13 @@ static ft_usb_status getstatus(ft_dfu_bootloader *bl, uint8_t *data, size_t len,
 {
 	uint32_t poll_ms = 0;
 	switch (bl->state) {
-	case FT_DFU_STATE_DNLOAD_SYNC: {
+	case STATE_DNLOAD_SYNC: {
 		bl->reset_after = bl->stuck_after = false;
-		ft_dfu_status status = execute_dnload(bl);
+		ft_dfu_memory_status status = execute_dnload(bl);
 		bl->pending = PENDING_NONE;
-		if (bl->exit != FT_DFU_EXIT_NONE)
+		if (bl->exit != FT_DFU_BOOTLOADER_EXIT_NONE)
 			return FT_USB_ERROR;
-		bl->state = FT_DFU_STATE_DNBUSY;
+		bl->state = STATE_DNBUSY;
 		poll_ms = bl->running ? ft_dfu_memory_poll_ms(bl->mem) : 1;
 		if (!bl->running)
 			complete_operation(bl, status);
@@ -401,22 +398,22 @@ static ft_usb_status getstatus(ft_dfu_bootloader *bl, uint8_t *data, size_t len,
 		 * GETSTATUS. A reset the clock has already completed (FT_CLOCK_INSTANT) takes the
 		 * device off the bus once this answer is out. */
 		const uint8_t busy[GETSTATUS_SIZE] = {
-		    FT_DFU_STATUS_OK,         (uint8_t)poll_ms,    (uint8_t)(poll_ms >> 8),
-		    (uint8_t)(poll_ms >> 16), FT_DFU_STATE_DNBUSY, 0};
+		    FT_DFU_MEMORY_OK,         (uint8_t)poll_ms, (uint8_t)(poll_ms >> 8),
+		    (uint8_t)(poll_ms >> 16), STATE_DNBUSY,     0};
 		return reply(data, len, actual, busy, sizeof(busy));
 	}
-	case FT_DFU_STATE_DNBUSY:
+	case STATE_DNBUSY:
 		if (bl->running || bl->stuck) {
 			poll_ms = ft_dfu_memory_poll_ms(bl->mem);
 		} else {
 			bl->status = bl->result;
-			bl->state = bl->result == FT_DFU_STATUS_OK ? FT_DFU_STATE_DNLOAD_IDLE
-			                                           : FT_DFU_STATE_ERROR;
+			bl->state =
+			    bl->result == FT_DFU_MEMORY_OK ? STATE_DNLOAD_IDLE : STATE_ERROR;
 		}
 		break;
-	case FT_DFU_STATE_MANIFEST_SYNC:
-		bl->state = FT_DFU_STATE_MANIFEST;
-		leave_bus(bl, FT_DFU_EXIT_JUMP, bl->pointer);
+	case STATE_MANIFEST_SYNC:
+		bl->state = STATE_MANIFEST;
+		leave_bus(bl, FT_DFU_BOOTLOADER_EXIT_JUMP, bl->pointer);
 		return FT_USB_ERROR;
 	default: break;
 	}
@@ -431,8 +428,8 @@ static ft_usb_status getstatus(ft_dfu_bootloader *bl, uint8_t *data, size_t len,
 
 static void to_idle(ft_dfu_bootloader *bl)
 {
-	bl->state = FT_DFU_STATE_IDLE;
-	bl->status = FT_DFU_STATUS_OK;
+	bl->state = STATE_IDLE;
+	bl->status = FT_DFU_MEMORY_OK;
 	bl->pending = PENDING_NONE;
 	bl->stuck = false;
 }
@@ -440,11 +437,11 @@ static void to_idle(ft_dfu_bootloader *bl)
 static ft_usb_status abort_request(ft_dfu_bootloader *bl)
 {
 	switch (bl->state) {
-	case FT_DFU_STATE_IDLE:
-	case FT_DFU_STATE_DNLOAD_SYNC:
-	case FT_DFU_STATE_DNLOAD_IDLE:
-	case FT_DFU_STATE_MANIFEST_SYNC:
-	case FT_DFU_STATE_UPLOAD_IDLE: to_idle(bl); break;
+	case STATE_IDLE:
+	case STATE_DNLOAD_SYNC:
+	case STATE_DNLOAD_IDLE:
+	case STATE_MANIFEST_SYNC:
+	case STATE_UPLOAD_IDLE: to_idle(bl); break;
 	default: break;
 	}
 	return FT_USB_OK;
@@ -452,11 +449,11 @@ static ft_usb_status abort_request(ft_dfu_bootloader *bl)
 
 static ft_usb_status clrstatus(ft_dfu_bootloader *bl)
 {
-	if (bl->state == FT_DFU_STATE_ERROR) {
+	if (bl->state == STATE_ERROR) {
 		to_idle(bl);
 	} else {
-		bl->state = FT_DFU_STATE_ERROR;
-		bl->status = FT_DFU_STATUS_ERR_UNKNOWN;
+		bl->state = STATE_ERROR;
+		bl->status = FT_DFU_MEMORY_ERR_UNKNOWN;
 		bl->pending = PENDING_NONE;
 		bl->stuck = false;
 	}
@@ -489,7 +486,7 @@ static ft_usb_status handle(ft_dfu_bootloader *bl, const uint8_t setup[8], uint8
                             size_t len, size_t *actual)
 {
 	advance(bl);
-	if (bl->exit != FT_DFU_EXIT_NONE)
+	if (bl->exit != FT_DFU_BOOTLOADER_EXIT_NONE)
 		return FT_USB_ERROR;
 	ft_usb_setup s = ft_usb_setup_parse(setup);
 	switch (s.bmRequestType & FT_USB_TYPE_MASK) {
@@ -504,7 +501,7 @@ static ft_usb_status bl_control(void *ctx, const uint8_t setup[8], uint8_t *data
                                 size_t *actual)
 {
 	ft_dfu_bootloader *bl = ctx;
-	ft_dfu_trace_record record = {
+	ft_dfu_bootloader_trace record = {
 	    .time_ns = ft_clock_now_ns(bl->clock),
 	    .data = data,
 	    .len = len,
@@ -530,7 +527,7 @@ static ft_usb_status bl_control(void *ctx, const uint8_t setup[8], uint8_t *data
 static void bl_reset(void *ctx)
 {
 	ft_dfu_bootloader *bl = ctx;
-	if (bl->exit != FT_DFU_EXIT_NONE)
+	if (bl->exit != FT_DFU_BOOTLOADER_EXIT_NONE)
 		return;
 	ft_usb_std_reset(&bl->std);
 	if (bl->running)
@@ -565,7 +562,7 @@ static ft_error select_quirks(ft_dfu_bootloader *bl, const ft_dfu_bootloader_con
 {
 	const ft_bootloader_info *info = bl->info;
 	for (size_t o = 0; o < cfg->quirk_override_count; o++) {
-		const ft_dfu_quirk_override *ov = &cfg->quirk_overrides[o];
+		const ft_dfu_bootloader_quirk *ov = &cfg->quirk_overrides[o];
 		unsigned i = 0;
 		while (i < info->quirk_count &&
 		       (!ov->name || strcmp(info->quirks[i].name, ov->name)))
@@ -609,7 +606,8 @@ static ft_error check_config(const ft_dfu_bootloader_config *cfg, ft_diag *diag)
 	if (ft_part_revision_name(cfg->part, cfg->rev_id) == '?')
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, cfg->part->name,
 		                   "REV_ID 0x%04x is not a revision of this part", cfg->rev_id);
-	if (cfg->partial_word > FT_DFU_PARTIAL_WORD_SKIP || cfg->workarea > FT_DFU_WORKAREA_CRASH)
+	if (cfg->partial_word > FT_DFU_BOOTLOADER_PARTIAL_WORD_SKIP ||
+	    cfg->workarea > FT_DFU_BOOTLOADER_WORKAREA_CRASH)
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "dfu bootloader config",
 		                   "partial_word or workarea knob out of range");
 	if (cfg->quirk_override_count && !cfg->quirk_overrides)
@@ -646,7 +644,7 @@ ft_error ft_dfu_bootloader_new(const ft_dfu_bootloader_config *config, ft_dfu_bo
 	    .ram = config->ram,
 	    .partial_word = config->partial_word,
 	    .no_readback_verify = config->no_readback_verify,
-	    .workarea_accepted = config->workarea == FT_DFU_WORKAREA_CRASH,
+	    .workarea_accepted = config->workarea == FT_DFU_BOOTLOADER_WORKAREA_CRASH,
 	};
 	err = ft_dfu_memory_new(&mc, &bl->mem, diag);
 	if (err != FT_OK)
@@ -687,15 +685,16 @@ ft_usb_device ft_dfu_bootloader_usb_device(ft_dfu_bootloader *bl)
 uint64_t ft_dfu_bootloader_poll(ft_dfu_bootloader *bl)
 {
 	advance(bl);
-	return bl->running && bl->exit == FT_DFU_EXIT_NONE ? ft_dfu_memory_next_event_ns(bl->mem)
-	                                                   : UINT64_MAX;
+	return bl->running && bl->exit == FT_DFU_BOOTLOADER_EXIT_NONE
+	           ? ft_dfu_memory_next_event_ns(bl->mem)
+	           : UINT64_MAX;
 }
 
-ft_dfu_exit ft_dfu_bootloader_exit_reason(ft_dfu_bootloader *bl, uint32_t *jump_addr)
+ft_dfu_bootloader_exit ft_dfu_bootloader_exit_reason(ft_dfu_bootloader *bl, uint32_t *jump_addr)
 {
 	advance(bl);
 	if (jump_addr)
-		*jump_addr = bl->exit == FT_DFU_EXIT_JUMP ? bl->jump_addr : 0;
+		*jump_addr = bl->exit == FT_DFU_BOOTLOADER_EXIT_JUMP ? bl->jump_addr : 0;
 	return bl->exit;
 }
 
