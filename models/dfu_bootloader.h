@@ -14,7 +14,8 @@
  *     FT_CLOCK_INSTANT mode, the datasheet duration), at least 1 ms. Further GETSTATUS requests
  *     answer dfuDNBUSY until the operation is over, then the result.
  *   - while a flash operation runs, other DFU requests answer FT_USB_NAK: the ROM serves no
- *     request until its erase or program returns [U].
+ *     request until its erase or program returns [U]. Completions are driven by the clock: any
+ *     call (a request, ft_dfu_bootloader_poll) first completes what the clock has passed.
  *   - memory is programmed only through the flash_h7 register interface, as the ROM does
  *     (KEYR, CR PG/SER/BER/FW/START, whole flash-word stores, SR/QW polling, CCR, OPTKEYR/OPTCR).
  * The state machine, the descriptors, the accepted addresses, the error mapping and every [U]
@@ -53,22 +54,21 @@ typedef enum ft_dfu_bootloader_partial_word {
 	FT_DFU_BOOTLOADER_PARTIAL_WORD_SKIP,    /* knob B: the partial word is not written at all */
 } ft_dfu_bootloader_partial_word;
 
-/* A DNLOAD into the ROM's own work RAM (ft_bootloader_info.reserved_ram; CATALOGUE §2C). */
+/* A DNLOAD into the ROM's own work RAM (ft_bootloader_info.reserved_ram; CATALOGUE §2C).
+ *   REFUSE (default): errTARGET, like any address the ROM does not accept.
+ *   CRASH: accepted; executing it overwrites the ROM's data and the device stops answering
+ *          (FT_DFU_BOOTLOADER_EXIT_CRASH). */
 typedef enum ft_dfu_bootloader_workarea {
-	FT_DFU_BOOTLOADER_WORKAREA_REFUSE =
-	    0,                            /* errTARGET, like any address the ROM does not accept */
-	FT_DFU_BOOTLOADER_WORKAREA_CRASH, /* accepted; executing it overwrites the ROM's data and
-	                                   * the device stops answering
-	                                   * (FT_DFU_BOOTLOADER_EXIT_CRASH) */
+	FT_DFU_BOOTLOADER_WORKAREA_REFUSE = 0,
+	FT_DFU_BOOTLOADER_WORKAREA_CRASH,
 } ft_dfu_bootloader_workarea;
 
 /* Why the device left the bus. */
 typedef enum ft_dfu_bootloader_exit {
 	FT_DFU_BOOTLOADER_EXIT_NONE = 0,   /* still in DFU mode */
 	FT_DFU_BOOTLOADER_EXIT_JUMP,       /* leave: jump to the address pointer */
-	FT_DFU_BOOTLOADER_EXIT_RESET,      /* system reset after Read Unprotect (dfu-util: "Device
-	                                    * disconnects,      erases flash and resets now") or an
-	                                    * option-byte write [U] */
+	FT_DFU_BOOTLOADER_EXIT_RESET,      /* system reset after Read Unprotect or an option-byte
+	                                    * write [U for the latter] */
 	FT_DFU_BOOTLOADER_EXIT_DISCONNECT, /* fault knob: the device dropped off at a data block */
 	FT_DFU_BOOTLOADER_EXIT_CRASH,      /* fault knob: a write into the ROM's work RAM */
 } ft_dfu_bootloader_exit;
@@ -93,7 +93,7 @@ typedef struct ft_dfu_bootloader_trace {
 	size_t len;    /* wLength */
 	size_t actual; /* bytes moved */
 	ft_usb_status result;
-	uint8_t state_before, status_before; /* bState/bStatus before the request */
+	uint8_t state_before, status_before; /* bState/bStatus (DFU 1.1 §6.1.2 codes) before */
 	uint8_t state_after, status_after;   /* and after it */
 } ft_dfu_bootloader_trace;
 
@@ -123,8 +123,8 @@ typedef struct ft_dfu_bootloader_config {
 	ft_dfu_bootloader_workarea workarea;
 
 	/* Called once when the device leaves the bus, from inside the control transfer that
-	 * caused it (or from ft_dfu_bootloader_exit_reason when time completed it). jump_addr is
-	 * the address pointer for FT_DFU_BOOTLOADER_EXIT_JUMP, else 0. Optional. */
+	 * caused it (or from ft_dfu_bootloader_poll/_exit_reason when time completed it). jump_addr
+	 * is the address pointer for FT_DFU_BOOTLOADER_EXIT_JUMP, else 0. Optional. */
 	void (*on_exit)(void *user, ft_dfu_bootloader_exit reason, uint32_t jump_addr);
 	void *exit_user;
 	/* Called after every control transfer the device handles. Optional. */
