@@ -32,8 +32,7 @@
  * (Linux Documentation/usb/usbip_protocol.rst, OP_REQ_IMPORT). */
 #define FT_TRANSPORT_MAX_SERIAL 126
 #define FT_TRANSPORT_MAX_HOST   253
-#define FT_TRANSPORT_MAX_BUSID  31
-#define FT_USBIP_DEFAULT_PORT   3240
+#define FT_TRANSPORT_MAX_BUSID  31 /* FT_USBIP_BUSID_SIZE - 1 (models/usbip_proto.h) */
 
 /* How a control transfer ended. Not an ft_error: a STALL is a normal answer of a USB device
  * (a request error, USB 2.0 §9.2.7), which the caller decodes in its own protocol's terms. */
