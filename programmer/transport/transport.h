@@ -76,6 +76,8 @@ typedef struct ft_transport_device {
 	char serial[FT_TRANSPORT_MAX_SERIAL + 1]; /* empty when the listing cannot know it */
 	uint16_t vid, pid, bcd_device;
 	uint32_t speed; /* Linux enum usb_device_speed: 1 low, 2 full, 3 high, 5 super; 0 unknown */
+	bool dfu;       /* has a DFU-mode interface (class 0xFE, subclass 0x01, protocol 0x02,
+	                 * DFU 1.1 §4.2.3); the usb backend lists only such devices */
 } ft_transport_device;
 
 /* The operations of a backend. ctx is the backend's own pointer, returned by open. The wrappers

@@ -811,6 +811,12 @@ static ft_error tp_list(const ft_transport_address *addr, ft_transport_device *o
 		out[i].pid = infos[i].idProduct;
 		out[i].bcd_device = infos[i].bcdDevice;
 		out[i].speed = infos[i].speed;
+		for (size_t k = 0; k < infos[i].bNumInterfaces && k < FT_USB_MAX_INTERFACES; k++) {
+			const ft_usbip_interface *f = &infos[i].interfaces[k];
+			/* DFU 1.1 §4.2.3: application-specific class, DFU subclass, DFU mode */
+			out[i].dfu |= f->bInterfaceClass == 0xFE && f->bInterfaceSubClass == 0x01 &&
+			              f->bInterfaceProtocol == 0x02;
+		}
 	}
 	free(infos);
 	return err;
