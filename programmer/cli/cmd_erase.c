@@ -94,8 +94,9 @@ static int parse_args(int argc, char **argv, erase_args *args)
 
 static int erase_sectors(ft_cli_session *s, const erase_args *args, const ft_part *part)
 {
-	ft_cli_progress_begin(&s->progress, "erase", args->count,
-	                      args->count == 1 ? "1 sector" : "sectors");
+	char what[32];
+	snprintf(what, sizeof(what), "%zu sector%s", args->count, args->count == 1 ? "" : "s");
+	ft_cli_progress_begin(&s->progress, "erase", args->count, what);
 	for (size_t i = 0; i < args->count; i++) {
 		uint32_t addr = args->sectors[i];
 		ft_diag diag;

@@ -56,13 +56,13 @@ static inline void teardown(void)
 }
 
 /* A path in the scratch directory (one at a time: the buffer is reused). */
-static const char *scratch(const char *name)
+static inline const char *scratch(const char *name)
 {
 	snprintf(fx.path, sizeof(fx.path), "%s/%s", fx.dir, name);
 	return fx.path;
 }
 
-static char *slurp(const char *path)
+static inline char *slurp(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
@@ -176,7 +176,7 @@ static inline void run(const char *arg, ...)
 	} while (0)
 
 /* The string at a JSON path written "segments/1/rule" (numbers index arrays); "" if absent. */
-static json_t *at(const char *path)
+static inline json_t *at(const char *path)
 {
 	json_t *node = fx.json;
 	char copy[128];
@@ -191,7 +191,7 @@ static json_t *at(const char *path)
 	return node;
 }
 
-static const char *str_at(const char *path)
+static inline const char *str_at(const char *path)
 {
 	const char *s = json_string_value(at(path));
 	return s ? s : "";
