@@ -39,11 +39,11 @@ typedef struct dfu_board {
 	atomic_uint corrupt_uploads;
 	/* Filled by the bootloader when it leaves the bus; read after dfu_board_stop. */
 	unsigned exits;
-	ft_dfu_exit exit_reason;
+	ft_dfu_bootloader_exit exit_reason;
 	uint32_t exit_addr;
 } dfu_board;
 
-static inline void dfu_board_on_exit(void *user, ft_dfu_exit reason, uint32_t addr)
+static inline void dfu_board_on_exit(void *user, ft_dfu_bootloader_exit reason, uint32_t addr)
 {
 	dfu_board *b = user;
 	b->exits++;
@@ -113,7 +113,7 @@ static inline void dfu_board_stop(dfu_board *b)
 /* Starts a fresh (erased) board of part_name at revision rev_id. quirks/quirk_count force ROM
  * quirks on or off (NULL, 0: as the revision says). */
 static inline bool dfu_board_start_with(dfu_board *b, const char *part_name, uint16_t rev_id,
-                                        const ft_dfu_quirk_override *quirks, size_t quirk_count)
+                                        const ft_dfu_bootloader_quirk *quirks, size_t quirk_count)
 {
 	memset(b, 0, sizeof(*b));
 	ft_diag diag;

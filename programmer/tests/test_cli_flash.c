@@ -227,7 +227,7 @@ static void test_leave_starts_the_firmware_from_its_vector_table(void)
 	                        "0x08000000");
 	dfu_board_stop(&board);
 	FT_ASSERT_HEX(board.exits, 1);
-	FT_ASSERT_HEX(board.exit_reason, FT_DFU_EXIT_JUMP);
+	FT_ASSERT_HEX(board.exit_reason, FT_DFU_BOOTLOADER_EXIT_JUMP);
 	FT_ASSERT_HEX(board.exit_addr, 0x08000000);
 }
 
