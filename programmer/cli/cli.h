@@ -229,6 +229,12 @@ typedef struct ft_cli_identity {
  * descriptor, or else the first part the descriptor matches. */
 void ft_cli_identify(const ft_cli_session *s, const ft_part *given, ft_cli_identity *out);
 
+/* ft_cli_identify, then ft_cli_identity_warn; when the descriptor shows a known ROM quirk, the
+ * device is opened again with forced layouts (ft_cli_force_layouts), so that addresses the
+ * part table has and the descriptor lacks can be reached. Returns FT_EXIT_OK or the failure
+ * status (printed). */
+int ft_cli_settle_part(ft_cli_session *s, const ft_part *given, bool json, ft_cli_identity *id);
+
 /* Prints what a command must warn about: a descriptor that shows a known ROM quirk (the part
  * table is used), one that disagrees with the given part, one that matches no part. */
 void ft_cli_identity_warn(const ft_cli_identity *id);

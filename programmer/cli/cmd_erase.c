@@ -159,8 +159,9 @@ int ft_cli_erase(int argc, char **argv)
 	if (status != FT_EXIT_OK)
 		return status;
 	ft_cli_identity id;
-	ft_cli_identify(&s, NULL, &id);
-	status = args.mass ? erase_mass(&s) : erase_sectors(&s, &args, id.part);
+	status = ft_cli_settle_part(&s, NULL, false, &id);
+	if (status == FT_EXIT_OK)
+		status = args.mass ? erase_mass(&s) : erase_sectors(&s, &args, id.part);
 	ft_cli_disconnect(&s);
 	return status;
 }

@@ -480,21 +480,18 @@ static int flash_device(const flash_args *args, const ft_part *given, ft_plan *g
 	if (status != FT_EXIT_OK)
 		return status;
 	ft_cli_identity id;
-	ft_cli_identify(&s, given, &id);
-	ft_cli_identity_warn(&id);
+	status = ft_cli_settle_part(&s, given, args->json, &id);
 	ft_plan *plan = given_plan;
-	if (!id.part) {
+	if (status == FT_EXIT_OK && !id.part) {
 		ft_cli_error("flash: cannot tell which part this is; give --part or --board "
 		             "(nothing was touched)");
 		status = FT_EXIT_REFUSED;
-	} else if (id.given && id.agreement == FT_DFUSE_DISAGREES) {
+	} else if (status == FT_EXIT_OK && id.given && id.agreement == FT_DFUSE_DISAGREES) {
 		ft_cli_error("flash: refusing to program a device that does not match %s: erases "
 		             "would follow another sector map (nothing was touched); check "
 		             "--part/--board, or leave them out to go by the descriptor",
 		             id.part->name);
 		status = FT_EXIT_REFUSED;
-	} else if (id.agreement == FT_DFUSE_KNOWN_QUIRK) {
-		status = ft_cli_force_layouts(&s, args->json);
 	}
 	ft_error err = FT_OK;
 	if (status == FT_EXIT_OK && !plan) {

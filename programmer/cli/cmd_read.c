@@ -44,19 +44,6 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-bool ft_cli_parse_format(const char *command, const char *text, ft_image_format *out)
-{
-	static const ft_image_format writable[] = {FT_IMAGE_BIN, FT_IMAGE_IHEX, FT_IMAGE_SREC,
-	                                           FT_IMAGE_DFUSE};
-	for (size_t i = 0; i < sizeof(writable) / sizeof(writable[0]); i++)
-		if (strcmp(text, ft_image_format_name(writable[i])) == 0) {
-			*out = writable[i];
-			return true;
-		}
-	ft_cli_error("%s: unknown format '%s' (dfuse, bin, ihex or srec)", command, text);
-	return false;
-}
-
 static int parse_args(int argc, char **argv, read_args *args)
 {
 	memset(args, 0, sizeof(*args));
@@ -121,6 +108,9 @@ static int choose_alt(ft_cli_session *s, read_args *args)
 		}
 	} else {
 		int found = ft_dfuse_find_alt(s->dev, args->addr);
+		if (found < 0 && s->options.force)
+			found =
+			    (int)ft_dfuse_current_alt(s->dev); /* the descriptor is known wrong */
 		if (found < 0) {
 			ft_cli_error(
 			    "read: 0x%08X is in no alternate setting's layout ('flashtwin info' "
@@ -152,7 +142,7 @@ static int choose_alt(ft_cli_session *s, read_args *args)
 	return FT_EXIT_OK;
 }
 
-static int upload(ft_cli_session *s, const read_args *args)
+static int upload(ft_cli_session *s, const read_args *args, const ft_part *part)
 {
 	uint8_t *buf = malloc(args->len);
 	if (!buf) {
@@ -168,10 +158,8 @@ static int upload(ft_cli_session *s, const read_args *args)
 	ft_diag_clear(&diag);
 	int status = FT_EXIT_OK;
 	if (ft_dfuse_read(s->dev, args->addr, buf, args->len, &diag) != FT_OK) {
-		ft_cli_identity id;
-		ft_cli_identify(s, NULL, &id);
 		char where[200], region[160];
-		ft_cli_locate(NULL, id.part, ft_cli_failed_address(s), region, sizeof(region));
+		ft_cli_locate(NULL, part, ft_cli_failed_address(s), region, sizeof(region));
 		snprintf(where, sizeof(where), "at 0x%08X, %s", ft_cli_failed_address(s), region);
 		ft_cli_device_error(s, &diag, where);
 		status = FT_EXIT_REFUSED;
@@ -209,9 +197,12 @@ int ft_cli_read(int argc, char **argv)
 	status = ft_cli_connect(&s, "read", args.conn, args.no_poll_wait, false);
 	if (status != FT_EXIT_OK)
 		return status;
-	status = choose_alt(&s, &args);
+	ft_cli_identity id;
+	status = ft_cli_settle_part(&s, NULL, false, &id);
 	if (status == FT_EXIT_OK)
-		status = upload(&s, &args);
+		status = choose_alt(&s, &args);
+	if (status == FT_EXIT_OK)
+		status = upload(&s, &args, id.part);
 	ft_cli_disconnect(&s);
 	return status;
 }

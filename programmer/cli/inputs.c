@@ -37,6 +37,19 @@ int ft_cli_read_image(const char *command, const ft_cli_files *files, bool json,
 	return FT_EXIT_OK;
 }
 
+bool ft_cli_parse_format(const char *command, const char *text, ft_image_format *out)
+{
+	static const ft_image_format writable[] = {FT_IMAGE_BIN, FT_IMAGE_IHEX, FT_IMAGE_SREC,
+	                                           FT_IMAGE_DFUSE};
+	for (size_t i = 0; i < sizeof(writable) / sizeof(writable[0]); i++)
+		if (strcmp(text, ft_image_format_name(writable[i])) == 0) {
+			*out = writable[i];
+			return true;
+		}
+	ft_cli_error("%s: unknown format '%s' (dfuse, bin, ihex or srec)", command, text);
+	return false;
+}
+
 ft_segment *ft_cli_segments(const ft_image *image, size_t *count)
 {
 	*count = ft_image_segment_count(image);

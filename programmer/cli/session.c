@@ -158,6 +158,15 @@ void ft_cli_identify(const ft_cli_session *s, const ft_part *given, ft_cli_ident
 		                      sizeof(out->disagreement));
 }
 
+int ft_cli_settle_part(ft_cli_session *s, const ft_part *given, bool json, ft_cli_identity *id)
+{
+	ft_cli_identify(s, given, id);
+	ft_cli_identity_warn(id);
+	if (id->agreement == FT_DFUSE_KNOWN_QUIRK)
+		return ft_cli_force_layouts(s, json);
+	return FT_EXIT_OK;
+}
+
 void ft_cli_identity_warn(const ft_cli_identity *id)
 {
 	switch (id->agreement) {

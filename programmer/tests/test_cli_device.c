@@ -129,6 +129,25 @@ static void test_info_names_the_h7a3_rev_z_descriptor_bug(void)
 	ASSERT_CONTAINS(fx.err, "using the part table");
 }
 
+static void test_read_and_erase_reach_past_the_h7a3_rev_z_descriptor(void)
+{
+	dfu_board_stop(&board);
+	CU_ASSERT_FATAL(dfu_board_start(&board, "STM32H7A3ZI", REV_Z));
+	char arg[PATH_MAX + 16];
+	write_bin(scratch("fw.bin"), 64);
+	snprintf(arg, sizeof(arg), "%s@0x08100000", scratch("fw.bin"));
+	run("flash", arg, "--connect", board.url, "--no-poll-wait", NULL);
+	ASSERT_EXIT(0);
+	uint8_t buf[16];
+	if (read_into(0x08100000, buf, sizeof(buf)))
+		FT_ASSERT_HEX(buf[1], 7);
+	ASSERT_CONTAINS(fx.err, "h7a3-rev-z-descriptor");
+	run("erase", "--connect", board.url, "--sector", "0x08100000", "--no-poll-wait", NULL);
+	ASSERT_EXIT(0);
+	if (read_into(0x08100000, buf, sizeof(buf)))
+		CU_ASSERT(all(buf, sizeof(buf), 0xFF));
+}
+
 static void test_list_names_the_connection_of_each_dfu_device(void)
 {
 	char server[64];
@@ -271,6 +290,8 @@ static CU_TestInfo tests[] = {
     {"info_with_the_right_part_agrees", test_info_with_the_right_part_agrees},
     {"info_warns_when_the_part_disagrees", test_info_warns_when_the_part_disagrees},
     {"info_names_the_h7a3_rev_z_descriptor_bug", test_info_names_the_h7a3_rev_z_descriptor_bug},
+    {"read_and_erase_reach_past_the_h7a3_rev_z_descriptor",
+     test_read_and_erase_reach_past_the_h7a3_rev_z_descriptor},
     {"list_names_the_connection_of_each_dfu_device",
      test_list_names_the_connection_of_each_dfu_device},
     {"list_of_an_unreachable_server_is_a_connection_failure",
