@@ -3,9 +3,9 @@
 #
 # Starts BUILD/flashtwin-emu for BOARD (a board file, or a name under boards/) with a fresh state
 # in OUTDIR/state, on a free loopback port, in FT_LAB_TIMING (instant, default, or real) timing;
-# writes the inputs (image.bin: 1 MiB of random bytes; ram.bin: 256) and lab.env into OUTDIR;
-# boots the lab guest (vm.sh) to run SCRIPT (default ci/lab/clients.sh) against the board; stops
-# the emulator. OUTDIR is emptied first. The emulator's output is in OUTDIR/emu.log.
+# writes the inputs (image.bin, image2.bin: 1 MiB of random bytes each; ram.bin: 256) and lab.env
+# into OUTDIR; boots the lab guest (vm.sh) to run SCRIPT (default ci/lab/clients.sh) against the
+# board; stops the emulator. OUTDIR is emptied first. The emulator's output is in OUTDIR/emu.log.
 # Exit status: vm.sh's, or 3 when the emulator did not come up within 30 s.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +26,7 @@ mkdir -p "$out"
 out=$(realpath "$out")
 
 head -c $((1 << 20)) /dev/urandom >"$out/image.bin"
+head -c $((1 << 20)) /dev/urandom >"$out/image2.bin"
 head -c 256 /dev/urandom >"$out/ram.bin"
 
 "$build/flashtwin-emu" --board "$board" --state "$out/state" --listen 127.0.0.1:0 \

@@ -2,11 +2,12 @@
 # POSIX sh in a chroot of this machine's root. Attaches the emulated board over USB/IP and points
 # unmodified USB host software at it, one step after the other on the one attached device.
 #
-# Reads ./lab.env (ci/lab/board.sh writes it): BUSID, FLASHTWIN (the flashtwin binary), and the
-# inputs image.bin (the image to program at the start of flash) and ram.bin (bytes aimed at RAM
-# the ROM does not accept).
+# Reads ./lab.env (ci/lab/board.sh writes it): BOARD, BUSID, FLASHTWIN (the flashtwin binary),
+# and the inputs image.bin and image2.bin (images of one size to program at the start of flash,
+# with dfu-util and with flashtwin) and ram.bin (bytes aimed at RAM the ROM does not accept).
 # Writes, per step, NAME.log (its output) and a line "NAME EXPECT STATUS SECONDS" in steps.txt,
-# EXPECT being "ok", "fail" (steps that show a refusal) or "any" (the log tells). Also upload.bin, option-bytes.bin.
+# EXPECT being "ok", "fail" (steps that show a refusal) or "any" (the log tells); and what the
+# clients read: upload.bin, ft-read.bin, option-bytes.bin.
 # Every command is bounded by `timeout`; a step that fails does not stop the ones after it, so
 # one boot reports everything.
 . ./lab.env
@@ -37,6 +38,14 @@ step download ok dfu-util -a 0 -s 0x08000000 -D image.bin
 rm -f upload.bin
 step upload ok dfu-util -a 0 -s "0x08000000:$size" -U upload.bin
 step compare ok cmp image.bin upload.bin
+
+# flashtwin over its usb (libusb) transport, on the same kernel path: what it identifies, a
+# second image programmed (erase, write, verify), then read back.
+step ft-info ok "$FLASHTWIN" info --connect usb --board "$BOARD"
+step ft-flash ok "$FLASHTWIN" flash image2.bin --address 0x08000000 --connect usb --board "$BOARD"
+rm -f ft-read.bin
+step ft-read ok "$FLASHTWIN" read --connect usb 0x08000000 "$size" -o ft-read.bin
+step ft-compare ok cmp image2.bin ft-read.bin
 
 # Alternate setting 1: the option bytes, at the address its layout string names; dfu-util
 # limits the upload to the size the layout gives.

@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 build=${1:-build}
 shift || true
-jobs=${FT_LAB_JOBS:-2}
+jobs=${FT_LAB_JOBS:-5}
 boards=("$@")
 if ((${#boards[@]} == 0)); then
 	for f in "$root"/boards/*.board; do

@@ -349,6 +349,37 @@ static void test_dfu_util_download_reads_back_identical(void)
 	}
 }
 
+static void test_flashtwin_over_libusb_programs_and_reads_back(void)
+{
+	for (size_t i = 0; i < lab.count; i++) {
+		const lab_board *b = &lab.boards[i];
+		const ft_bootloader_info *bl = b->part->bootloader;
+		CHECK(step_status(b, "ft-info") == 0, "%s: flashtwin info exit status", b->name);
+		char *info = slurp(b, "ft-info.log", NULL);
+		char usb[64];
+		snprintf(usb, sizeof(usb), "usb %04x:%04x", bl->vid, bl->pid);
+		CHECK(info && has_field(info, "device", usb, false),
+		      "%s: flashtwin info: device %s", b->name, usb);
+		CHECK(info && has_field(info, "part", b->part->name, false),
+		      "%s: flashtwin info: part %s", b->name, b->part->name);
+		CHECK(info && strstr(info, "the descriptor agrees"),
+		      "%s: flashtwin info: descriptor agrees with the board's part", b->name);
+		free(info);
+		CHECK(step_status(b, "ft-flash") == 0, "%s: flashtwin flash exit status", b->name);
+		CHECK(step_status(b, "ft-read") == 0, "%s: flashtwin read exit status", b->name);
+		size_t image_len = 0, read_len = 0;
+		char *image = slurp(b, "image2.bin", &image_len);
+		char *back = slurp(b, "ft-read.bin", &read_len);
+		CHECK(image && image_len == 1u << 20, "%s: image2.bin is 1 MiB", b->name);
+		CHECK(back && read_len == image_len, "%s: ft-read.bin is %zu bytes, expected %zu",
+		      b->name, read_len, image_len);
+		if (image && back && read_len == image_len)
+			FT_ASSERT_BYTES(back, image, image_len);
+		free(image);
+		free(back);
+	}
+}
+
 static void test_option_bytes_upload_through_alt_1(void)
 {
 	for (size_t i = 0; i < lab.count; i++) {
@@ -418,6 +449,8 @@ static CU_TestInfo tests[] = {
     {"dfu_util_lists_each_alt_setting_by_its_part_table_name",
      test_dfu_util_lists_each_alt_setting_by_its_part_table_name},
     {"dfu_util_download_reads_back_identical", test_dfu_util_download_reads_back_identical},
+    {"flashtwin_over_libusb_programs_and_reads_back",
+     test_flashtwin_over_libusb_programs_and_reads_back},
     {"option_bytes_upload_through_alt_1", test_option_bytes_upload_through_alt_1},
     {"ram_address_refused_with_errtarget", test_ram_address_refused_with_errtarget},
     {"leave_takes_device_off_the_bus", test_leave_takes_device_off_the_bus},
