@@ -64,7 +64,7 @@ DEPS_STAMP := build/.deps-checked
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all deps test test-build bench fuzz run clean fixtures
+.PHONY: all deps test test-build bench fuzz run clean fixtures lab
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS) fixtures
@@ -120,8 +120,14 @@ test: | $(DEPS_STAMP)
 
 bench: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory BUILD=build/bench-tree OPT="-O2 -g -DNDEBUG" \
-		$(patsubst $(BUILD)/%,build/bench-tree/%,$(BENCH_BINS)) build/bench-tree/flashtwin fixtures
+		$(patsubst $(BUILD)/%,build/bench-tree/%,$(BENCH_BINS)) build/bench-tree/flashtwin \
+		build/bench-tree/flashtwin-emu fixtures
 	@ci/run-bench.sh build/bench-tree
+
+# The lab (ci/lab/README.md): lsusb, dfu-util and flashtwin in a Linux guest, through the kernel's
+# vhci-hcd, against every emulated H7 board.
+lab: all
+	@ci/lab/lab.sh $(BUILD)
 
 # libFuzzer targets, clang only; each runs FUZZ_SECONDS.
 fuzz: | $(DEPS_STAMP)

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs every benchmark program under BUILD/bench; each prints its own figures.
+# Runs every benchmark program under BUILD/bench, then the lab's (ci/lab/bench.sh: dfu-util and
+# flashtwin flashing one emulated board through a Linux guest's USB stack); each prints its own
+# figures.
 set -euo pipefail
 build=${1:?usage: run-bench.sh BUILD}
 shopt -s nullglob
@@ -9,4 +11,6 @@ for prog in "$build"/bench/*; do
   echo "== ${prog##*/}"
   "$prog" || status=1
 done
+echo "== lab"
+ci/lab/bench.sh "$build" || status=1
 exit $status

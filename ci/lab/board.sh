@@ -29,35 +29,18 @@ head -c $((1 << 20)) /dev/urandom >"$out/image.bin"
 head -c $((1 << 20)) /dev/urandom >"$out/image2.bin"
 head -c 256 /dev/urandom >"$out/ram.bin"
 
-"$build/flashtwin-emu" --board "$board" --state "$out/state" --listen 127.0.0.1:0 \
-	--timing "$timing" >"$out/emu.log" 2>&1 &
-emu=$!
-stop_emu() {
-	kill "$emu" 2>/dev/null || true
-	wait "$emu" 2>/dev/null || true
-}
-trap stop_emu EXIT
-
-# The emulator prints one ready line with its URL: usbip://127.0.0.1:PORT/BUSID.
-url=
-for ((i = 0; i < 300; i++)); do
-	url=$(grep -o -m 1 'usbip://127\.0\.0\.1:[0-9]*/[0-9][0-9.-]*' "$out/emu.log" || true)
-	[[ -n $url ]] && break
-	kill -0 "$emu" 2>/dev/null || break
-	sleep 0.1
-done
-if [[ -z $url ]]; then
+. "$here/emu.sh"
+if ! start_emu "$build" "$board" "$out/state" "$out/emu.log" "$timing"; then
 	echo "board.sh: flashtwin-emu did not come up for ${board##*/}; see $out/emu.log" >&2
 	exit 3
 fi
-port=${url#usbip://127.0.0.1:}
-port=${port%%/*}
+trap stop_emu EXIT
 cat >"$out/lab.env" <<EOF
 BOARD=$(basename "$board" .board)
-BUSID=${url##*/}
+BUSID=$EMU_BUSID
 FLASHTWIN=$build/flashtwin
 EOF
 
 status=0
-"$here/vm.sh" "$port" "$script" "$out" || status=$?
+"$here/vm.sh" "$EMU_PORT" "$script" "$out" || status=$?
 exit $status

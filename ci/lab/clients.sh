@@ -8,27 +8,13 @@
 # Writes, per step, NAME.log (its output) and a line "NAME EXPECT STATUS SECONDS" in steps.txt,
 # EXPECT being "ok", "fail" (steps that show a refusal) or "any" (the log tells); and what the
 # clients read: upload.bin, ft-read.bin, option-bytes.bin.
-# Every command is bounded by `timeout`; a step that fails does not stop the ones after it, so
-# one boot reports everything.
+# Every command is bounded by `timeout` (steps.sh); a step that fails does not stop the ones after
+# it, so one boot reports everything.
 . ./lab.env
+. "$(dirname "$0")/steps.sh"
 
 : >steps.txt
-
-# step NAME EXPECT COMMAND...: runs COMMAND, at most 120 s, with its output in NAME.log.
-step() {
-	name=$1 expect=$2
-	shift 2
-	start=$(date +%s.%N)
-	timeout -k 5 120 "$@" >"$name.log" 2>&1
-	status=$?
-	end=$(date +%s.%N)
-	echo "$name $expect $status $(echo "$end $start" | awk '{printf "%.2f", $1 - $2}')" >>steps.txt
-	return $status
-}
-
-step attach ok usbip attach -r 127.0.0.1 -b "$BUSID"
-# The device shows in sysfs once the kernel has enumerated it.
-step enumerate ok sh -c 'until grep -qx 0483 /sys/bus/usb/devices/*/idVendor; do sleep 0.1; done'
+attach_board "$BUSID" 0483
 step lsusb ok lsusb -v -d 0483:df11
 step dfu-list ok dfu-util -l
 
