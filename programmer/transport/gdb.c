@@ -861,8 +861,13 @@ static ft_error write_reg_g(ft_gdb *gdb, const tdesc_reg *t, ft_gdb_reg reg, uin
 	size_t pos = 0;
 	for (size_t i = 0; i < gdb->reg_count && gdb->regs[i].num != t->num; i++)
 		pos += 2u * gdb->regs[i].bytes;
-	if (pos + 2u * t->bytes > gdb->reply_len || gdb->reply_len + 1 > gdb->request_cap)
+	if (pos + 2u * t->bytes > gdb->reply_len)
 		return no_such_reg(gdb, reg, diag);
+	if (gdb->reply_len + 1 > gdb->info.packet_size)
+		return ft_diag_set(diag, FT_ERR_UNSUPPORTED, who(gdb),
+		                   "writing %s needs P or a G packet of %zu bytes; the server has "
+		                   "neither P nor room (PacketSize %zu)",
+		                   ft_gdb_reg_name(reg), gdb->reply_len + 1, gdb->info.packet_size);
 	gdb->request[0] = 'G';
 	memcpy(gdb->request + 1, gdb->reply, gdb->reply_len);
 	reg_hex(gdb->request + 1 + pos, t->bytes, value);
