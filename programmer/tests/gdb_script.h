@@ -38,11 +38,26 @@ typedef struct gs_step {
 	size_t len; /* 0: strlen(text) */
 } gs_step;
 
-#define GS_IN(t)   {GS_PACKET_IN, (t), 0}
-#define GS_OUT(t)  {GS_PACKET_OUT, (t), 0}
-#define GS_RAW_IN(t)  {GS_EXPECT, (t), sizeof(t) - 1}
-#define GS_RAW_OUT(t) {GS_SEND, (t), sizeof(t) - 1}
-#define GS_ACKS_STOP  {GS_ACKS_OFF, NULL, 0}
+#define GS_IN(t)                                                                                   \
+	{                                                                                          \
+		GS_PACKET_IN, (t), 0                                                               \
+	}
+#define GS_OUT(t)                                                                                  \
+	{                                                                                          \
+		GS_PACKET_OUT, (t), 0                                                              \
+	}
+#define GS_RAW_IN(t)                                                                               \
+	{                                                                                          \
+		GS_EXPECT, (t), sizeof(t) - 1                                                      \
+	}
+#define GS_RAW_OUT(t)                                                                              \
+	{                                                                                          \
+		GS_SEND, (t), sizeof(t) - 1                                                        \
+	}
+#define GS_ACKS_STOP                                                                               \
+	{                                                                                          \
+		GS_ACKS_OFF, NULL, 0                                                               \
+	}
 
 typedef struct gs_server {
 	int listen_fd, fd;
@@ -119,16 +134,16 @@ static inline bool gs_expect_bytes(gs_server *s, size_t step, const char *want, 
 	if (!gs_read_exact(s->fd, got, n)) {
 		char w[256];
 		gs_show(want, n, w, sizeof(w));
-		snprintf(s->failure, sizeof(s->failure), "step %zu: client sent nothing, expected %s",
-		         step, w);
+		snprintf(s->failure, sizeof(s->failure),
+		         "step %zu: client sent nothing, expected %s", step, w);
 		return false;
 	}
 	if (memcmp(got, want, n) != 0) {
 		char w[200], g[200];
 		gs_show(want, n, w, sizeof(w));
 		gs_show(got, n, g, sizeof(g));
-		snprintf(s->failure, sizeof(s->failure), "step %zu: client sent %s, expected %s", step,
-		         g, w);
+		snprintf(s->failure, sizeof(s->failure), "step %zu: client sent %s, expected %s",
+		         step, g, w);
 		return false;
 	}
 	return true;

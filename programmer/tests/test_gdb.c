@@ -77,8 +77,8 @@ static void finish(void)
 #define QSUPPORTED "qSupported:swbreak+;hwbreak+;xmlRegisters=arm"
 
 /* A server with PacketSize 0x40, no-ack mode and no target description. */
-#define SMALL_SERVER                                                                           \
-	GS_IN(QSUPPORTED), GS_OUT("PacketSize=40;QStartNoAckMode+;swbreak+"),                  \
+#define SMALL_SERVER                                                                               \
+	GS_IN(QSUPPORTED), GS_OUT("PacketSize=40;QStartNoAckMode+;swbreak+"),                      \
 	    GS_IN("QStartNoAckMode"), GS_OUT("OK"), GS_ACKS_STOP
 
 /* ---- handshake ---- */
@@ -132,21 +132,21 @@ static void test_handshake_follows_qemu_description_includes(void)
 }
 
 /* OpenOCD numbers every register and describes primask as one bit (one byte in replies). */
-#define OPENOCD_SERVER                                                                         \
-	GS_IN(QSUPPORTED),                                                                     \
-	    GS_OUT("PacketSize=3fff;qXfer:memory-map:read-;qXfer:features:read+;"              \
-	           "QStartNoAckMode+"),                                                        \
-	    GS_IN("QStartNoAckMode"), GS_OUT("OK"), GS_ACKS_STOP,                              \
-	    GS_IN("qXfer:features:read:target.xml:0,3fdf"),                                    \
-	    GS_OUT("l<target version=\"1.0\"><architecture>arm</architecture>"                \
-	           "<feature name=\"org.gnu.gdb.arm.m-profile\">"                              \
-	           "<reg name=\"r0\" bitsize=\"32\" regnum=\"0\"/>"                            \
-	           "<reg name=\"r1\" bitsize=\"32\" regnum=\"1\"/>"                            \
-	           "<reg name=\"sp\" bitsize=\"32\" regnum=\"13\"/>"                           \
-	           "<reg name=\"pc\" bitsize=\"32\" regnum=\"15\"/>"                           \
-	           "<reg name=\"xPSR\" bitsize=\"32\" regnum=\"16\"/></feature>"               \
-	           "<feature name=\"org.gnu.gdb.arm.m-system\">"                               \
-	           "<reg name=\"msp\" bitsize=\"32\" regnum=\"17\"/>"                          \
+#define OPENOCD_SERVER                                                                             \
+	GS_IN(QSUPPORTED),                                                                         \
+	    GS_OUT("PacketSize=3fff;qXfer:memory-map:read-;qXfer:features:read+;"                  \
+	           "QStartNoAckMode+"),                                                            \
+	    GS_IN("QStartNoAckMode"), GS_OUT("OK"), GS_ACKS_STOP,                                  \
+	    GS_IN("qXfer:features:read:target.xml:0,3fdf"),                                        \
+	    GS_OUT("l<target version=\"1.0\"><architecture>arm</architecture>"                     \
+	           "<feature name=\"org.gnu.gdb.arm.m-profile\">"                                  \
+	           "<reg name=\"r0\" bitsize=\"32\" regnum=\"0\"/>"                                \
+	           "<reg name=\"r1\" bitsize=\"32\" regnum=\"1\"/>"                                \
+	           "<reg name=\"sp\" bitsize=\"32\" regnum=\"13\"/>"                               \
+	           "<reg name=\"pc\" bitsize=\"32\" regnum=\"15\"/>"                               \
+	           "<reg name=\"xPSR\" bitsize=\"32\" regnum=\"16\"/></feature>"                   \
+	           "<feature name=\"org.gnu.gdb.arm.m-system\">"                                   \
+	           "<reg name=\"msp\" bitsize=\"32\" regnum=\"17\"/>"                              \
 	           "<reg name=\"primask\" bitsize=\"1\" regnum=\"19\"/></feature></target>")
 
 static void test_handshake_takes_openocd_register_numbers(void)
@@ -336,11 +336,8 @@ static void test_write_mem_sends_escaped_binary_in_chunks(void)
 	memcpy(x2 + n2, data + 30, 10);
 	n2 += 10;
 	const gs_step script[] = {
-	    SMALL_SERVER,
-	    {GS_PACKET_IN, x1, n1},
-	    GS_OUT("OK"),
-	    {GS_PACKET_IN, x2, n2},
-	    GS_OUT("OK"),
+	    SMALL_SERVER,           {GS_PACKET_IN, x1, n1}, GS_OUT("OK"),
+	    {GS_PACKET_IN, x2, n2}, GS_OUT("OK"),
 	};
 	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_OK);
 	FT_ASSERT_HEX(ft_gdb_write_mem(F->gdb, 0x24000000, data, sizeof(data), &F->diag), FT_OK);
@@ -350,13 +347,8 @@ static void test_write_mem_sends_escaped_binary_in_chunks(void)
 static void test_write_mem_falls_back_to_hex_when_x_is_unknown(void)
 {
 	static const gs_step script[] = {
-	    SMALL_SERVER,
-	    GS_IN("X24000000,4:ABCD"),
-	    GS_OUT(""),
-	    GS_IN("M24000000,4:41424344"),
-	    GS_OUT("OK"),
-	    GS_IN("M24000004,2:4546"),
-	    GS_OUT("OK"),
+	    SMALL_SERVER, GS_IN("X24000000,4:ABCD"), GS_OUT(""),   GS_IN("M24000000,4:41424344"),
+	    GS_OUT("OK"), GS_IN("M24000004,2:4546"), GS_OUT("OK"),
 	};
 	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_OK);
 	FT_ASSERT_HEX(ft_gdb_write_mem(F->gdb, 0x24000000, "ABCD", 4, &F->diag), FT_OK);
@@ -391,15 +383,9 @@ static void test_memory_range_past_4gib_is_refused(void)
 static void test_registers_use_p_and_p_packets(void)
 {
 	static const gs_step script[] = {
-	    SMALL_SERVER,
-	    GS_IN("pf"),
-	    GS_OUT("00010008"),
-	    GS_IN("P0=78563412"),
-	    GS_OUT("OK"),
-	    GS_IN("p19"),
-	    GS_OUT("xxxxxxxx"),
-	    GS_IN("pd"),
-	    GS_OUT("E01"),
+	    SMALL_SERVER,         GS_IN("pf"),  GS_OUT("00010008"),
+	    GS_IN("P0=78563412"), GS_OUT("OK"), GS_IN("p19"),
+	    GS_OUT("xxxxxxxx"),   GS_IN("pd"),  GS_OUT("E01"),
 	};
 	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_OK);
 	uint32_t v;
@@ -563,14 +549,8 @@ static void test_monitor_gathers_output_packets(void)
 static void test_breakpoints_and_detach(void)
 {
 	static const gs_step script[] = {
-	    SMALL_SERVER,
-	    GS_IN("Z0,24000000,2"),
-	    GS_OUT("OK"),
-	    GS_IN("Z1,8000100,2"),
-	    GS_OUT(""),
-	    GS_IN("z0,24000000,2"),
-	    GS_OUT("OK"),
-	    GS_IN("D"),
+	    SMALL_SERVER, GS_IN("Z0,24000000,2"), GS_OUT("OK"), GS_IN("Z1,8000100,2"),
+	    GS_OUT(""),   GS_IN("z0,24000000,2"), GS_OUT("OK"), GS_IN("D"),
 	    GS_OUT("OK"),
 	};
 	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_OK);

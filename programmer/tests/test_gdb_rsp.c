@@ -95,7 +95,9 @@ static void test_send_escapes_dollar_hash_brace_and_star(void)
 	 * covers the escaped bytes: a=0x61 }=0x7d 04 b=0x62 } 03 c=0x63 } 5d d=0x64 } 0a ->
 	 * 0x61+0x62+0x63+0x64 + 4*0x7d + 0x04+0x03+0x5d+0x0a = 0x3ec -> 0xec. */
 	static const gs_step script[] = {
-	    GS_RAW_IN("$a}\x04" "b}\x03" "c}]d}\x0a#ec"),
+	    GS_RAW_IN("$a}\x04"
+	              "b}\x03"
+	              "c}]d}\x0a#ec"),
 	    GS_RAW_OUT("+"),
 	};
 	start(script, GS_COUNT(script), 1000);
@@ -255,9 +257,9 @@ static void test_send_takes_reply_without_ack_as_acknowledged(void)
 	    GS_RAW_IN("+"),
 	};
 	start(script, GS_COUNT(script), 1000);
-	FT_ASSERT_HEX(ft_gdb_rsp_exchange(F->rsp, "?", 1, F->reply, sizeof(F->reply), &F->len,
-	                                  &F->diag),
-	              FT_OK);
+	FT_ASSERT_HEX(
+	    ft_gdb_rsp_exchange(F->rsp, "?", 1, F->reply, sizeof(F->reply), &F->len, &F->diag),
+	    FT_OK);
 	CU_ASSERT_STRING_EQUAL((char *)F->reply, "S05");
 	finish();
 }
@@ -293,21 +295,17 @@ static void test_recv_counts_non_hex_checksum_as_bad(void)
 static void test_noack_mode_sends_and_expects_no_acks(void)
 {
 	static const gs_step script[] = {
-	    GS_IN("QStartNoAckMode"),
-	    GS_OUT("OK"),
-	    GS_ACKS_STOP,
-	    GS_RAW_IN("$m0,4#fd"),
-	    GS_RAW_OUT("$00000000#80"),
-	    GS_RAW_IN("$?#3f"),
+	    GS_IN("QStartNoAckMode"),   GS_OUT("OK"),       GS_ACKS_STOP, GS_RAW_IN("$m0,4#fd"),
+	    GS_RAW_OUT("$00000000#80"), GS_RAW_IN("$?#3f"),
 	};
 	start(script, GS_COUNT(script), 1000);
-	FT_ASSERT_HEX(ft_gdb_rsp_exchange(F->rsp, "QStartNoAckMode", 15, F->reply,
-	                                  sizeof(F->reply), &F->len, &F->diag),
+	FT_ASSERT_HEX(ft_gdb_rsp_exchange(F->rsp, "QStartNoAckMode", 15, F->reply, sizeof(F->reply),
+	                                  &F->len, &F->diag),
 	              FT_OK);
 	ft_gdb_rsp_set_ack_mode(F->rsp, false);
-	FT_ASSERT_HEX(ft_gdb_rsp_exchange(F->rsp, "m0,4", 4, F->reply, sizeof(F->reply), &F->len,
-	                                  &F->diag),
-	              FT_OK);
+	FT_ASSERT_HEX(
+	    ft_gdb_rsp_exchange(F->rsp, "m0,4", 4, F->reply, sizeof(F->reply), &F->len, &F->diag),
+	    FT_OK);
 	CU_ASSERT_STRING_EQUAL((char *)F->reply, "00000000");
 	FT_ASSERT_HEX(ft_gdb_rsp_send(F->rsp, "?", 1, &F->diag), FT_OK);
 	finish();
@@ -338,9 +336,9 @@ static void test_recv_timeout_with_nothing_received_keeps_session(void)
 	start(script, GS_COUNT(script), SHORT_MS);
 	FT_ASSERT_HEX(recv_reply(), FT_ERR_TIMEOUT);
 	FT_ASSERT_HEX(ft_gdb_rsp_is_broken(F->rsp), false);
-	FT_ASSERT_HEX(ft_gdb_rsp_exchange(F->rsp, "?", 1, F->reply, sizeof(F->reply), &F->len,
-	                                  &F->diag),
-	              FT_OK);
+	FT_ASSERT_HEX(
+	    ft_gdb_rsp_exchange(F->rsp, "?", 1, F->reply, sizeof(F->reply), &F->len, &F->diag),
+	    FT_OK);
 	CU_ASSERT_STRING_EQUAL((char *)F->reply, "S05");
 	finish();
 }
@@ -365,9 +363,9 @@ static void test_exchange_timeout_breaks_the_session(void)
 	    {GS_WAIT_CLOSE, NULL, 0},
 	};
 	start(script, GS_COUNT(script), SHORT_MS);
-	FT_ASSERT_HEX(ft_gdb_rsp_exchange(F->rsp, "?", 1, F->reply, sizeof(F->reply), &F->len,
-	                                  &F->diag),
-	              FT_ERR_TIMEOUT);
+	FT_ASSERT_HEX(
+	    ft_gdb_rsp_exchange(F->rsp, "?", 1, F->reply, sizeof(F->reply), &F->len, &F->diag),
+	    FT_ERR_TIMEOUT);
 	FT_ASSERT_HEX(ft_gdb_rsp_is_broken(F->rsp), true);
 	finish();
 }
@@ -391,9 +389,9 @@ static void test_server_hanging_up_is_an_io_error(void)
 	    {GS_HANG_UP, NULL, 0},
 	};
 	start(script, GS_COUNT(script), 1000);
-	FT_ASSERT_HEX(ft_gdb_rsp_exchange(F->rsp, "?", 1, F->reply, sizeof(F->reply), &F->len,
-	                                  &F->diag),
-	              FT_ERR_IO);
+	FT_ASSERT_HEX(
+	    ft_gdb_rsp_exchange(F->rsp, "?", 1, F->reply, sizeof(F->reply), &F->len, &F->diag),
+	    FT_ERR_IO);
 	assert_contains(F->diag.message, "closed the connection");
 	finish();
 }

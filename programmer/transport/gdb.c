@@ -39,8 +39,9 @@ struct ft_gdb {
 };
 
 static const char *const REG_NAMES[FT_GDB_REG_COUNT] = {
-    "r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11",
-    "r12", "sp", "lr", "pc", "xpsr", "msp", "psp", "primask", "basepri", "faultmask", "control",
+    "r0",   "r1",  "r2",  "r3",      "r4",      "r5",        "r6",      "r7",
+    "r8",   "r9",  "r10", "r11",     "r12",     "sp",        "lr",      "pc",
+    "xpsr", "msp", "psp", "primask", "basepri", "faultmask", "control",
 };
 
 const char *ft_gdb_reg_name(ft_gdb_reg reg)
@@ -52,12 +53,12 @@ const char *ft_gdb_reg_name(ft_gdb_reg reg)
  * xpsr regnum 25) and, in a g packet, the legacy FPA registers f0..f7 (12 bytes each) and fps
  * between them, which GDB's arm-fpa feature pins to 16..24 and QEMU still sends without XML. */
 static const tdesc_reg FIXED_LAYOUT[] = {
-    {0, 4, FT_GDB_R0},   {1, 4, FT_GDB_R1},   {2, 4, FT_GDB_R2},   {3, 4, FT_GDB_R3},
-    {4, 4, FT_GDB_R4},   {5, 4, FT_GDB_R5},   {6, 4, FT_GDB_R6},   {7, 4, FT_GDB_R7},
-    {8, 4, FT_GDB_R8},   {9, 4, FT_GDB_R9},   {10, 4, FT_GDB_R10}, {11, 4, FT_GDB_R11},
-    {12, 4, FT_GDB_R12}, {13, 4, FT_GDB_SP},  {14, 4, FT_GDB_LR},  {15, 4, FT_GDB_PC},
-    {16, 12, -1},         {17, 12, -1},         {18, 12, -1},         {19, 12, -1},
-    {20, 12, -1},         {21, 12, -1},         {22, 12, -1},         {23, 12, -1},
+    {0, 4, FT_GDB_R0},   {1, 4, FT_GDB_R1},    {2, 4, FT_GDB_R2},   {3, 4, FT_GDB_R3},
+    {4, 4, FT_GDB_R4},   {5, 4, FT_GDB_R5},    {6, 4, FT_GDB_R6},   {7, 4, FT_GDB_R7},
+    {8, 4, FT_GDB_R8},   {9, 4, FT_GDB_R9},    {10, 4, FT_GDB_R10}, {11, 4, FT_GDB_R11},
+    {12, 4, FT_GDB_R12}, {13, 4, FT_GDB_SP},   {14, 4, FT_GDB_LR},  {15, 4, FT_GDB_PC},
+    {16, 12, -1},        {17, 12, -1},         {18, 12, -1},        {19, 12, -1},
+    {20, 12, -1},        {21, 12, -1},         {22, 12, -1},        {23, 12, -1},
     {24, 4, -1},         {25, 4, FT_GDB_XPSR},
 };
 
@@ -88,7 +89,8 @@ static void hex_encode(char *out, const uint8_t *data, size_t len)
 static bool hex_decode(const char *text, uint8_t *out, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
-		int h = hex_digit((unsigned char)text[2 * i]), l = hex_digit((unsigned char)text[2 * i + 1]);
+		int h = hex_digit((unsigned char)text[2 * i]),
+		    l = hex_digit((unsigned char)text[2 * i + 1]);
 		if (h < 0 || l < 0)
 			return false;
 		out[i] = (uint8_t)(h << 4 | l);
@@ -255,7 +257,8 @@ static ft_error fetch_annex(tdesc_parse *tp, const char *annex, char **out, size
 			char *ndoc = realloc(doc, ncap);
 			if (!ndoc) {
 				free(doc);
-				return ft_diag_set(tp->diag, FT_ERR_NO_MEM, who(gdb), "out of memory");
+				return ft_diag_set(tp->diag, FT_ERR_NO_MEM, who(gdb),
+				                   "out of memory");
 			}
 			doc = ndoc;
 			cap = ncap;
@@ -379,8 +382,8 @@ static ft_error scan_doc(tdesc_parse *tp, const char *annex, const char *doc, si
 		const char *end = strstr(lt + 1, end_mark);
 		if (!end)
 			return ft_diag_set(tp->diag, FT_ERR_PROTOCOL, who(gdb),
-			                   "target description %s: unterminated tag at byte %zu", annex,
-			                   i);
+			                   "target description %s: unterminated tag at byte %zu",
+			                   annex, i);
 		size_t tag_len = (size_t)(end - lt);
 		i = tag_len + (size_t)(lt - doc) + strlen(end_mark);
 		if (end_mark[0] != '>')
@@ -393,10 +396,11 @@ static ft_error scan_doc(tdesc_parse *tp, const char *annex, const char *doc, si
 		} else if (name_len == 10 && strncmp(name, "xi:include", 10) == 0) {
 			char href[96];
 			if (!xml_attr(lt, tag_len, "href", href, sizeof(href)))
-				return ft_diag_set(tp->diag, FT_ERR_PROTOCOL, who(gdb),
-				                   "target description %s: xi:include without a usable "
-				                   "href",
-				                   annex);
+				return ft_diag_set(
+				    tp->diag, FT_ERR_PROTOCOL, who(gdb),
+				    "target description %s: xi:include without a usable "
+				    "href",
+				    annex);
 			err = parse_doc(tp, href, depth + 1);
 		} else if (name_len == 12 && strncmp(name, "architecture", 12) == 0) {
 			const char *text = end + 1;
@@ -421,10 +425,11 @@ static ft_error parse_doc(tdesc_parse *tp, const char *annex, unsigned depth)
 		                   FT_GDB_MAX_TDESC_DEPTH, FT_GDB_MAX_TDESC_DOCS);
 	for (const char *p = annex; *p; p++) {
 		if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
-			return ft_diag_set(tp->diag, FT_ERR_PROTOCOL, who(tp->gdb),
-			                   "target description includes \"%.60s\", not a plain annex "
-			                   "name",
-			                   annex);
+			return ft_diag_set(
+			    tp->diag, FT_ERR_PROTOCOL, who(tp->gdb),
+			    "target description includes \"%.60s\", not a plain annex "
+			    "name",
+			    annex);
 	}
 	char *doc;
 	size_t len = 0;
@@ -506,11 +511,12 @@ static ft_error handshake(ft_gdb *gdb, ft_diag *diag)
 {
 	ft_error err = exchange_text(gdb, "qSupported:swbreak+;hwbreak+;xmlRegisters=arm", diag);
 	if (err == FT_ERR_TIMEOUT || err == FT_ERR_IO)
-		return ft_diag_set(diag, err, who(gdb),
-		                   "no answer to qSupported (%s): is a GDB server listening there? "
-		                   "OpenOCD and pyOCD serve GDB on port 3333 (not telnet 4444 or Tcl "
-		                   "6666); QEMU on the port of its -gdb option",
-		                   ft_error_name(err));
+		return ft_diag_set(
+		    diag, err, who(gdb),
+		    "no answer to qSupported (%s): is a GDB server listening there? "
+		    "OpenOCD and pyOCD serve GDB on port 3333 (not telnet 4444 or Tcl "
+		    "6666); QEMU on the port of its -gdb option",
+		    ft_error_name(err));
 	if (err != FT_OK)
 		return err;
 	snprintf(gdb->info.supported, sizeof(gdb->info.supported), "%s", (const char *)gdb->reply);
@@ -583,8 +589,8 @@ ft_error ft_gdb_open(const char *conn, const ft_gdb_options *opts, ft_gdb **out,
 	if (!out)
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, conn, "NULL out");
 	*out = NULL;
-	unsigned connect_ms = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms
-	                                                       : FT_GDB_DEFAULT_CONNECT_MS;
+	unsigned connect_ms =
+	    opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : FT_GDB_DEFAULT_CONNECT_MS;
 	ft_gdb_stream *stream;
 	ft_error err = ft_gdb_stream_open(conn, connect_ms, &stream, diag);
 	if (err != FT_OK)
@@ -680,7 +686,8 @@ ft_error ft_gdb_parse_stop(const ft_gdb *gdb, const char *reply, size_t len, ft_
 		if (!parse_t_pair(gdb, p, (size_t)(colon - p), colon + 1,
 		                  (size_t)(semi - colon - 1), out))
 			return ft_diag_set(diag, FT_ERR_PROTOCOL, origin,
-			                   "T stop reply with a malformed value: \"%s\"", out->reply);
+			                   "T stop reply with a malformed value: \"%s\"",
+			                   out->reply);
 		p = semi + 1;
 	}
 	return FT_OK;
@@ -716,11 +723,11 @@ ft_error ft_gdb_wait_stop(ft_gdb *gdb, unsigned timeout_ms, ft_gdb_stop *out, ft
 	for (;;) {
 		uint64_t now = ft_gdb_now_ms();
 		unsigned left = now >= deadline ? 1u : (unsigned)(deadline - now);
-		ft_error err = ft_gdb_rsp_recv(gdb->rsp, gdb->reply, REPLY_CAP, &gdb->reply_len, left,
-		                               diag);
+		ft_error err =
+		    ft_gdb_rsp_recv(gdb->rsp, gdb->reply, REPLY_CAP, &gdb->reply_len, left, diag);
 		if (err == FT_ERR_TIMEOUT)
-			return ft_diag_set(diag, err, who(gdb), "the target did not stop within %u ms",
-			                   timeout_ms);
+			return ft_diag_set(diag, err, who(gdb),
+			                   "the target did not stop within %u ms", timeout_ms);
 		if (err != FT_OK)
 			return err;
 		if (!is_output_packet(gdb))
@@ -758,8 +765,9 @@ ft_error ft_gdb_step(ft_gdb *gdb, ft_gdb_stop *out, ft_diag *diag)
 {
 	ft_error err = ft_gdb_rsp_send(gdb->rsp, "s", 1, diag);
 	if (err == FT_OK)
-		err = ft_gdb_wait_stop(gdb, gdb->opts.timeout_ms ? gdb->opts.timeout_ms
-		                                                 : FT_GDB_RSP_DEFAULT_TIMEOUT_MS,
+		err = ft_gdb_wait_stop(gdb,
+		                       gdb->opts.timeout_ms ? gdb->opts.timeout_ms
+		                                            : FT_GDB_RSP_DEFAULT_TIMEOUT_MS,
 		                       out, diag);
 	return err;
 }
@@ -902,7 +910,8 @@ static ft_error check_range(ft_gdb *gdb, uint32_t addr, size_t len, ft_diag *dia
 {
 	if ((uint64_t)addr + len > 0x100000000ull)
 		return ft_diag_set(diag, FT_ERR_RANGE, who(gdb),
-		                   "0x%08x + %zu bytes runs past the 4 GiB address space", addr, len);
+		                   "0x%08x + %zu bytes runs past the 4 GiB address space", addr,
+		                   len);
 	return FT_OK;
 }
 
@@ -927,7 +936,8 @@ ft_error ft_gdb_read_mem(ft_gdb *gdb, uint32_t addr, void *buf, size_t len, ft_d
 			return ft_diag_set(diag, FT_ERR_DEVICE, who(gdb),
 			                   "reading 0x%08x..0x%08x failed: the GDB server answered "
 			                   "%.8s (not readable: unmapped, bus fault or protected)",
-			                   addr, (uint32_t)(addr + n - 1), (const char *)gdb->reply);
+			                   addr, (uint32_t)(addr + n - 1),
+			                   (const char *)gdb->reply);
 		if (gdb->reply_len == 0 || gdb->reply_len % 2 != 0 || gdb->reply_len > 2 * n)
 			return bad_reply(gdb, request, diag);
 		size_t got = gdb->reply_len / 2;
@@ -972,8 +982,7 @@ static size_t build_m(ft_gdb *gdb, uint32_t addr, const uint8_t *data, size_t le
 	return (size_t)h + 2 * n;
 }
 
-ft_error ft_gdb_write_mem(ft_gdb *gdb, uint32_t addr, const void *data, size_t len,
-                          ft_diag *diag)
+ft_error ft_gdb_write_mem(ft_gdb *gdb, uint32_t addr, const void *data, size_t len, ft_diag *diag)
 {
 	if (!gdb || (len > 0 && !data))
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, NULL, "bad memory write arguments");
@@ -1004,7 +1013,8 @@ ft_error ft_gdb_write_mem(ft_gdb *gdb, uint32_t addr, const void *data, size_t l
 			return ft_diag_set(diag, FT_ERR_DEVICE, who(gdb),
 			                   "writing 0x%08x..0x%08x failed: the GDB server answered "
 			                   "%.8s (not writable: unmapped, bus fault or protected)",
-			                   addr, (uint32_t)(addr + n - 1), (const char *)gdb->reply);
+			                   addr, (uint32_t)(addr + n - 1),
+			                   (const char *)gdb->reply);
 		return bad_reply(gdb, binary ? "X" : "M", diag);
 	}
 	return FT_OK;
@@ -1109,8 +1119,8 @@ ft_error ft_gdb_monitor(ft_gdb *gdb, const char *command, char *out, size_t cap,
 		                   "monitor %s failed: the GDB server answered %.8s", command,
 		                   (const char *)gdb->reply);
 	/* The last output, hex-encoded, in place of OK. */
-	if (gdb->reply_len % 2 != 0 || !hex_decode((const char *)gdb->reply, gdb->reply,
-	                                           gdb->reply_len / 2))
+	if (gdb->reply_len % 2 != 0 ||
+	    !hex_decode((const char *)gdb->reply, gdb->reply, gdb->reply_len / 2))
 		return bad_reply(gdb, "qRcmd", diag);
 	append_output(out, cap, &kept, gdb->reply, gdb->reply_len / 2);
 	if (len)

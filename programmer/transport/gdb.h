@@ -85,10 +85,10 @@ typedef enum ft_gdb_reg {
 const char *ft_gdb_reg_name(ft_gdb_reg reg);
 
 typedef struct ft_gdb_options {
-	unsigned timeout_ms; /* per exchange; 0 means FT_GDB_RSP_DEFAULT_TIMEOUT_MS */
-	unsigned retries;    /* 0 means FT_GDB_RSP_DEFAULT_RETRIES */
+	unsigned timeout_ms;         /* per exchange; 0 means FT_GDB_RSP_DEFAULT_TIMEOUT_MS */
+	unsigned retries;            /* 0 means FT_GDB_RSP_DEFAULT_RETRIES */
 	unsigned connect_timeout_ms; /* ft_gdb_open's TCP connect; 0: FT_GDB_DEFAULT_CONNECT_MS */
-	bool keep_acks;      /* stay in acknowledgement mode even when the server offers no-ack */
+	bool keep_acks; /* stay in acknowledgement mode even when the server offers no-ack */
 	/* Console output of the target or the server: O packets met while waiting for a stop or a
 	 * monitor command's end. text is not NUL-terminated. Optional. */
 	void (*output)(void *user, const char *text, size_t len);
@@ -98,10 +98,10 @@ typedef struct ft_gdb_options {
 /* What the handshake found. */
 typedef struct ft_gdb_info {
 	char connection[FT_GDB_MAX_PATH + 16]; /* the stream's description */
-	char supported[512];  /* the qSupported reply as received (truncated) */
-	size_t packet_size;   /* PacketSize, clamped; FT_GDB_DEFAULT_PACKET_SIZE when absent */
-	bool no_ack;          /* QStartNoAckMode accepted */
-	bool has_tdesc;       /* register numbers come from the server's target description */
+	char supported[512];                   /* the qSupported reply as received (truncated) */
+	size_t packet_size;    /* PacketSize, clamped; FT_GDB_DEFAULT_PACKET_SIZE when absent */
+	bool no_ack;           /* QStartNoAckMode accepted */
+	bool has_tdesc;        /* register numbers come from the server's target description */
 	char architecture[32]; /* <architecture> of the description, "" when none */
 	/* Each register's number on this server, -1 when it has none, and its width. */
 	int regnum[FT_GDB_REG_COUNT];
@@ -179,8 +179,7 @@ ft_error ft_gdb_read_regs(ft_gdb *gdb, uint32_t values[FT_GDB_REG_COUNT], uint32
 /* Memory, any length, chunked. A failed chunk is FT_ERR_DEVICE naming its address; chunks before
  * it were transferred. addr + len must not pass 4 GiB (FT_ERR_RANGE). */
 ft_error ft_gdb_read_mem(ft_gdb *gdb, uint32_t addr, void *buf, size_t len, ft_diag *diag);
-ft_error ft_gdb_write_mem(ft_gdb *gdb, uint32_t addr, const void *data, size_t len,
-                          ft_diag *diag);
+ft_error ft_gdb_write_mem(ft_gdb *gdb, uint32_t addr, const void *data, size_t len, ft_diag *diag);
 /* One 32-bit little-endian word (addr need not be aligned; servers split as they must). */
 ft_error ft_gdb_read_u32(ft_gdb *gdb, uint32_t addr, uint32_t *value, ft_diag *diag);
 ft_error ft_gdb_write_u32(ft_gdb *gdb, uint32_t addr, uint32_t value, ft_diag *diag);

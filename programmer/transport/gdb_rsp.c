@@ -39,7 +39,8 @@ ft_error ft_gdb_rsp_new(ft_gdb_stream *stream, const ft_gdb_rsp_options *opts, f
 		return err;
 	}
 	rsp->stream = stream;
-	rsp->timeout_ms = opts && opts->timeout_ms ? opts->timeout_ms : FT_GDB_RSP_DEFAULT_TIMEOUT_MS;
+	rsp->timeout_ms =
+	    opts && opts->timeout_ms ? opts->timeout_ms : FT_GDB_RSP_DEFAULT_TIMEOUT_MS;
 	rsp->retries = opts && opts->retries ? opts->retries : FT_GDB_RSP_DEFAULT_RETRIES;
 	rsp->acks = true;
 	*out = rsp;
@@ -126,8 +127,8 @@ static ft_error next_byte(ft_gdb_rsp *rsp, uint8_t *c, uint64_t deadline_ms, ft_
 
 static ft_error put_bytes(ft_gdb_rsp *rsp, const uint8_t *buf, size_t len, ft_diag *diag)
 {
-	ft_error err = ft_gdb_stream_write(rsp->stream, buf, len,
-	                                   ft_gdb_now_ms() + rsp->timeout_ms, diag);
+	ft_error err =
+	    ft_gdb_stream_write(rsp->stream, buf, len, ft_gdb_now_ms() + rsp->timeout_ms, diag);
 	if (err == FT_OK)
 		rsp->stats.bytes_sent += len;
 	return err;
@@ -210,10 +211,11 @@ static ft_error await_ack(ft_gdb_rsp *rsp, ft_diag *diag)
 		}
 		if (c == '-') {
 			if (++nacks > rsp->retries)
-				return ft_diag_set(diag, FT_ERR_PROTOCOL, who,
-				                   "the GDB server rejected the packet %u times (bad "
-				                   "checksum on its side: a noisy line?)",
-				                   nacks);
+				return ft_diag_set(
+				    diag, FT_ERR_PROTOCOL, who,
+				    "the GDB server rejected the packet %u times (bad "
+				    "checksum on its side: a noisy line?)",
+				    nacks);
 			rsp->stats.retransmits++;
 			err = put_bytes(rsp, rsp->tx, rsp->tx_len, diag);
 			if (err != FT_OK)
@@ -259,16 +261,16 @@ ft_error ft_gdb_rsp_interrupt(ft_gdb_rsp *rsp, ft_diag *diag)
 
 typedef enum frame_result {
 	FRAME_OK,
-	FRAME_BAD_SUM,   /* complete, checksum wrong: may be sent again */
-	FRAME_NOTIFY,    /* a '%' notification: skipped */
-	FRAME_RESTART,   /* '$' inside a packet: a new one starts there */
+	FRAME_BAD_SUM, /* complete, checksum wrong: may be sent again */
+	FRAME_NOTIFY,  /* a '%' notification: skipped */
+	FRAME_RESTART, /* '$' inside a packet: a new one starts there */
 } frame_result;
 
 /* Reads the body of a packet after its '$' (or '%') up to and including its checksum, expanding
  * runs into buf[0..cap-1); *len is the expanded length, which exceeds cap - 1 when the body did
  * not fit (it is read to its end anyway, to stay in step with the stream). */
-static ft_error read_body(ft_gdb_rsp *rsp, uint8_t *buf, size_t cap, size_t *len,
-                          uint64_t deadline, frame_result *result, ft_diag *diag)
+static ft_error read_body(ft_gdb_rsp *rsp, uint8_t *buf, size_t cap, size_t *len, uint64_t deadline,
+                          frame_result *result, ft_diag *diag)
 {
 	const char *who = ft_gdb_rsp_describe(rsp);
 	uint8_t sum = 0, c;
@@ -345,7 +347,8 @@ ft_error ft_gdb_rsp_recv(ft_gdb_rsp *rsp, uint8_t *buf, size_t cap, size_t *len,
 		uint8_t c;
 		ft_error err = next_byte(rsp, &c, deadline, diag);
 		if (err == FT_ERR_TIMEOUT)
-			return ft_diag_set(diag, err, who, "no reply from the GDB server within %u ms",
+			return ft_diag_set(diag, err, who,
+			                   "no reply from the GDB server within %u ms",
 			                   timeout_ms ? timeout_ms : rsp->timeout_ms);
 		if (err != FT_OK)
 			return break_with(rsp, diag, err);
@@ -375,15 +378,16 @@ ft_error ft_gdb_rsp_recv(ft_gdb_rsp *rsp, uint8_t *buf, size_t cap, size_t *len,
 		}
 		if (result == FRAME_BAD_SUM) {
 			if (!rsp->acks)
-				return break_with(rsp, diag,
-				                  ft_diag_set(diag, FT_ERR_PROTOCOL, who,
-				                              "reply with a bad checksum and no way to "
-				                              "ask for it again (no-ack mode)"));
+				return break_with(
+				    rsp, diag,
+				    ft_diag_set(diag, FT_ERR_PROTOCOL, who,
+				                "reply with a bad checksum and no way to "
+				                "ask for it again (no-ack mode)"));
 			if (++bad > rsp->retries)
-				return break_with(rsp, diag,
-				                  ft_diag_set(diag, FT_ERR_PROTOCOL, who,
-				                              "%u replies in a row with a bad checksum",
-				                              bad));
+				return break_with(
+				    rsp, diag,
+				    ft_diag_set(diag, FT_ERR_PROTOCOL, who,
+				                "%u replies in a row with a bad checksum", bad));
 			rsp->stats.nacks_sent++;
 			const uint8_t nack = '-';
 			err = put_bytes(rsp, &nack, 1, diag);

@@ -49,10 +49,10 @@ typedef struct ft_gdb_rsp_options {
 typedef struct ft_gdb_rsp_stats {
 	uint64_t packets_sent, packets_received;
 	uint64_t bytes_sent, bytes_received; /* on the wire, framing included */
-	uint64_t retransmits;   /* our packets sent again after a '-' */
-	uint64_t nacks_sent;    /* '-' we sent for a corrupt reply */
-	uint64_t notifications; /* '%' packets skipped */
-	uint64_t garbage;       /* bytes skipped outside packets */
+	uint64_t retransmits;                /* our packets sent again after a '-' */
+	uint64_t nacks_sent;                 /* '-' we sent for a corrupt reply */
+	uint64_t notifications;              /* '%' packets skipped */
+	uint64_t garbage;                    /* bytes skipped outside packets */
 } ft_gdb_rsp_stats;
 
 typedef struct ft_gdb_rsp ft_gdb_rsp;

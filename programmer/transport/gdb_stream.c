@@ -40,9 +40,9 @@ static const struct {
 	uint32_t baud;
 	speed_t speed;
 } BAUDS[] = {
-    {9600, B9600},       {19200, B19200},     {38400, B38400},     {57600, B57600},
-    {115200, B115200},   {230400, B230400},   {460800, B460800},   {500000, B500000},
-    {921600, B921600},   {1000000, B1000000}, {2000000, B2000000}, {3000000, B3000000},
+    {9600, B9600},     {19200, B19200},     {38400, B38400},     {57600, B57600},
+    {115200, B115200}, {230400, B230400},   {460800, B460800},   {500000, B500000},
+    {921600, B921600}, {1000000, B1000000}, {2000000, B2000000}, {3000000, B3000000},
 };
 
 static bool baud_speed(uint32_t baud, speed_t *speed)
@@ -74,17 +74,17 @@ static ft_error parse_tcp(const char *text, ft_gdb_address *out, ft_diag *diag)
 	if (*host == '[') {
 		const char *end = strchr(host, ']');
 		if (!end)
-			return ft_diag_set(diag, FT_ERR_FORMAT, text,
-			                   "offset %zu: '[' opens an IPv6 address that no ']' closes",
-			                   pos);
+			return ft_diag_set(
+			    diag, FT_ERR_FORMAT, text,
+			    "offset %zu: '[' opens an IPv6 address that no ']' closes", pos);
 		host++;
 		host_len = (size_t)(end - host);
 		for (size_t i = 0; i < host_len; i++) {
 			char c = host[i];
 			if (!isxdigit((unsigned char)c) && c != ':' && c != '.' && c != '%')
 				return ft_diag_set(diag, FT_ERR_FORMAT, text,
-				                   "offset %zu: '%c' in an IPv6 address", pos + 1 + i,
-				                   c);
+				                   "offset %zu: '%c' in an IPv6 address",
+				                   pos + 1 + i, c);
 		}
 		pos += host_len + 2;
 	} else {
@@ -92,10 +92,11 @@ static ft_error parse_tcp(const char *text, ft_gdb_address *out, ft_diag *diag)
 		for (size_t i = 0; i < host_len; i++) {
 			char c = host[i];
 			if (!isalnum((unsigned char)c) && c != '.' && c != '-')
-				return ft_diag_set(diag, FT_ERR_FORMAT, text,
-				                   "offset %zu: '%c' in a host name (letters, digits, "
-				                   "'.', '-')",
-				                   pos + i, isprint((unsigned char)c) ? c : '?');
+				return ft_diag_set(
+				    diag, FT_ERR_FORMAT, text,
+				    "offset %zu: '%c' in a host name (letters, digits, "
+				    "'.', '-')",
+				    pos + i, isprint((unsigned char)c) ? c : '?');
 		}
 		pos += host_len;
 	}
@@ -105,10 +106,11 @@ static ft_error parse_tcp(const char *text, ft_gdb_address *out, ft_diag *diag)
 		return ft_diag_set(diag, FT_ERR_RANGE, text, "host of %zu characters, at most %d",
 		                   host_len, FT_GDB_MAX_HOST);
 	if (text[pos] != ':')
-		return ft_diag_set(diag, FT_ERR_FORMAT, text,
-		                   "offset %zu: ':PORT' expected (gdb://HOST:PORT; OpenOCD and pyOCD "
-		                   "listen on 3333)",
-		                   pos);
+		return ft_diag_set(
+		    diag, FT_ERR_FORMAT, text,
+		    "offset %zu: ':PORT' expected (gdb://HOST:PORT; OpenOCD and pyOCD "
+		    "listen on 3333)",
+		    pos);
 	pos++;
 	uint64_t port;
 	if (!parse_decimal(text, &pos, &port))
@@ -133,13 +135,14 @@ static ft_error parse_serial(const char *text, ft_gdb_address *out, ft_diag *dia
 	const char *path = text + 4; /* after "gdb:" */
 	size_t len = strcspn(path, ",");
 	if (len > FT_GDB_MAX_PATH)
-		return ft_diag_set(diag, FT_ERR_RANGE, text, "device path of %zu characters, at most %d",
-		                   len, FT_GDB_MAX_PATH);
+		return ft_diag_set(diag, FT_ERR_RANGE, text,
+		                   "device path of %zu characters, at most %d", len,
+		                   FT_GDB_MAX_PATH);
 	for (size_t i = 0; i < len; i++) {
 		if (!isgraph((unsigned char)path[i]))
-			return ft_diag_set(diag, FT_ERR_FORMAT, text,
-			                   "offset %zu: control character or space in the device path",
-			                   4 + i);
+			return ft_diag_set(
+			    diag, FT_ERR_FORMAT, text,
+			    "offset %zu: control character or space in the device path", 4 + i);
 	}
 	out->kind = FT_GDB_STREAM_SERIAL;
 	memcpy(out->path, path, len);
@@ -150,12 +153,14 @@ static ft_error parse_serial(const char *text, ft_gdb_address *out, ft_diag *dia
 		uint64_t baud;
 		if (!parse_decimal(text, &pos, &baud) || text[pos] != '\0')
 			return ft_diag_set(diag, FT_ERR_FORMAT, text,
-			                   "offset %zu: decimal baud rate expected after ','", 4 + len + 1);
+			                   "offset %zu: decimal baud rate expected after ','",
+			                   4 + len + 1);
 		speed_t speed;
 		if (baud > UINT32_MAX || !baud_speed((uint32_t)baud, &speed))
-			return ft_diag_set(diag, FT_ERR_RANGE, text,
-			                   "baud rate %llu is not one the host offers (9600..3000000)",
-			                   (unsigned long long)baud);
+			return ft_diag_set(
+			    diag, FT_ERR_RANGE, text,
+			    "baud rate %llu is not one the host offers (9600..3000000)",
+			    (unsigned long long)baud);
 		out->baud = (uint32_t)baud;
 	}
 	return FT_OK;
@@ -211,8 +216,8 @@ static ft_error fd_write(void *ctx, const uint8_t *buf, size_t len, uint64_t dea
 {
 	fd_stream *st = ctx;
 	while (len > 0) {
-		ssize_t w = st->is_socket ? send(st->fd, buf, len, MSG_NOSIGNAL)
-		                          : write(st->fd, buf, len);
+		ssize_t w =
+		    st->is_socket ? send(st->fd, buf, len, MSG_NOSIGNAL) : write(st->fd, buf, len);
 		if (w > 0) {
 			buf += w;
 			len -= (size_t)w;
@@ -224,12 +229,14 @@ static ft_error fd_write(void *ctx, const uint8_t *buf, size_t len, uint64_t dea
 			if (errno == EPIPE || errno == ECONNRESET)
 				return ft_diag_set(diag, FT_ERR_IO, st->label,
 				                   "the GDB server closed the connection");
-			return ft_diag_set(diag, FT_ERR_IO, st->label, "write: %s", strerror(errno));
+			return ft_diag_set(diag, FT_ERR_IO, st->label, "write: %s",
+			                   strerror(errno));
 		}
 		ft_error err = wait_fd(st->fd, POLLOUT, deadline_ms);
 		if (err == FT_ERR_TIMEOUT)
 			return ft_diag_set(diag, err, st->label,
-			                   "the GDB server took no data in time (%zu bytes left)", len);
+			                   "the GDB server took no data in time (%zu bytes left)",
+			                   len);
 		if (err != FT_OK)
 			return ft_diag_set(diag, err, st->label, "poll: %s", strerror(errno));
 	}
@@ -255,11 +262,13 @@ static ft_error fd_read(void *ctx, uint8_t *buf, size_t cap, size_t *got, uint64
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return ft_diag_set(diag, FT_ERR_IO, st->label, "read: %s",
-			                   errno == ECONNRESET ? "connection reset by the GDB server"
-			                                       : strerror(errno));
+			                   errno == ECONNRESET
+			                       ? "connection reset by the GDB server"
+			                       : strerror(errno));
 		ft_error err = wait_fd(st->fd, POLLIN, deadline_ms);
 		if (err == FT_ERR_TIMEOUT)
-			return ft_diag_set(diag, err, st->label, "no data from the GDB server in time");
+			return ft_diag_set(diag, err, st->label,
+			                   "no data from the GDB server in time");
 		if (err != FT_OK)
 			return ft_diag_set(diag, err, st->label, "poll: %s", strerror(errno));
 	}
@@ -299,8 +308,8 @@ static ft_error wrap_fd(int fd, bool is_socket, const char *label, ft_gdb_stream
 	*out = NULL;
 	int flags = fcntl(fd, F_GETFL);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		ft_error err = ft_diag_set(diag, FT_ERR_IO, label, "fcntl O_NONBLOCK: %s",
-		                           strerror(errno));
+		ft_error err =
+		    ft_diag_set(diag, FT_ERR_IO, label, "fcntl O_NONBLOCK: %s", strerror(errno));
 		close(fd);
 		return err;
 	}
@@ -386,8 +395,7 @@ static ft_error connect_tcp(const ft_gdb_address *addr, const char *label, uint6
 	                                              : "");
 }
 
-static ft_error open_serial(const ft_gdb_address *addr, const char *label, int *out,
-                            ft_diag *diag)
+static ft_error open_serial(const ft_gdb_address *addr, const char *label, int *out, ft_diag *diag)
 {
 	*out = -1;
 	int fd = open(addr->path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -413,8 +421,8 @@ static ft_error open_serial(const ft_gdb_address *addr, const char *label, int *
 	tio.c_cc[VTIME] = 0;
 	if (cfsetispeed(&tio, speed) != 0 || cfsetospeed(&tio, speed) != 0 ||
 	    tcsetattr(fd, TCSANOW, &tio) != 0) {
-		ft_error err = ft_diag_set(diag, FT_ERR_IO, label, "configuring %s: %s",
-		                           addr->path, strerror(errno));
+		ft_error err = ft_diag_set(diag, FT_ERR_IO, label, "configuring %s: %s", addr->path,
+		                           strerror(errno));
 		close(fd);
 		return err;
 	}
@@ -471,8 +479,8 @@ void ft_gdb_stream_close(ft_gdb_stream *s)
 	free(s);
 }
 
-ft_error ft_gdb_stream_write(ft_gdb_stream *s, const uint8_t *buf, size_t len,
-                             uint64_t deadline_ms, ft_diag *diag)
+ft_error ft_gdb_stream_write(ft_gdb_stream *s, const uint8_t *buf, size_t len, uint64_t deadline_ms,
+                             ft_diag *diag)
 {
 	ft_diag local;
 	if (!s || (len > 0 && !buf))

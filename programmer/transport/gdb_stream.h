@@ -26,8 +26,8 @@
 
 #include "models/error.h"
 
-#define FT_GDB_MAX_HOST    253 /* a DNS name (RFC 1035 §2.3.4) */
-#define FT_GDB_MAX_PATH    255
+#define FT_GDB_MAX_HOST     253 /* a DNS name (RFC 1035 §2.3.4) */
+#define FT_GDB_MAX_PATH     255
 #define FT_GDB_DEFAULT_BAUD 115200u
 
 typedef enum ft_gdb_stream_kind {
@@ -107,8 +107,8 @@ void ft_gdb_stream_close(ft_gdb_stream *s);
 
 /* See the ops. The wrappers accept len 0 (nothing is sent) and check cap > 0. diag may be
  * NULL. */
-ft_error ft_gdb_stream_write(ft_gdb_stream *s, const uint8_t *buf, size_t len,
-                             uint64_t deadline_ms, ft_diag *diag);
+ft_error ft_gdb_stream_write(ft_gdb_stream *s, const uint8_t *buf, size_t len, uint64_t deadline_ms,
+                             ft_diag *diag);
 ft_error ft_gdb_stream_read(ft_gdb_stream *s, uint8_t *buf, size_t cap, size_t *got,
                             uint64_t deadline_ms, ft_diag *diag);
 const char *ft_gdb_stream_describe(const ft_gdb_stream *s);
