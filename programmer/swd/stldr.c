@@ -10,10 +10,10 @@
 #include <sys/stat.h>
 
 /* ELF 1.2 book I and ARM IHI 0044 (ELF for the ARM architecture). */
-#define STLDR_MAX_PHDRS  64u
-#define STLDR_MAX_SYMS   65536u
-#define SYMBOL_STORAGE   "StorageInfo"
-#define PF_EXEC          1u
+#define STLDR_MAX_PHDRS 64u
+#define STLDR_MAX_SYMS  65536u
+#define SYMBOL_STORAGE  "StorageInfo"
+#define PF_EXEC         1u
 
 struct ft_stldr {
 	char *name;
@@ -41,8 +41,8 @@ const char *ft_stldr_entry_name(ft_stldr_entry entry)
 const char *ft_stldr_device_type_name(unsigned type)
 {
 	static const char *const names[] = {
-	    NULL,   "MCU_FLASH", "NAND_FLASH", "NOR_FLASH", "SRAM",      "PSRAM",
-	    "PC_CARD", "SPI_FLASH", "I2C_FLASH", "SDRAM",   "I2C_EEPROM",
+	    NULL,      "MCU_FLASH", "NAND_FLASH", "NOR_FLASH", "SRAM",       "PSRAM",
+	    "PC_CARD", "SPI_FLASH", "I2C_FLASH",  "SDRAM",     "I2C_EEPROM",
 	};
 	return type > 0 && type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
 }
@@ -96,11 +96,12 @@ static ft_error read_segments(ft_stldr *l, Elf *elf, ft_diag *diag)
 		if (ph.p_offset > l->len || ph.p_filesz > l->len - ph.p_offset ||
 		    ph.p_filesz > ph.p_memsz || ph.p_vaddr + ph.p_memsz > 0x100000000ull ||
 		    ph.p_paddr + ph.p_memsz > 0x100000000ull)
-			return fail(l, diag,
-			            "PT_LOAD[%zu] (offset 0x%llx, %llu bytes at 0x%08llx) lies outside "
-			            "the file or the 4 GiB address space",
-			            i, (unsigned long long)ph.p_offset,
-			            (unsigned long long)ph.p_filesz, (unsigned long long)ph.p_vaddr);
+			return fail(
+			    l, diag,
+			    "PT_LOAD[%zu] (offset 0x%llx, %llu bytes at 0x%08llx) lies outside "
+			    "the file or the 4 GiB address space",
+			    i, (unsigned long long)ph.p_offset, (unsigned long long)ph.p_filesz,
+			    (unsigned long long)ph.p_vaddr);
 		if (l->segment_count == FT_STLDR_MAX_SEGMENTS)
 			return fail(l, diag, "more than %u PT_LOAD segments: not a flash loader",
 			            FT_STLDR_MAX_SEGMENTS);
@@ -152,10 +153,11 @@ static ft_error read_symbols(ft_stldr *l, Elf *elf, ft_diag *diag)
 				continue;
 			if (strcmp(name, SYMBOL_STORAGE) == 0) {
 				if (sym.st_size && sym.st_size < FT_STLDR_STORAGE_INFO_SIZE)
-					return fail(l, diag,
-					            "StorageInfo is %llu bytes, not the %u of ST's struct",
-					            (unsigned long long)sym.st_size,
-					            FT_STLDR_STORAGE_INFO_SIZE);
+					return fail(
+					    l, diag,
+					    "StorageInfo is %llu bytes, not the %u of ST's struct",
+					    (unsigned long long)sym.st_size,
+					    FT_STLDR_STORAGE_INFO_SIZE);
 				l->storage_addr = (uint32_t)sym.st_value;
 				found_storage = true;
 				continue;
@@ -164,24 +166,27 @@ static ft_error read_symbols(ft_stldr *l, Elf *elf, ft_diag *diag)
 				if (strcmp(name, ENTRY_NAMES[e]) != 0)
 					continue;
 				if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || !(sym.st_value & 1u))
-					return fail(l, diag,
-					            "%s at 0x%08llx is not a Thumb function (Cortex-M runs "
-					            "Thumb code only)",
-					            name, (unsigned long long)sym.st_value);
+					return fail(
+					    l, diag,
+					    "%s at 0x%08llx is not a Thumb function (Cortex-M runs "
+					    "Thumb code only)",
+					    name, (unsigned long long)sym.st_value);
 				l->has_entry[e] = true;
 				l->entry[e] = (uint32_t)sym.st_value;
 			}
 		}
 	}
 	if (!found_table)
-		return fail(l, diag, "no symbol table: a .stldr names StorageInfo and its entry "
-		                     "points by symbol (was it stripped?)");
+		return fail(l, diag,
+		            "no symbol table: a .stldr names StorageInfo and its entry "
+		            "points by symbol (was it stripped?)");
 	if (!found_storage)
 		return fail(l, diag, "no StorageInfo symbol: not an ST external loader");
 	for (int e = 0; e < FT_STLDR_ENTRY_COUNT; e++) {
 		if (ENTRY_REQUIRED[e] && !l->has_entry[e])
-			return fail(l, diag, "no %s entry point: a loader needs Init, Write and "
-			                     "SectorErase",
+			return fail(l, diag,
+			            "no %s entry point: a loader needs Init, Write and "
+			            "SectorErase",
 			            ENTRY_NAMES[e]);
 	}
 	return FT_OK;
@@ -218,13 +223,13 @@ static void mark_storage_segments(ft_stldr *l)
 {
 	for (size_t i = 0; i < l->segment_count; i++) {
 		ft_stldr_segment *s = &l->segments[i];
-		bool holds_storage = l->storage_addr >= s->addr &&
-		                     l->storage_addr - s->addr < s->mem_size;
+		bool holds_storage =
+		    l->storage_addr >= s->addr && l->storage_addr - s->addr < s->mem_size;
 		bool holds_entry = false;
 		for (int e = 0; e < FT_STLDR_ENTRY_COUNT; e++) {
 			uint32_t a = l->entry[e] & ~1u;
-			holds_entry = holds_entry ||
-			              (l->has_entry[e] && a >= s->addr && a - s->addr < s->mem_size);
+			holds_entry = holds_entry || (l->has_entry[e] && a >= s->addr &&
+			                              a - s->addr < s->mem_size);
 		}
 		s->storage_only = holds_storage && !holds_entry;
 	}
@@ -257,8 +262,9 @@ ft_error ft_stldr_load_buffer(const char *name, const uint8_t *bytes, size_t len
 		err = fail(l, diag, "not an ELF file (a .stldr is an ELF executable)");
 	else if (eh.e_ident[EI_CLASS] != ELFCLASS32 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
 	         eh.e_machine != EM_ARM || eh.e_type != ET_EXEC)
-		err = fail(l, diag, "not a 32-bit little-endian ARM executable (class %u, data %u, "
-		                    "machine %u, type %u)",
+		err = fail(l, diag,
+		           "not a 32-bit little-endian ARM executable (class %u, data %u, "
+		           "machine %u, type %u)",
 		           eh.e_ident[EI_CLASS], eh.e_ident[EI_DATA], eh.e_machine, eh.e_type);
 	if (err == FT_OK)
 		err = read_segments(l, elf, diag);
@@ -269,10 +275,11 @@ ft_error ft_stldr_load_buffer(const char *name, const uint8_t *bytes, size_t len
 	if (err == FT_OK) {
 		const uint8_t *p = bytes_at(l, l->storage_addr, FT_STLDR_STORAGE_INFO_SIZE);
 		if (!p)
-			err = fail(l, diag,
-			           "StorageInfo at 0x%08x: its %u bytes are not inside a segment's file "
-			           "bytes",
-			           l->storage_addr, FT_STLDR_STORAGE_INFO_SIZE);
+			err = fail(
+			    l, diag,
+			    "StorageInfo at 0x%08x: its %u bytes are not inside a segment's file "
+			    "bytes",
+			    l->storage_addr, FT_STLDR_STORAGE_INFO_SIZE);
 		else
 			decode_storage(l, p);
 	}
@@ -409,13 +416,14 @@ static void check_storage(const ft_stldr *l, findings *f)
 	char file[128];
 	base_name(l->name, file, sizeof(file));
 	if (strcmp(file, st->name) != 0) {
-		char fix[240];
-		snprintf(fix, sizeof(fix), "rename the file to \"%s.stldr\" or set DeviceName to "
-		                           "\"%s\"",
+		char fix[320];
+		snprintf(fix, sizeof(fix),
+		         "rename the file to \"%.100s.stldr\" or set DeviceName to "
+		         "\"%.100s\"",
 		         st->name, file);
 		add(f, FT_STLDR_CHECK_NAME, false, fix,
-		    "StorageInfo.DeviceName \"%s\" differs from the file name \"%s\" (STM32CubeProgrammer "
-		    "2.18 and later refuse such a loader)",
+		    "StorageInfo.DeviceName \"%.100s\" differs from the file name \"%.100s\" "
+		    "(STM32CubeProgrammer 2.18 and later refuse such a loader)",
 		    st->name, file);
 	}
 	uint64_t covered = 0, sectors = 0;
@@ -428,9 +436,10 @@ static void check_storage(const ft_stldr *l, findings *f)
 		    "the sector table covers %llu bytes in %llu sectors but DeviceSize is %u",
 		    (unsigned long long)covered, (unsigned long long)sectors, st->size);
 	if (!l->has_entry[FT_STLDR_MASS_ERASE]) {
-		char fix[240];
-		snprintf(fix, sizeof(fix), "none needed: flashtwin erases sectors 0..%llu with "
-		                           "SectorErase",
+		char fix[320];
+		snprintf(fix, sizeof(fix),
+		         "none needed: flashtwin erases sectors 0..%llu with "
+		         "SectorErase",
 		         sectors ? (unsigned long long)sectors - 1 : 0ull);
 		add(f, FT_STLDR_CHECK_NO_MASS_ERASE, false, fix,
 		    "the loader lacks MassErase: a whole-device erase goes sector by sector");
@@ -443,8 +452,8 @@ static void check_storage(const ft_stldr *l, findings *f)
 		    "DeviceStartAddress 0x%08x + DeviceSize 0x%08x runs past 4 GiB", st->start,
 		    st->size);
 	if (!strcmp(ft_stldr_device_type_name(st->type), "unknown"))
-		add(f, FT_STLDR_CHECK_GEOMETRY, false, NULL, "DeviceType %u is not one of ST's codes",
-		    st->type);
+		add(f, FT_STLDR_CHECK_GEOMETRY, false, NULL,
+		    "DeviceType %u is not one of ST's codes", st->type);
 }
 
 static void check_entries(const ft_stldr *l, findings *f)
@@ -456,7 +465,8 @@ static void check_entries(const ft_stldr *l, findings *f)
 		bool inside = false;
 		for (size_t i = 0; i < l->segment_count; i++) {
 			const ft_stldr_segment *s = &l->segments[i];
-			inside = inside || ((s->flags & PF_EXEC) && a >= s->addr && a - s->addr < s->size);
+			inside = inside ||
+			         ((s->flags & PF_EXEC) && a >= s->addr && a - s->addr < s->size);
 		}
 		if (!inside)
 			add(f, FT_STLDR_CHECK_ENTRY_OUTSIDE, true, NULL,
@@ -484,9 +494,11 @@ static void check_placement(const ft_stldr *l, const ft_stldr_context *ctx, find
 			const ft_range *wa = &ctx->work_areas[w];
 			if (s->addr < (uint64_t)wa->start + wa->size && end > wa->start)
 				add(f, FT_STLDR_CHECK_WORK_AREA, true,
-				    "a loader runs only at its link address: relink it elsewhere or "
+				    "a loader runs only at its link address: relink it elsewhere "
+				    "or "
 				    "give the programmer another work area",
-				    "PT_LOAD[%d] 0x%08x..0x%08llx overlaps the programmer's work area "
+				    "PT_LOAD[%d] 0x%08x..0x%08llx overlaps the programmer's work "
+				    "area "
 				    "0x%08x..0x%08llx; flashtwin does not relocate a loader",
 				    s->index, s->addr, (unsigned long long)end - 1, wa->start,
 				    (unsigned long long)wa->start + wa->size - 1);
@@ -500,8 +512,8 @@ static void check_placement(const ft_stldr *l, const ft_stldr_context *ctx, find
 		    l->storage.start, ctx->part->name, dev ? dev->name : "unmapped");
 }
 
-size_t ft_stldr_validate(const ft_stldr *loader, const ft_stldr_context *ctx,
-                         ft_stldr_finding *out, size_t cap)
+size_t ft_stldr_validate(const ft_stldr *loader, const ft_stldr_context *ctx, ft_stldr_finding *out,
+                         size_t cap)
 {
 	findings f = {out, out ? cap : 0, 0};
 	ft_stldr_context none = {0};

@@ -54,15 +54,15 @@ typedef enum ft_stldr_device_type {
 const char *ft_stldr_device_type_name(unsigned type);
 
 typedef struct ft_stldr_storage {
-	char name[101];          /* DeviceName up to its NUL; bytes outside printable ASCII as '?' */
+	char name[101]; /* DeviceName up to its NUL; bytes outside printable ASCII as '?' */
 	uint16_t type;
 	uint32_t start, size, page_size;
 	uint8_t erase_value;
-	size_t group_count;      /* sector groups before the {0, 0} entry (all 10 if none) */
+	size_t group_count; /* sector groups before the {0, 0} entry (all 10 if none) */
 	struct {
 		uint32_t count, size;
 	} groups[FT_STLDR_MAX_SECTOR_GROUPS];
-	bool terminated;         /* a {0, 0} entry ended the list */
+	bool terminated; /* a {0, 0} entry ended the list */
 } ft_stldr_storage;
 
 typedef enum ft_stldr_entry {
@@ -120,14 +120,14 @@ void ft_stldr_footprint(const ft_stldr *loader, uint32_t *start, uint32_t *end);
 /* ---- the loader contract ---- */
 
 typedef enum ft_stldr_check {
-	FT_STLDR_CHECK_NAME,           /* E01: DeviceName differs from the file name */
-	FT_STLDR_CHECK_NO_MASS_ERASE,  /* E02: no MassErase: whole-device erase by sectors */
-	FT_STLDR_CHECK_SECTORS,        /* the sector table does not add up to DeviceSize */
-	FT_STLDR_CHECK_GEOMETRY,       /* page size, erase value, device type out of reason */
-	FT_STLDR_CHECK_WORK_AREA,      /* E04: overlaps RAM the programmer uses */
-	FT_STLDR_CHECK_NOT_IN_RAM,     /* a segment is not in one RAM region of the part */
-	FT_STLDR_CHECK_ENTRY_OUTSIDE,  /* an entry point outside the loaded executable bytes */
-	FT_STLDR_CHECK_DEVICE_WINDOW,  /* DeviceStartAddress is not in an external window */
+	FT_STLDR_CHECK_NAME,          /* E01: DeviceName differs from the file name */
+	FT_STLDR_CHECK_NO_MASS_ERASE, /* E02: no MassErase: whole-device erase by sectors */
+	FT_STLDR_CHECK_SECTORS,       /* the sector table does not add up to DeviceSize */
+	FT_STLDR_CHECK_GEOMETRY,      /* page size, erase value, device type out of reason */
+	FT_STLDR_CHECK_WORK_AREA,     /* E04: overlaps RAM the programmer uses */
+	FT_STLDR_CHECK_NOT_IN_RAM,    /* a segment is not in one RAM region of the part */
+	FT_STLDR_CHECK_ENTRY_OUTSIDE, /* an entry point outside the loaded executable bytes */
+	FT_STLDR_CHECK_DEVICE_WINDOW, /* DeviceStartAddress is not in an external window */
 } ft_stldr_check;
 
 /* Stable lower-case name ("name", "no-mass-erase", "work-area"); never NULL. */
@@ -135,9 +135,9 @@ const char *ft_stldr_check_name(ft_stldr_check check);
 
 typedef struct ft_stldr_finding {
 	ft_stldr_check check;
-	bool fatal;         /* the loader must not be run (false: a warning, worked around) */
+	bool fatal; /* the loader must not be run (false: a warning, worked around) */
 	char message[320];
-	char fix[240];      /* empty when there is nothing to do */
+	char fix[320]; /* empty when there is nothing to do */
 } ft_stldr_finding;
 
 typedef struct ft_stldr_context {
@@ -149,7 +149,7 @@ typedef struct ft_stldr_context {
 
 /* Checks the contract; writes up to cap findings to out and returns how many there are (which
  * may exceed cap). A loader with no fatal finding may be run. ctx may be NULL. */
-size_t ft_stldr_validate(const ft_stldr *loader, const ft_stldr_context *ctx,
-                         ft_stldr_finding *out, size_t cap);
+size_t ft_stldr_validate(const ft_stldr *loader, const ft_stldr_context *ctx, ft_stldr_finding *out,
+                         size_t cap);
 
 #endif

@@ -82,6 +82,8 @@ typedef struct stub {
 	char failure[256];
 	char *rx;
 	char *tx;
+	char in[8192]; /* bytes received and not yet consumed */
+	size_t in_pos, in_len;
 } stub;
 
 static inline void stub_advance_ms(stub *s, uint32_t ms)
@@ -266,10 +268,18 @@ static inline int stub_hex(int c)
 
 static inline bool stub_getc(stub *s, char *c)
 {
-	struct pollfd p = {s->fd, POLLIN, 0};
-	if (poll(&p, 1, STUB_WAIT_MS) != 1)
-		return false;
-	return recv(s->fd, c, 1, 0) == 1;
+	if (s->in_pos == s->in_len) {
+		struct pollfd p = {s->fd, POLLIN, 0};
+		if (poll(&p, 1, STUB_WAIT_MS) != 1)
+			return false;
+		ssize_t r = recv(s->fd, s->in, sizeof(s->in), 0);
+		if (r <= 0)
+			return false;
+		s->in_pos = 0;
+		s->in_len = (size_t)r;
+	}
+	*c = s->in[s->in_pos++];
+	return true;
 }
 
 static inline void stub_send_raw(stub *s, const char *buf, size_t n)
@@ -428,9 +438,12 @@ static inline void stub_handle_memory_read(stub *s, const char *p)
 	}
 	uint8_t *buf = malloc(len ? len : 1);
 	char *hex = malloc(2 * (size_t)len + 1);
+	static const char digits[] = "0123456789abcdef";
 	if (stub_mem_read(s, addr, buf, len)) {
-		for (uint32_t i = 0; i < len; i++)
-			snprintf(hex + 2 * i, 3, "%02x", buf[i]);
+		for (uint32_t i = 0; i < len; i++) {
+			hex[2 * i] = digits[buf[i] >> 4];
+			hex[2 * i + 1] = digits[buf[i] & 15];
+		}
 		stub_reply_n(s, hex, 2 * (size_t)len);
 	} else {
 		stub_reply(s, "E01");

@@ -100,6 +100,17 @@ static const ft_stldr_finding *finding(size_t count, ft_stldr_check check)
 	return NULL;
 }
 
+/* The finding of that check, failing the test (and returning an empty one) when there is none. */
+static const ft_stldr_finding *expect_finding(size_t count, ft_stldr_check check)
+{
+	static const ft_stldr_finding none = {0};
+	const ft_stldr_finding *f = finding(count, check);
+	char msg[96];
+	snprintf(msg, sizeof(msg), "a %s finding", ft_stldr_check_name(check));
+	CU_assertImplementation(f != NULL, __LINE__, msg, __FILE__, "", CU_FALSE);
+	return f ? f : &none;
+}
+
 static size_t fatal_count(size_t count)
 {
 	size_t n = 0;
@@ -126,7 +137,7 @@ static void test_reads_storage_info_entry_points_and_segments(void)
 	for (int e = 0; e < FT_STLDR_ENTRY_COUNT; e++) {
 		uint32_t a = 0;
 		CU_ASSERT(ft_stldr_entry_address(F->loader, (ft_stldr_entry)e, &a));
-		FT_ASSERT_HEX(a & 1u, 1u);                  /* Thumb */
+		FT_ASSERT_HEX(a & 1u, 1u);                   /* Thumb */
 		FT_ASSERT_HEX(a & 0xFFF00000u, 0x24000000u); /* linked into AXI SRAM */
 	}
 	uint32_t init;
@@ -160,8 +171,7 @@ static void test_name_mismatch_names_both(void)
 {
 	FT_ASSERT_HEX(load("ramdisk-misnamed.stldr"), FT_OK);
 	size_t n = ft_stldr_validate(F->loader, NULL, F->findings, 16);
-	const ft_stldr_finding *f = finding(n, FT_STLDR_CHECK_NAME);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	const ft_stldr_finding *f = expect_finding(n, FT_STLDR_CHECK_NAME);
 	FT_ASSERT_HEX(f->fatal, false);
 	assert_contains(f->message, "\"flashtwin-ramdisk-h743\" differs from the file name "
 	                            "\"ramdisk-misnamed\"");
@@ -174,8 +184,7 @@ static void test_missing_mass_erase_falls_back_to_sector_erase(void)
 	uint32_t a;
 	CU_ASSERT(!ft_stldr_entry_address(F->loader, FT_STLDR_MASS_ERASE, &a));
 	size_t n = ft_stldr_validate(F->loader, NULL, F->findings, 16);
-	const ft_stldr_finding *f = finding(n, FT_STLDR_CHECK_NO_MASS_ERASE);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	const ft_stldr_finding *f = expect_finding(n, FT_STLDR_CHECK_NO_MASS_ERASE);
 	FT_ASSERT_HEX(f->fatal, false);
 	assert_contains(f->message, "lacks MassErase");
 	assert_contains(f->fix, "sectors 0..15");
@@ -186,11 +195,10 @@ static void test_overlap_with_the_programmers_work_area_is_fatal(void)
 {
 	FT_ASSERT_HEX(load("flashtwin-ramdisk-h743.stldr"), FT_OK);
 	const ft_range work = {0x24000000, 0x1000};
-	ft_stldr_context ctx = {.part = ft_part_find("STM32H743ZI"), .work_areas = &work,
-	                        .work_area_count = 1};
+	ft_stldr_context ctx = {
+	    .part = ft_part_find("STM32H743ZI"), .work_areas = &work, .work_area_count = 1};
 	size_t n = ft_stldr_validate(F->loader, &ctx, F->findings, 16);
-	const ft_stldr_finding *f = finding(n, FT_STLDR_CHECK_WORK_AREA);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	const ft_stldr_finding *f = expect_finding(n, FT_STLDR_CHECK_WORK_AREA);
 	FT_ASSERT_HEX(f->fatal, true);
 	assert_contains(f->message, "0x24000004..");
 	assert_contains(f->message, "work area 0x24000000..0x24000fff");
@@ -207,8 +215,7 @@ static void test_loader_linked_outside_ram_is_fatal(void)
 	              FT_OK);
 	ft_stldr_context ctx = {.part = ft_part_find("STM32H743ZI")};
 	size_t n = ft_stldr_validate(F->loader, &ctx, F->findings, 16);
-	const ft_stldr_finding *f = finding(n, FT_STLDR_CHECK_NOT_IN_RAM);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	const ft_stldr_finding *f = expect_finding(n, FT_STLDR_CHECK_NOT_IN_RAM);
 	FT_ASSERT_HEX(f->fatal, true);
 	CU_ASSERT_PTR_NOT_NULL(finding(n, FT_STLDR_CHECK_ENTRY_OUTSIDE));
 }
@@ -227,8 +234,8 @@ static void test_storage_info_outside_file_bytes_is_refused(void)
 static void test_stripped_loader_is_refused(void)
 {
 	read_bytes("flashtwin-ramdisk-h743.stldr");
-	memset(F->bytes + 32, 0, 4);  /* e_shoff */
-	memset(F->bytes + 48, 0, 4);  /* e_shnum, e_shstrndx */
+	memset(F->bytes + 32, 0, 4); /* e_shoff */
+	memset(F->bytes + 48, 0, 4); /* e_shnum, e_shstrndx */
 	FT_ASSERT_HEX(ft_stldr_load_buffer("x.stldr", F->bytes, F->len, &F->loader, &F->diag),
 	              FT_ERR_FORMAT);
 	assert_contains(F->diag.message, "no symbol table");

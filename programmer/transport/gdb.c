@@ -1059,14 +1059,19 @@ ft_error ft_gdb_clear_breakpoint(ft_gdb *gdb, ft_gdb_breakpoint_type type, uint3
 	return breakpoint(gdb, 'z', type, addr, diag);
 }
 
-/* Appends text to out[0..cap) keeping it NUL-terminated. */
+/* Appends text to out[0..cap) keeping it NUL-terminated; control characters other than tab and
+ * line ends (a NUL from the server included) become '?'. */
 static void append_output(char *out, size_t cap, size_t *kept, const uint8_t *text, size_t n)
 {
 	if (cap == 0)
 		return;
 	size_t room = cap - 1 - *kept;
 	size_t take = n < room ? n : room;
-	memcpy(out + *kept, text, take);
+	for (size_t i = 0; i < take; i++) {
+		uint8_t c = text[i];
+		out[*kept + i] =
+		    (c < 0x20 && c != '\n' && c != '\r' && c != '\t') || c == 0x7F ? '?' : (char)c;
+	}
 	*kept += take;
 	out[*kept] = '\0';
 }
