@@ -632,6 +632,18 @@ static void explain_failure(ft_swd *s, const ft_plan *plan)
 
 /* ---- erase and program ---- */
 
+static ft_error unlock_bank(ft_swd *s, unsigned bank, ft_diag *diag)
+{
+	ft_error err = ft_h7flash_unlock(s->flash, bank, diag);
+	if (err == FT_ERR_LOCKED)
+		advise(
+		    s,
+		    "a GDB server that drops debugger writes to device registers looks the same: "
+		    "QEMU 7.2's gdbstub writes memory with address_space_write_rom, which skips "
+		    "I/O regions");
+	return err;
+}
+
 typedef struct job {
 	ft_swd *s;
 	uint32_t base;
@@ -666,7 +678,7 @@ static ft_error erase_sectors(ft_swd *s, const ft_plan_erase *erases, size_t cou
 	}
 	for (unsigned b = 1; b <= 2; b++) {
 		if (read[b - 1]) {
-			ft_error err = ft_h7flash_unlock(s->flash, b, diag);
+			ft_error err = unlock_bank(s, b, diag);
 			if (err != FT_OK)
 				return err;
 		}
@@ -791,7 +803,7 @@ ft_error ft_swd_flash_plan(ft_swd *s, const ft_plan *plan, ft_diag *diag)
 		const ft_plan_write *w = ft_plan_write_at(plan, i);
 		if (w->bank) {
 			job j = {s, w->start, before, total};
-			err = ft_h7flash_unlock(s->flash, w->bank, diag);
+			err = unlock_bank(s, w->bank, diag);
 			if (err == FT_OK)
 				err = ft_h7flash_program(s->flash, w->start, w->data, w->size,
 				                         program_progress, &j, diag);
@@ -885,7 +897,7 @@ ft_error ft_swd_mass_erase(ft_swd *s, ft_diag *diag)
 			err = check_sector_wrp(s, b, sc, wpsn, NULL, diag);
 	}
 	for (unsigned b = 1; err == FT_OK && b <= g->banks; b++) {
-		err = ft_h7flash_unlock(s->flash, b, diag);
+		err = unlock_bank(s, b, diag);
 		if (err == FT_OK)
 			err = ft_h7flash_erase_bank(s->flash, b, diag);
 		if (err != FT_OK)

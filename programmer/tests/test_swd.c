@@ -695,6 +695,26 @@ static void test_option_bytes_refuse_unknown_fields_and_wide_values(void)
 	hang_up();
 }
 
+static void test_option_change_refused_by_the_controller_is_reported(void)
+{
+	/* Moving an active PCROP area without an RDP regression ends in OPTCHANGEERR
+	 * (devices.md §3.1: the check after OPT_BUSY). */
+	stub_default();
+	model_option(R_PRAR_PRG1, 0x02010200u);
+	serve_and_open(100, FT_SWD_VERIFY_READBACK, NULL);
+	FT_ASSERT_HEX(swd_connect(), FT_OK);
+	const char *set[] = {"PROT_AREA_END1=0x300"};
+	FT_ASSERT_HEX(ft_swd_ob_set(F->swd, set, 1, 0, &F->diag), FT_ERR_DEVICE);
+	assert_contains(F->diag.message, "OPTCHANGEERR");
+	ft_swd_option_bytes ob;
+	FT_ASSERT_HEX(ft_swd_ob_read(F->swd, &ob, &F->diag), FT_OK);
+	uint32_t v;
+	CU_ASSERT(ft_swd_ob_field(F->swd, &ob, "PROT_AREA_END1", &v));
+	FT_ASSERT_HEX(v, 0x201);
+	hang_up();
+	FT_ASSERT_HEX(model_rd(R_OPTCR) & 1u, 1u);
+}
+
 static void test_rdp_changes_need_explicit_permission(void)
 {
 	stub_default();
@@ -793,6 +813,8 @@ static CU_TestInfo tests[] = {
     {"option_bytes_set_boot_add0_and_read_back", test_option_bytes_set_boot_add0_and_read_back},
     {"option_bytes_refuse_unknown_fields_and_wide_values",
      test_option_bytes_refuse_unknown_fields_and_wide_values},
+    {"option_change_refused_by_the_controller_is_reported",
+     test_option_change_refused_by_the_controller_is_reported},
     {"rdp_changes_need_explicit_permission", test_rdp_changes_need_explicit_permission},
     {"reset_run_writes_sysresetreq_and_detaches", test_reset_run_writes_sysresetreq_and_detaches},
     {"ram_segments_are_written_not_verified", test_ram_segments_are_written_not_verified},
