@@ -18,6 +18,8 @@ struct ft_conform_env {
 	char *flashtwin;
 	char *fixtures;
 	char *work_dir;
+	char revision;
+	bool emulated;
 	unsigned command_timeout_ms;
 };
 
@@ -36,6 +38,8 @@ ft_conform_env *ft_conform_env_new(const ft_conform_env_config *config)
 	env->flashtwin = strdup(config->flashtwin);
 	env->fixtures = strdup(config->fixtures);
 	env->work_dir = strdup(config->work_dir);
+	env->revision = config->revision;
+	env->emulated = config->emulated;
 	env->command_timeout_ms =
 	    config->command_timeout_ms ? config->command_timeout_ms : DEFAULT_COMMAND_TIMEOUT_MS;
 	if (!env->board || (config->connection && !env->connection) || !env->flashtwin ||
@@ -81,6 +85,16 @@ const char *ft_conform_env_connection(const ft_conform_env *env)
 const char *ft_conform_env_work_dir(const ft_conform_env *env)
 {
 	return env->work_dir;
+}
+
+char ft_conform_env_revision(const ft_conform_env *env)
+{
+	return env->revision;
+}
+
+bool ft_conform_env_emulated(const ft_conform_env *env)
+{
+	return env->emulated;
 }
 
 bool ft_conform_env_fixture(ft_conform_env *env, const char *name, char *path, size_t cap)

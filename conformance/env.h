@@ -29,6 +29,8 @@ typedef struct ft_conform_env_config {
 	const char *flashtwin;     /* the flashtwin binary; required */
 	const char *fixtures;      /* the directory `make fixtures` fills; required */
 	const char *work_dir;      /* an existing directory private to this run; required */
+	char revision;             /* the board's silicon revision letter, '\0' when unknown */
+	bool emulated;             /* the device is a flashtwin-emu instance (--timing instant) */
 	unsigned command_timeout_ms; /* per flashtwin invocation; 0: 60000 */
 } ft_conform_env_config;
 
@@ -42,6 +44,10 @@ const char *ft_conform_env_board(const ft_conform_env *env);
 /* NULL when the scenario runs without a device. */
 const char *ft_conform_env_connection(const ft_conform_env *env);
 const char *ft_conform_env_work_dir(const ft_conform_env *env);
+/* The board's silicon revision letter, '\0' when unknown. */
+char ft_conform_env_revision(const ft_conform_env *env);
+/* Whether the device is emulated (its flash operations complete at once). */
+bool ft_conform_env_emulated(const ft_conform_env *env);
 
 /* The path of fixture file name ("h723-eth-d2.elf") into path[0..cap). False (recorded as a
  * failure naming `make fixtures`) when the file is not there. */

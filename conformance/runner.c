@@ -46,8 +46,9 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* The board's part, and the silicon revision an emulator of it reports: the board runtime's
- * default is the last revision of the part table (emu/board_runtime.h). Real boards: unknown. */
+/* The board's part and silicon revision: the board file's, else (emulated boards) the board
+ * runtime's default, the last revision of the part table (emu/board_runtime.h). A real board
+ * whose file names no revision has an unknown one. */
 static ft_error board_part(const ft_conform_run_config *cfg, const ft_part **part, char *revision,
                            ft_diag *diag)
 {
@@ -59,8 +60,8 @@ static ft_error board_part(const ft_conform_run_config *cfg, const ft_part **par
 	if (!*part)
 		return ft_diag_set(diag, FT_ERR_NOT_FOUND, cfg->board_file, "unknown part \"%s\"",
 		                   board.part);
-	*revision = '\0';
-	if (cfg->target.kind == FT_CONFORM_TARGET_EMU && (*part)->revision_count > 0)
+	*revision = board.revision;
+	if (!*revision && cfg->target.kind == FT_CONFORM_TARGET_EMU && (*part)->revision_count > 0)
 		*revision = (*part)->revisions[(*part)->revision_count - 1].name;
 	return FT_OK;
 }
@@ -221,6 +222,8 @@ static void run_scenario(run *r, job *j, ft_conform_record *rec)
 	    .flashtwin = cfg->flashtwin,
 	    .fixtures = cfg->fixtures,
 	    .work_dir = dir,
+	    .revision = r->revision,
+	    .emulated = cfg->target.kind == FT_CONFORM_TARGET_EMU,
 	};
 	ft_conform_env *env = ft_conform_env_new(&ecfg);
 	if (!env)

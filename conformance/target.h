@@ -9,8 +9,9 @@
  * Real targets need --board BOARD (which board is attached); for emu: the board is in the string.
  *
  * Emulator command line: PROGRAM --board BOARD --state DIR --listen 127.0.0.1:0 --timing instant
- * followed by the scenario's switches and the run's extra arguments. The instance is ready when
- * its stdout has a line with a "usbip://" URL, which becomes the scenario's connection.
+ * --boot dfu (the system bootloader whatever the board's BOOT0), followed by the scenario's
+ * switches and the run's extra arguments. The instance is ready when its stdout has a line with a
+ * "usbip://" URL, which becomes the scenario's connection.
  *
  * Switch vocabulary (what scenarios ask flashtwin-emu for; see docs/conformance.md):
  *   --fault NAME[=VALUE]   disconnect-at-block=N, corrupt-block=N, corrupt-double,
