@@ -42,8 +42,9 @@ bool ft_conform_evidence_applies(const json_t *doc, const ft_part *part, char re
 
 /* Adds one check to rec per item for rec's scenario in every applying document: the recorded
  * answer under the item's key must equal the item's value ("evidence: dfu.product = \"DFU in FS
- * Mode\" (https://...)"); an answer the run did not record fails. Returns the number of checks
- * added. */
+ * Mode\" (https://...)"); an answer the run did not record fails. Timings (keys under "time.")
+ * are left to the reports: an emulator in instant timing cannot match them. Returns the number
+ * of checks added. */
 size_t ft_conform_evidence_check(const ft_conform_evidence *ev, const ft_part *part, char revision,
                                  ft_conform_record *rec);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
@@ -212,6 +213,13 @@ static void run_d04(ft_conform_env *env)
 	ft_conform_dfu_close(d);
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 /* Erases the sector at FLASH_BASE and writes a, then b over it without an erase. Returns the
  * second write's result; diag gets its message. */
 static ft_error overwrite(ft_conform_dfu *d, ft_conform_record *rec, const uint8_t *a,
@@ -219,7 +227,9 @@ static ft_error overwrite(ft_conform_dfu *d, ft_conform_record *rec, const uint8
 {
 	ft_dfuse_dev *dev = ft_conform_dfu_dev(d);
 	ft_conform_dfu_mark(d, "erase sector 0");
+	uint64_t start = now_ms();
 	ft_error err = ft_dfuse_erase_sector(dev, FLASH_BASE, diag);
+	ft_conform_record_int(rec, "time.dfu.erase_sector0_ms", (long long)(now_ms() - start));
 	expect_error(rec, "erase sector 0", err, FT_OK, diag);
 	ft_conform_dfu_mark(d, "first write");
 	err = ft_dfuse_write(dev, FLASH_BASE, a, len, diag);
@@ -308,6 +318,31 @@ static void run_d09(ft_conform_env *env)
 	ft_conform_dfu_close(d);
 }
 
+/* Records under key the GETSTATUS answer after each CLRSTATUS that follows the mark in the
+ * sequence (before the next mark): how a host's recovery went, as the device answered it. */
+static void record_clrstatus_answers(ft_conform_record *rec, const char *mark, const char *key)
+{
+	const json_t *seq = ft_conform_record_answer(rec, "dfu.sequence");
+	ft_conform_record_json(rec, key, json_array());
+	bool in_phase = false, after_clr = false;
+	size_t i;
+	json_t *e;
+	json_array_foreach(seq, i, e)
+	{
+		const char *text = json_string_value(e);
+		if (!text)
+			continue;
+		if (strncmp(text, "-- ", 3) == 0)
+			in_phase = strcmp(text, mark) == 0;
+		else if (in_phase && strcmp(text, "CLRSTATUS") == 0)
+			after_clr = true;
+		else if (in_phase && after_clr && strncmp(text, "GETSTATUS ", 10) == 0) {
+			ft_conform_record_append(rec, key, text + 10);
+			after_clr = false;
+		}
+	}
+}
+
 /* D11: erase of a bank-2 sector works (regression for "erasing sector 0008 failed"). On H743
  * rev V the ROM stays dfuDNBUSY; the engine recovers with CLRSTATUS, says so and checks the
  * sector is blank. */
@@ -329,6 +364,7 @@ static void run_d11(ft_conform_env *env)
 	ft_error err = ft_dfuse_erase_sector(dev, BANK2_BASE, &diag);
 	ft_conform_record_str(rec, "dfu.bank2_erase.result", ft_error_name(err));
 	expect_error(rec, "erase of bank 2 sector 0", err, FT_OK, &diag);
+	record_clrstatus_answers(rec, "-- erase 0x08100000", "dfu.bank2_erase.clrstatus_answers");
 	ft_conform_dfu_mark(d, "read back");
 	if (ft_conform_dfu_digest(d, "readback.bank2", BANK2_BASE, sizeof(back), back,
 	                          sizeof(back))) {
