@@ -184,27 +184,28 @@ static void engine_warning(void *user, const ft_diag *warning)
 	ft_conform_record_append(d->rec, key, warning->message);
 }
 
-ft_conform_dfu *ft_conform_dfu_open(ft_conform_env *env, const char *prefix, bool force)
+/* One attempt at opening; on failure fills why and returns NULL (nothing recorded). */
+static ft_conform_dfu *open_once(ft_conform_env *env, const char *prefix, bool force, char *why,
+                                 size_t cap)
 {
-	ft_conform_record *rec = ft_conform_env_record(env);
 	const char *conn = ft_conform_env_connection(env);
 	if (!conn) {
-		ft_conform_record_fail(rec, "the scenario has no device connection");
+		snprintf(why, cap, "the scenario has no device connection");
 		return NULL;
 	}
 	ft_conform_dfu *d = calloc(1, sizeof(*d));
 	if (!d) {
-		ft_conform_record_fail(rec, "out of memory");
+		snprintf(why, cap, "out of memory");
 		return NULL;
 	}
-	d->rec = rec;
+	d->rec = ft_conform_env_record(env);
 	d->emulated = ft_conform_env_emulated(env);
 	snprintf(d->prefix, sizeof(d->prefix), "%s", prefix);
 	d->start_ns = now_ns();
 	ft_diag diag;
 	ft_diag_clear(&diag);
 	if (ft_transport_open(conn, &d->inner, &diag) != FT_OK) {
-		ft_conform_record_fail(rec, "cannot open %s: %s", conn, diag.message);
+		snprintf(why, cap, "cannot open %s: %s", conn, diag.message);
 		free(d);
 		return NULL;
 	}
@@ -217,11 +218,36 @@ ft_conform_dfu *ft_conform_dfu_open(ft_conform_env *env, const char *prefix, boo
 	};
 	ft_error err = d->traced ? ft_dfuse_open(d->traced, &opts, &d->dev, &diag) : FT_ERR_NO_MEM;
 	if (err != FT_OK) {
-		ft_conform_record_fail(rec, "DfuSe enumeration of %s failed: %s", conn,
-		                       d->traced ? diag.message : "out of memory");
-		ft_conform_dfu_close(d);
+		snprintf(why, cap, "DfuSe enumeration of %s failed: %s", conn,
+		         d->traced ? diag.message : "out of memory");
+		ft_transport_close(d->traced);
+		ft_transport_close(d->inner);
+		free(d);
 		return NULL;
 	}
+	return d;
+}
+
+ft_conform_dfu *ft_conform_dfu_open(ft_conform_env *env, const char *prefix, bool force)
+{
+	char why[400];
+	ft_conform_dfu *d = open_once(env, prefix, force, why, sizeof(why));
+	if (!d)
+		ft_conform_record_fail(ft_conform_env_record(env), "%s", why);
+	return d;
+}
+
+ft_conform_dfu *ft_conform_dfu_reopen(ft_conform_env *env, const char *prefix, unsigned wait_ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)wait_ms * 1000000u;
+	char why[400];
+	ft_conform_dfu *d;
+	while (!(d = open_once(env, prefix, false, why, sizeof(why))) && now_ns() < deadline) {
+		struct timespec ts = {0, 20000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (!d)
+		ft_conform_record_fail(ft_conform_env_record(env), "%s", why);
 	return d;
 }
 

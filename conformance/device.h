@@ -33,6 +33,10 @@ typedef struct ft_conform_dfu ft_conform_dfu;
  * (ft_conform_record_fail) and returns NULL. */
 ft_conform_dfu *ft_conform_dfu_open(ft_conform_env *env, const char *prefix, bool force);
 
+/* The same for a device that has just reset (left DFU and re-entered it): tries again for up to
+ * wait_ms while it is off the bus, and records only the last failure. */
+ft_conform_dfu *ft_conform_dfu_reopen(ft_conform_env *env, const char *prefix, unsigned wait_ms);
+
 /* Closes the engine and the transport; records the time. NULL is ignored. */
 void ft_conform_dfu_close(ft_conform_dfu *d);
 
