@@ -134,6 +134,13 @@ static char *value_text(const json_t *v)
 	return text ? text : strdup("?");
 }
 
+/* Whether an answer row's status counts as a difference. */
+static bool row_differs(const json_t *row)
+{
+	const char *st = str(row, "status");
+	return !strcmp(st, "differs") || !strcmp(st, "only-a") || !strcmp(st, "only-b");
+}
+
 /* Markdown table cell: pipes escaped, newlines as spaces. */
 static void md_cell(FILE *out, const char *s)
 {
@@ -219,6 +226,7 @@ static const char html_head[] =
     "tr.scenario.differs .mark{color:#a00}\n"
     "td.answers{background:#fff;padding:0 0 0 2em}\n"
     "td.answers table{margin:4px 0}\n"
+    "summary{cursor:pointer;color:#444}\n"
     "tr.answer.differs td,tr.answer.only-a td,tr.answer.only-b td{background:#fbd0d0}\n"
     "tr.answer.timing td,tr.answer.not-covered td{color:#777}\n"
     "code{font-family:monospace;white-space:pre-wrap;word-break:break-all}\n"
@@ -235,11 +243,18 @@ static void html_value(FILE *out, const json_t *v)
 
 static void html_answers(FILE *out, const json_t *s)
 {
-	fputs("<tr class=\"answers\"><td class=\"answers\" colspan=\"5\"><table>"
-	      "<tr><th>answer</th><th>status</th><th>A</th><th>B</th><th>source</th></tr>\n",
-	      out);
-	size_t k;
+	size_t k, total = json_array_size(json_object_get(s, "answers")), differing = 0;
 	json_t *row;
+	json_array_foreach(json_object_get(s, "answers"), k, row)
+	{
+		differing += row_differs(row);
+	}
+	bool open = json_is_true(json_object_get(s, "differs"));
+	fprintf(out,
+	        "<tr class=\"answers\"><td class=\"answers\" colspan=\"5\"><details%s>"
+	        "<summary>%zu answers, %zu differ</summary><table>"
+	        "<tr><th>answer</th><th>status</th><th>A</th><th>B</th><th>source</th></tr>\n",
+	        open ? " open" : "", total, differing);
 	json_array_foreach(json_object_get(s, "answers"), k, row)
 	{
 		fputs("<tr class=\"answer ", out);
@@ -265,7 +280,7 @@ static void html_answers(FILE *out, const json_t *s)
 		}
 		fputs("</td></tr>\n", out);
 	}
-	fputs("</table></td></tr>\n", out);
+	fputs("</table></details></td></tr>\n", out);
 }
 
 ft_error ft_conform_render_html(const json_t *diff, FILE *out, ft_diag *diag)
@@ -292,11 +307,33 @@ ft_error ft_conform_render_html(const json_t *diff, FILE *out, ft_diag *diag)
 	        "</ul>\n<p id=\"summary\"><strong>%lld of %lld scenarios differ.</strong></p>\n",
 	        (long long)json_integer_value(json_object_get(counts, "differing")),
 	        (long long)json_integer_value(json_object_get(counts, "scenarios")));
+	fputs("<h2>Differing scenarios</h2>\n<ul id=\"differing\">\n", out);
+	size_t i;
+	json_t *s;
+	size_t listed = 0;
+	json_array_foreach(json_object_get(diff, "scenarios"), i, s)
+	{
+		if (!json_is_true(json_object_get(s, "differs")))
+			continue;
+		listed++;
+		fputs("<li><a href=\"#scenario-", out);
+		ft_conform_xml_escape(out, str(s, "id"));
+		fputs("\">", out);
+		ft_conform_xml_escape(out, str(s, "id"));
+		fputc(' ', out);
+		ft_conform_xml_escape(out, str(s, "title"));
+		fputs("</a>: A ", out);
+		ft_conform_xml_escape(out, str(s, "a_outcome"));
+		fputs(", B ", out);
+		ft_conform_xml_escape(out, str(s, "b_outcome"));
+		fputs("</li>\n", out);
+	}
+	if (!listed)
+		fputs("<li>none</li>\n", out);
+	fputs("</ul>\n<h2>Every scenario</h2>\n", out);
 	fputs("<table id=\"scenarios\">\n<tr><th>mark</th><th>ID</th><th>scenario</th>"
 	      "<th>A</th><th>B</th></tr>\n",
 	      out);
-	size_t i;
-	json_t *s;
 	json_array_foreach(json_object_get(diff, "scenarios"), i, s)
 	{
 		bool d = json_is_true(json_object_get(s, "differs"));

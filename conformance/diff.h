@@ -37,9 +37,11 @@ json_t *ft_conform_diff(const json_t *a, const char *label_a, const json_t *b, c
  * then per differing scenario a table of its answers. FT_OK or FT_ERR_IO. */
 ft_error ft_conform_render_markdown(const json_t *diff, FILE *out, ft_diag *diag);
 
-/* One HTML5 page with inline CSS and no script or external resource: the summary, then one
- * table row per scenario (id "scenario-ID", class "scenario differs" or "scenario same", a
- * visible "differs"/"same" mark) followed by its answers. FT_OK or FT_ERR_IO. */
+/* One HTML5 page with inline CSS and no script or external resource: the summary, the list of
+ * differing scenarios (ul id "differing", links to their rows), then one table row per scenario
+ * (id "scenario-ID", class "scenario differs" or "scenario same", a visible "≠ differs" or
+ * "= same" mark) followed by its answers in a <details> element, open when it differs.
+ * FT_OK or FT_ERR_IO. */
 ft_error ft_conform_render_html(const json_t *diff, FILE *out, ft_diag *diag);
 
 /* Either renderer into a file (html true: HTML). */
