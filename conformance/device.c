@@ -28,6 +28,7 @@ struct ft_conform_dfu {
 	ft_dfuse_dev *dev;
 	size_t entries; /* sequence entries written */
 	size_t dropped; /* past FT_CONFORM_MAX_SEQUENCE */
+	bool quiet;     /* ft_conform_dfu_quiet */
 	uint64_t start_ns;
 };
 
@@ -45,6 +46,8 @@ static void key_of(const ft_conform_dfu *d, const char *suffix, char *key, size_
 
 static void add_entry(ft_conform_dfu *d, const char *text)
 {
+	if (d->quiet)
+		return;
 	if (d->entries >= FT_CONFORM_MAX_SEQUENCE) {
 		d->dropped++;
 		return;
@@ -276,6 +279,11 @@ void ft_conform_dfu_close(ft_conform_dfu *d)
 ft_dfuse_dev *ft_conform_dfu_dev(ft_conform_dfu *d)
 {
 	return d->dev;
+}
+
+void ft_conform_dfu_quiet(ft_conform_dfu *d, bool quiet)
+{
+	d->quiet = quiet;
 }
 
 void ft_conform_dfu_mark(ft_conform_dfu *d, const char *label)

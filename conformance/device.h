@@ -42,6 +42,10 @@ void ft_conform_dfu_close(ft_conform_dfu *d);
 
 ft_dfuse_dev *ft_conform_dfu_dev(ft_conform_dfu *d);
 
+/* Stops (quiet true) or resumes recording requests in the sequence: for requests whose outcome
+ * depends on host timing (what a vanished device answers: an I/O error or a disconnect). */
+void ft_conform_dfu_quiet(ft_conform_dfu *d, bool quiet);
+
 /* Adds "-- label" to the sequence. */
 void ft_conform_dfu_mark(ft_conform_dfu *d, const char *label);
 
