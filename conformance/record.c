@@ -75,6 +75,8 @@ const char *ft_conform_record_id(const ft_conform_record *rec)
 	return rec->id;
 }
 
+static char *vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
 static char *vformat(const char *fmt, va_list ap)
 {
 	char *text = NULL;
@@ -103,6 +105,9 @@ bool ft_conform_record_check(ft_conform_record *rec, bool ok, const char *what, 
 	free(detail);
 	return ok;
 }
+
+static void set_reason(ft_conform_record *rec, char **slot, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 static void set_reason(ft_conform_record *rec, char **slot, const char *fmt, va_list ap)
 {
