@@ -72,6 +72,8 @@ typedef struct emu {
 /* ---- logging: "flashtwin-emu: LEVEL: BOARD: message" on stderr ---- */
 
 static void vlog(const emu *e, log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void vlog(const emu *e, log_level level, const char *fmt, va_list ap)
 {
 	if (level > e->opt.level)
 		return;
