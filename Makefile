@@ -118,7 +118,7 @@ test-build: $(TEST_BINS) $(PROGRAMS) fixtures
 # Tests run under ASan+UBSan in their own build tree.
 test: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 test-build
-	@ci/run-tests.sh build/san
+	@ci/run-tests.sh $(patsubst $(BUILD)/%,build/san/%,$(TEST_BINS))
 
 bench: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory BUILD=build/bench-tree OPT="-O2 -g -DNDEBUG" \
