@@ -107,7 +107,7 @@ bool ft_conform_record_check(ft_conform_record *rec, bool ok, const char *what, 
 }
 
 static void set_reason(ft_conform_record *rec, char **slot, const char *fmt, va_list ap)
-	__attribute__((format(printf, 3, 0)));
+    __attribute__((format(printf, 3, 0)));
 
 static void set_reason(ft_conform_record *rec, char **slot, const char *fmt, va_list ap)
 {

@@ -8,7 +8,8 @@
  * for), whether only an emulator can host it (power loss, injected corruption, RDP states no one
  * should set on a real board) and the emulator switches it starts flashtwin-emu with.
  *
- * Scenario sources: scenarios_image.c (§5.1), scenarios_dfu.c (§5.2), scenarios_other.c (§5.3-5.6).
+ * Scenario sources: scenarios_image.c (§5.1), scenarios_dfu.c (§5.2, §5.6), scenarios_other.c
+ * (§5.3-5.5).
  * IDs outside the catalogue (I30.., D30.., O30..) are scenarios users expect that the catalogue
  * lacks; in_catalogue is false for them.
  *
@@ -89,5 +90,7 @@ extern const ft_conform_scenario ft_conform_dfu_scenarios[];
 extern const size_t ft_conform_dfu_scenario_count;
 extern const ft_conform_scenario ft_conform_other_scenarios[];
 extern const size_t ft_conform_other_scenario_count;
+extern const ft_conform_scenario ft_conform_option_scenarios[];
+extern const size_t ft_conform_option_scenario_count;
 
 #endif

@@ -1,8 +1,8 @@
 /* CATALOGUE.md §5.3-§5.6: SWD / flash-controller, external-loader, STM32N6 and option-byte
  * scenarios. Most need what no tool offers yet (the debug-port engine, the external-loader
- * runner, QEMU machines, option-byte programming): they are registered with those needs so
- * --list shows them and no run counts them as passed. N01 is a pre-flight and runs today; the
- * option-byte scenarios that go through the DFU path live in scenarios_dfu.c.
+ * runner, QEMU machines): they are registered with those needs so --list shows them and no run
+ * counts them as passed. N01 is a pre-flight and runs today. The option-byte scenarios (§5.6)
+ * live in scenarios_dfu.c beside the DFU helpers they use.
  */
 #include "conformance/expect.h"
 #include "conformance/scenario.h"
@@ -71,10 +71,6 @@ static void run_n01(ft_conform_env *env)
 		}                                                                                  \
 	}
 
-/* Fault knobs that only an emulator can turn (catalogue §6: low-power firmware, watchdog, supply
- * lockup, voltage, clock errors) make these emu-only. */
-#define EMU_ONLY .emu_only = true
-
 const ft_conform_scenario ft_conform_other_scenarios[] = {
     SWD("S01", "swd-target-stop-no-dbgmcu", "qemu"),
     SWD("S02", "swd-sysresetreq-fails", "qemu"),
@@ -109,21 +105,6 @@ const ft_conform_scenario ft_conform_other_scenarios[] = {
     N6("N03", "n6-not-dev-boot", "qemu"),
     N6("N05", "n6-flashable-after-por-only", "external-loader", "qemu"),
     N6("N06", "n6-swd-8mhz", "qemu"),
-    {.id = "O01",
-     .title = "ob-read-fails-not-halted (field report E)",
-     .section = FT_CONFORM_SECTION_OPTION,
-     .in_catalogue = true,
-     .targets = FT_CONFORM_ON_EMU | FT_CONFORM_ON_GDB,
-     .device = true,
-     EMU_ONLY,
-     .needs = {"swd", "qemu"}},
-    {.id = "O02",
-     .title = "ob-program-verify-mismatch",
-     .section = FT_CONFORM_SECTION_OPTION,
-     .in_catalogue = true,
-     .targets = FT_CONFORM_ON_ANY,
-     .device = true,
-     .needs = {"option-byte-programming"}},
 };
 const size_t ft_conform_other_scenario_count =
     sizeof(ft_conform_other_scenarios) / sizeof(ft_conform_other_scenarios[0]);
