@@ -87,6 +87,11 @@ const char *ft_conform_env_work_dir(const ft_conform_env *env)
 	return env->work_dir;
 }
 
+const char *ft_conform_env_fixtures_dir(const ft_conform_env *env)
+{
+	return env->fixtures;
+}
+
 char ft_conform_env_revision(const ft_conform_env *env)
 {
 	return env->revision;

@@ -44,6 +44,7 @@ const char *ft_conform_env_board(const ft_conform_env *env);
 /* NULL when the scenario runs without a device. */
 const char *ft_conform_env_connection(const ft_conform_env *env);
 const char *ft_conform_env_work_dir(const ft_conform_env *env);
+const char *ft_conform_env_fixtures_dir(const ft_conform_env *env);
 /* The board's silicon revision letter, '\0' when unknown. */
 char ft_conform_env_revision(const ft_conform_env *env);
 /* Whether the device is emulated (its flash operations complete at once). */

@@ -687,6 +687,23 @@ static void run_o04(ft_conform_env *env)
 
 /* ---- programmer scenarios: `flashtwin flash` as a user runs it ---- */
 
+/* Replaces every occurrence of from in text[0..cap) by to (cut at cap). */
+static void replace_all(char *text, size_t cap, const char *from, const char *to)
+{
+	size_t flen = strlen(from), tlen = strlen(to);
+	if (flen == 0)
+		return;
+	char *at = text;
+	while ((at = strstr(at, from)) != NULL) {
+		size_t rest = strlen(at + flen);
+		if ((size_t)(at - text) + tlen + rest + 1 > cap)
+			return;
+		memmove(at + tlen, at + flen, rest + 1);
+		memcpy(at, to, tlen);
+		at += tlen;
+	}
+}
+
 /* Runs `flashtwin flash FILE... --connect CONN --board BOARD [extra]` and records its exit status
  * and last line of stderr under prefix. Returns the exit status, -1 when it did not run. */
 static int flash(ft_conform_env *env, const char *prefix, const char *const *files,
@@ -722,6 +739,13 @@ static int flash(ft_conform_env *env, const char *prefix, const char *const *fil
 		start--;
 	char line[320];
 	snprintf(line, sizeof(line), "%.*s", (int)(end - start), text + start);
+	/* what changes from run to run: the emulator's port, the directories */
+	replace_all(line, sizeof(line), ft_conform_env_connection(env), "<device>");
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s/", ft_conform_env_fixtures_dir(env));
+	replace_all(line, sizeof(line), dir, "");
+	snprintf(dir, sizeof(dir), "%s/", ft_conform_env_work_dir(env));
+	replace_all(line, sizeof(line), dir, "");
 	snprintf(key, sizeof(key), "%s.last_line", prefix);
 	ft_conform_record_str(rec, key, line);
 	int status = res.exit_status;
@@ -868,6 +892,9 @@ static void run_d36(ft_conform_env *env)
 	int status = flash(env, "flash", ARGS(bin), ARGS("--address", "0x08000000"));
 	ft_conform_expect_true(rec, "flashtwin flash fails", status != 0 && status != -1,
 	                       status == 0 ? "exit 0" : "non-zero exit");
+	ft_conform_expect_contains(
+	    rec, "the error names the block that failed",
+	    json_string_value(ft_conform_record_answer(rec, "flash.last_line")), "DNLOAD");
 }
 
 #define DFU_DEVICE .section = FT_CONFORM_SECTION_DFU, .targets = FT_CONFORM_ON_DFU, .device = true
