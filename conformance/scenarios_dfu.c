@@ -34,8 +34,8 @@
 #define CMD_SET_ADDRESS   0x21
 #define OB_ADDR           0x5200201Cu /* FLASH_OPTSR_CUR, the option-byte alternate */
 #define OB_READ_CUBEPROG  308u        /* bytes CubeProgrammer uploads there (evidence) */
-#define RDP_LEVEL_0       0xAAu
-#define RDP_LEVEL_2       0xCCu /* OPTSR RDP bits 15:8 (RM0433 §4.9.7) */
+#define RDP_LEVEL_0       0xAAu /* OPTSR RDP bits 15:8 (devices.md §4, HAL FLASH_OB_GetRDP) */
+#define RDP_LEVEL_2       0xCCu
 #define FLASH_BASE        0x08000000u
 #define BANK2_BASE        0x08100000u
 #define REENUMERATION_MS  5000u /* a reset board is back on the bus within this */
