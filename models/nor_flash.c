@@ -744,6 +744,12 @@ const char *ft_nor_mode_name(ft_nor_mode mode)
 
 /* ---- Lifetime ---------------------------------------------------------------------------- */
 
+void ft_nor_factory_nv(const ft_nor_part *part, uint8_t *nv)
+{
+	for (uint8_t i = 0; i < part->reg_count; i++)
+		nv[i] = part->regs[i].reset & part->regs[i].nv_mask;
+}
+
 ft_error ft_nor_new(const ft_nor_part *part, ft_clock *clock, const ft_nor_backing *backing,
                     ft_nor **out, ft_diag *diag)
 {
@@ -776,8 +782,7 @@ ft_error ft_nor_new(const ft_nor_part *part, ft_clock *clock, const ft_nor_backi
 	if (fresh_array)
 		memset(nor->array, 0xFF, part->geo.size);
 	if (fresh_nv)
-		for (uint8_t i = 0; i < part->reg_count; i++)
-			nor->nv[i] = part->regs[i].reset & part->regs[i].nv_mask;
+		ft_nor_factory_nv(part, nor->nv);
 	sfdp_build(part, nor->sfdp);
 	power_on(nor);
 	*out = nor;

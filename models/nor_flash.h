@@ -76,6 +76,11 @@ typedef struct ft_nor_backing {
 	                 * Buffers the model allocates always start fresh. */
 } ft_nor_backing;
 
+/* Writes the non-volatile register bytes of a factory-new part (what a fresh backing's nv buffer
+ * is initialised to) into nv[0..geometry.nv_size): for a host that creates the backing itself, e.g.
+ * a board store that must create a region with its complete factory bytes. */
+void ft_nor_factory_nv(const ft_nor_part *part, uint8_t *nv);
+
 /* Creates a flash in its power-on state. clock must outlive the flash; backing may be NULL (both
  * buffers allocated). Returns FT_OK and *out, FT_ERR_INVALID_ARG for a NULL part/clock/out, or
  * FT_ERR_NO_MEM. */
