@@ -44,6 +44,8 @@ endif
 ifneq ($(wildcard conformance/cli/*.c),)
 PROGRAMS += $(BUILD)/flashtwin-conform
 $(BUILD)/flashtwin-conform_SRC := $(sort $(wildcard conformance/cli/*.c))
+# the conformance runner replays its scenarios through CUnit
+$(BUILD)/flashtwin-conform_LIBS := -lcunit
 endif
 
 TEST_HARNESS_SRC := models/tests/ft_test.c
@@ -94,7 +96,7 @@ $(LIB_CONFORM): $(call obj,$(CONFORM_SRC)) ; $(archive)
 
 .SECONDEXPANSION:
 $(PROGRAMS): $$(call obj,$$($$@_SRC)) $(ALL_LIBS)
-	$(CC) $(FT_LDFLAGS) -o $@ $(call obj,$($@_SRC)) $(ALL_LIBS) $(FT_LDLIBS)
+	$(CC) $(FT_LDFLAGS) -o $@ $(call obj,$($@_SRC)) $(ALL_LIBS) $($@_LIBS) $(FT_LDLIBS)
 
 define test_rule
 $(call test_bin,$(1)): $(call obj,$(1) $(TEST_HARNESS_SRC)) $(ALL_LIBS)
