@@ -35,10 +35,14 @@ if ! start_emu "$build" "$board" "$out/state" "$out/emu.log" "$timing"; then
 	exit 3
 fi
 trap stop_emu EXIT
+# CONFORM_FILTER: every DFU and option-byte scenario of flashtwin-conform but D13 (leave), which
+# would take the board off the bus before dfu-util's own leave (clients.sh, conform.sh).
 cat >"$out/lab.env" <<EOF
 BOARD=$(basename "$board" .board)
 BUSID=$EMU_BUSID
 FLASHTWIN=$build/flashtwin
+FLASHTWIN_CONFORM=$build/flashtwin-conform
+CONFORM_FILTER=D0*,D1[0-24-9],D[2-9]*,O*
 EOF
 
 status=0

@@ -2,12 +2,12 @@
 # POSIX sh in a chroot of this machine's root. Attaches the emulated board over USB/IP and points
 # unmodified USB host software at it, one step after the other on the one attached device.
 #
-# Reads ./lab.env (ci/lab/board.sh writes it): BOARD, BUSID, FLASHTWIN (the flashtwin binary),
-# and the inputs image.bin and image2.bin (images of one size to program at the start of flash,
+# Reads ./lab.env (ci/lab/board.sh writes it): BOARD, BUSID, FLASHTWIN and FLASHTWIN_CONFORM
+# (the binaries), CONFORM_FILTER, and the inputs image.bin and image2.bin (images of one size to program at the start of flash,
 # with dfu-util and with flashtwin) and ram.bin (bytes aimed at RAM the ROM does not accept).
 # Writes, per step, NAME.log (its output) and a line "NAME EXPECT STATUS SECONDS" in steps.txt,
 # EXPECT being "ok", "fail" (steps that show a refusal) or "any" (the log tells); and what the
-# clients read: upload.bin, ft-read.bin, option-bytes.bin.
+# clients read: upload.bin, ft-read.bin, option-bytes.bin, and conform-usb.json.
 # Every command is bounded by `timeout` (steps.sh); a step that fails does not stop the ones after
 # it, so one boot reports everything.
 . ./lab.env
@@ -45,6 +45,11 @@ step option-bytes ok dfu-util -a 1 -s "${ob:-0x5200201C}" -U option-bytes.bin
 step ram-reject fail dfu-util -a 0 -s 0x30000000:force -D ram.bin
 rm -f probe.bin
 step error-state ok dfu-util -a 0 -s 0x08000000:16 -U probe.bin
+
+# The conformance scenarios with flashtwin over libusb as the client (the device target "usb",
+# as on a real board); conform.sh runs them on this machine over usbip:// and compares.
+step conform-usb any "$FLASHTWIN_CONFORM" --target usb --board "$BOARD" \
+	--filter "$CONFORM_FILTER" --json conform-usb.json --flashtwin "$FLASHTWIN"
 
 # Last: leave DFU mode (jump to the application). The device goes off the bus without answering
 # the GETSTATUS that follows, which dfu-util reports as "Error during download get_status".

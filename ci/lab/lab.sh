@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # lab.sh [BUILD [BOARD...]]: the lab on every emulated H7 board (boards/*.board whose part is an
 # STM32H7), or on the BOARDs named; BUILD defaults to build. Each board gets one guest boot
-# (board.sh, clients.sh), FT_LAB_JOBS (default 2) boards at a time, results in BUILD/lab/BOARD.
+# (board.sh, clients.sh), FT_LAB_JOBS (default 5) boards at a time, then the conformance runs
+# compared between clients (conform.sh); results in BUILD/lab/BOARD.
 # Prints one line per board and step, the boot and run times, and the total; exits non-zero when
 # a board's run failed or a step ended other than expected.
 set -euo pipefail
@@ -32,6 +33,7 @@ for b in "${boards[@]}"; do
 		rc=0
 		"$here/board.sh" "$build" "$b" "$lab/$b" >"$lab/$b.log" 2>&1 || rc=$?
 		echo "$rc" >"$lab/$b.status"
+		"$here/conform.sh" "$build" "$lab/$b" >>"$lab/$b.log" 2>&1 || true
 	} &
 done
 wait
@@ -55,6 +57,13 @@ for b in "${boards[@]}"; do
 		[[ $verdict == ok ]] || status=1
 		printf '   %-14s %-6s exit %-4s %7s s\n' "$name" "$verdict" "$rc" "$secs"
 	done <"$dir/steps.txt"
+	if [[ -f $dir/conform-diff.md ]]; then
+		echo "   conform usbip:// vs libusb: $(grep -m 1 -o '[0-9]* of [0-9]* scenarios differ' \
+			"$dir/conform-diff.md" || echo 'no difference'), see $dir/conform-diff.md"
+	else
+		echo "   conform usbip:// vs libusb: no report"
+		status=1
+	fi
 done
 echo "lab: ${#boards[@]} boards in ${total} s, results in $lab"
 exit $status

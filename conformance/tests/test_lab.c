@@ -5,13 +5,15 @@
  * (BUILD/tests/<prog> runs `ci/lab/lab.sh BUILD`, from the top of the source tree): one guest
  * boot per board, every client run in it one after the other. Each test then reads what the
  * guest recorded in BUILD/lab/<board>/ (steps.txt, one log per step, the guest's kernel log, the
- * files uploaded) and checks it against the part table and the reference manual.
+ * files uploaded, the conformance runs over libusb in the guest and over usbip:// on this machine)
+ * and checks it against the part table, the reference manual, and across clients.
  * FT_LAB_REUSE=1 skips the run and checks the results already in BUILD/lab. */
 #include "models/board.h"
 #include "models/parts.h"
 #include "models/tests/ft_test.h"
 
 #include <dirent.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -441,6 +443,80 @@ static void test_leave_takes_device_off_the_bus(void)
 	}
 }
 
+/* Scenarios whose outcome may differ between the two conformance runs for a reason other than
+ * the client: the usbip:// run gives every scenario a fresh emulator, the libusb run in the
+ * guest shares one device with the clients before it and with the scenarios before it, as a run
+ * on a real board does. */
+static const struct {
+	const char *id, *why;
+} state_dependent[] = {
+    {"D32", "expects erased flash; on one device, earlier clients and scenarios programmed it"},
+};
+
+static bool state_dependent_scenario(const char *id)
+{
+	for (size_t i = 0; i < sizeof(state_dependent) / sizeof(state_dependent[0]); i++)
+		if (strcmp(id, state_dependent[i].id) == 0)
+			return true;
+	return false;
+}
+
+/* "passed" or "failed" for a scenario that ran in the run, else NULL. */
+static const char *ran_outcome(json_t *run, const char *id)
+{
+	size_t i;
+	json_t *sc;
+	json_array_foreach(json_object_get(run, "scenarios"), i, sc)
+	{
+		const char *sid = json_string_value(json_object_get(sc, "id"));
+		if (!sid || strcmp(sid, id) != 0)
+			continue;
+		const char *outcome = json_string_value(json_object_get(sc, "outcome"));
+		if (outcome && (strcmp(outcome, "passed") == 0 || strcmp(outcome, "failed") == 0))
+			return outcome;
+		return NULL;
+	}
+	return NULL;
+}
+
+static json_t *load_json(const lab_board *b, const char *name)
+{
+	char path[sizeof(b->dir) + 64];
+	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
+	return json_load_file(path, 0, NULL);
+}
+
+static void test_conformance_outcomes_agree_between_usbip_and_libusb(void)
+{
+	for (size_t i = 0; i < lab.count; i++) {
+		const lab_board *b = &lab.boards[i];
+		json_t *usb = load_json(b, "conform-usb.json");
+		json_t *usbip = load_json(b, "conform-usbip.json");
+		CHECK(usb != NULL, "%s: conform-usb.json (flashtwin-conform over libusb)", b->name);
+		CHECK(usbip != NULL, "%s: conform-usbip.json (over usbip://)", b->name);
+		char *report = slurp(b, "conform-diff.md", NULL);
+		CHECK(report != NULL, "%s: conform-diff.md", b->name);
+		free(report);
+		unsigned compared = 0;
+		size_t k;
+		json_t *sc;
+		json_array_foreach(json_object_get(usb, "scenarios"), k, sc)
+		{
+			const char *id = json_string_value(json_object_get(sc, "id"));
+			const char *a = id ? ran_outcome(usbip, id) : NULL;
+			const char *c = id ? ran_outcome(usb, id) : NULL;
+			if (!a || !c || state_dependent_scenario(id))
+				continue;
+			compared++;
+			CHECK(strcmp(a, c) == 0, "%s: %s %s over usbip://, %s over libusb", b->name,
+			      id, a, c);
+		}
+		CHECK(compared > 0, "%s: no scenario ran over both clients", b->name);
+		json_decref(usb);
+		json_decref(usbip);
+	}
+}
+
 static CU_TestInfo tests[] = {
     {"kernel_enumerates_every_board_without_errors",
      test_kernel_enumerates_every_board_without_errors},
@@ -453,6 +529,8 @@ static CU_TestInfo tests[] = {
      test_flashtwin_over_libusb_programs_and_reads_back},
     {"option_bytes_upload_through_alt_1", test_option_bytes_upload_through_alt_1},
     {"ram_address_refused_with_errtarget", test_ram_address_refused_with_errtarget},
+    {"conformance_outcomes_agree_between_usbip_and_libusb",
+     test_conformance_outcomes_agree_between_usbip_and_libusb},
     {"leave_takes_device_off_the_bus", test_leave_takes_device_off_the_bus},
     CU_TEST_INFO_NULL,
 };
