@@ -13,13 +13,13 @@
 # Writes into OUTDIR: console.log (serial console), script.log (the script's output),
 # guest-ready, guest-status, dmesg.txt (ci/lab/init), vm-seconds (wall time of the boot and run).
 # Exit status: the script's, or 124 when the guest ran out of time (FT_LAB_TIMEOUT seconds for
-# the whole boot, default 240), or 125 when the guest did not get to run the script.
+# the whole boot, default 420), or 125 when the guest did not get to run the script.
 set -euo pipefail
 port=${1:?usage: vm.sh PORT SCRIPT OUTDIR}
 script=$(realpath "${2:?usage: vm.sh PORT SCRIPT OUTDIR}")
 out=$(realpath "${3:?usage: vm.sh PORT SCRIPT OUTDIR}")
 here=$(cd "$(dirname "$0")" && pwd)
-limit=${FT_LAB_TIMEOUT:-240}
+limit=${FT_LAB_TIMEOUT:-420}
 connections=${FT_LAB_CONNECTIONS:-2}
 case $out$script in
 *[[:space:]]*) echo "vm.sh: paths with white space are not supported" >&2; exit 2 ;;
