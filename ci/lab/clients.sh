@@ -3,8 +3,9 @@
 # unmodified USB host software at it, one step after the other on the one attached device.
 #
 # Reads ./lab.env (ci/lab/board.sh writes it): BOARD, BUSID, FLASHTWIN and FLASHTWIN_CONFORM
-# (the binaries), CONFORM_FILTER, and the inputs image.bin and image2.bin (images of one size to program at the start of flash,
-# with dfu-util and with flashtwin) and ram.bin (bytes aimed at RAM the ROM does not accept).
+# (the binaries), CONFORM_FILTER, and the inputs image.bin and image2.bin (images of one size to
+# program at the start of flash, with dfu-util and with flashtwin) and ram.bin (bytes aimed at
+# RAM the ROM does not accept).
 # Writes, per step, NAME.log (its output) and a line "NAME EXPECT STATUS SECONDS" in steps.txt,
 # EXPECT being "ok", "fail" (steps that show a refusal) or "any" (the log tells); and what the
 # clients read: upload.bin, ft-read.bin, option-bytes.bin, and conform-usb.json.

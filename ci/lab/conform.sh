@@ -12,8 +12,9 @@ out=$(realpath "${2:?usage: conform.sh BUILD OUTDIR}")
 [[ -f $out/conform-usb.json ]] || { echo "conform.sh: no $out/conform-usb.json" >&2; exit 1; }
 rc=0
 "$build/flashtwin-conform" --target "emu:$BOARD" --filter "$CONFORM_FILTER" \
-	--json "$out/conform-usbip.json" --emu "$build/flashtwin-emu" --flashtwin "$build/flashtwin" \
-	--work-dir "$out/conform-work" >"$out/conform-usbip.log" 2>&1 || rc=$?
+	--json "$out/conform-usbip.json" --emu "$build/flashtwin-emu" \
+	--flashtwin "$build/flashtwin" --work-dir "$out/conform-work" \
+	>"$out/conform-usbip.log" 2>&1 || rc=$?
 ((rc <= 1)) || { echo "conform.sh: see $out/conform-usbip.log" >&2; exit 1; }
 rc=0
 "$build/flashtwin-conform" diff "$out/conform-usbip.json" "$out/conform-usb.json" \

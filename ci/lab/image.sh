@@ -26,15 +26,18 @@ kroot=$cache/kernel/root
 if [[ ! -f $cache/kernel/done ]]; then
 	rm -rf "$cache/kernel"
 	mkdir -p "$cache/kernel"
+	# A machine whose package lists were never fetched: update once and retry.
 	get() {
-		(cd "$cache/kernel" && apt-get download -q "$1" >/dev/null 2>&1) ||
-			{ apt-get update -qq >/dev/null && (cd "$cache/kernel" && apt-get download -q "$1" >/dev/null); }
+		(cd "$cache/kernel" && apt-get download -q "$1" >/dev/null 2>&1) && return
+		apt-get update -qq >/dev/null
+		(cd "$cache/kernel" && apt-get download -q "$1" >/dev/null)
 	}
 	get linux-image-amd64
 	meta=$(ls "$cache"/kernel/linux-image-amd64_*.deb)
 	# "linux-image-6.1.0-56-amd64 (= 6.1.192-2)" -> the versioned kernel package
-	dep=$(dpkg-deb -f "$meta" Depends | tr ',' '\n' | grep -o 'linux-image-[0-9][^ ]*' | head -n 1)
-	ver=$(dpkg-deb -f "$meta" Depends | tr ',' '\n' | grep "$dep" | sed -n 's/.*(= *\([^)]*\)).*/\1/p')
+	depends=$(dpkg-deb -f "$meta" Depends | tr ',' '\n')
+	dep=$(grep -o -m 1 'linux-image-[0-9][^ ]*' <<<"$depends")
+	ver=$(grep "$dep" <<<"$depends" | sed -n 's/.*(= *\([^)]*\)).*/\1/p')
 	get "$dep${ver:+=$ver}"
 	dpkg-deb -x "$cache"/kernel/"$dep"_*.deb "$kroot"
 	rm -f "$cache"/kernel/*.deb
@@ -48,7 +51,10 @@ initrd=$cache/initrd-$key.gz
 if [[ ! -f $initrd ]]; then
 	busybox=$(command -v busybox || echo /bin/busybox)
 	{ ldd "$busybox" 2>&1 || true; } | grep -q 'not a dynamic' ||
-		{ echo "image: $busybox is not static (Debian package busybox-static)" >&2; exit 1; }
+		{
+			echo "image: $busybox is not static (Debian package busybox-static)" >&2
+			exit 1
+		}
 	[[ -f $kroot/lib/modules/$release/modules.dep.bin ]] || depmod -b "$kroot" "$release"
 	tree=$(mktemp -d "$cache/tree.XXXXXX")
 	trap 'rm -rf "$tree"' EXIT

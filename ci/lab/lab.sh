@@ -58,8 +58,9 @@ for b in "${boards[@]}"; do
 		printf '   %-14s %-6s exit %-4s %7s s\n' "$name" "$verdict" "$rc" "$secs"
 	done <"$dir/steps.txt"
 	if [[ -f $dir/conform-diff.md ]]; then
-		echo "   conform usbip:// vs libusb: $(grep -m 1 -o '[0-9]* of [0-9]* scenarios differ' \
-			"$dir/conform-diff.md" || echo 'no difference'), see $dir/conform-diff.md"
+		differ=$(grep -m 1 -o '[0-9]* of [0-9]* scenarios differ' "$dir/conform-diff.md" ||
+			echo 'no difference')
+		echo "   conform usbip:// vs libusb: $differ, see $dir/conform-diff.md"
 	else
 		echo "   conform usbip:// vs libusb: no report"
 		status=1

@@ -10,7 +10,8 @@ step() {
 	timeout -k 5 120 "$@" >"$name.log" 2>&1
 	status=$?
 	end=$(date +%s.%N)
-	echo "$name $expect $status $(echo "$end $start" | awk '{printf "%.2f", $1 - $2}')" >>steps.txt
+	secs=$(echo "$end $start" | awk '{printf "%.2f", $1 - $2}')
+	echo "$name $expect $status $secs" >>steps.txt
 	return $status
 }
 
@@ -19,5 +20,6 @@ step() {
 # in sysfs).
 attach_board() {
 	step attach ok usbip attach -r 127.0.0.1 -b "$1" &&
-		step enumerate ok sh -c "until grep -qx $2 /sys/bus/usb/devices/*/idVendor; do sleep 0.1; done"
+		step enumerate ok sh -c \
+			"until grep -qx $2 /sys/bus/usb/devices/*/idVendor; do sleep 0.1; done"
 }

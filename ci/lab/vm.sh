@@ -34,13 +34,14 @@ for ((k = 0; k < connections; k++)); do
 		-device "virtserialport,bus=vser.0,chardev=usbip$k,name=usbip$k")
 done
 
+guest_args="ftlab_out=$out ftlab_script=$script ftlab_timeout=$((limit - 20))"
 start=$(date +%s.%N)
 status=0
 # The guest's own timeout is shorter, so that it can still save its kernel log.
 timeout -k 5 "$limit" qemu-system-x86_64 -accel tcg -m 1024 -smp 1 \
 	-nodefaults -display none -no-reboot -serial "file:$out/console.log" \
 	-kernel "$vmlinuz" -initrd "$initrd" \
-	-append "console=ttyS0 quiet panic=-1 ftlab_out=$out ftlab_script=$script ftlab_timeout=$((limit - 20))" \
+	-append "console=ttyS0 quiet panic=-1 $guest_args" \
 	-fsdev local,id=host,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=host,mount_tag=host \
 	-fsdev local,id=out,path="$out",security_model=none \
