@@ -61,6 +61,7 @@ const char *ft_plan_rule_name(ft_plan_rule rule)
 	switch (rule) {
 	case FT_RULE_NONE: return "none";
 	case FT_RULE_EMPTY: return "empty";
+	case FT_RULE_ELF_HEADERS: return "elf-headers";
 	case FT_RULE_VOLATILE: return "volatile";
 	case FT_RULE_VOLATILE_SKIPPED: return "volatile-skipped";
 	case FT_RULE_DFU_VOLATILE: return "dfu-volatile";
@@ -855,6 +856,7 @@ static void rule_texts(const ft_plan *plan, ft_plan_segment *ps, const ft_plan_p
 	switch (ps->rule) {
 	case FT_RULE_NONE:
 	case FT_RULE_EMPTY:
+	case FT_RULE_ELF_HEADERS:
 	case FT_RULE_OVERLAP:
 	case FT_RULE_CROSSES_REGIONS: return;
 	case FT_RULE_VOLATILE:
@@ -940,9 +942,9 @@ static void classify(const ft_plan *plan, ft_plan_segment *ps)
 	ps->region = region_containing(part, seg->addr);
 	if (seg->format == FT_IMAGE_ELF && seg->run_addr != seg->addr)
 		note(ps, "runs at 0x%08X", seg->run_addr);
-	if (seg->size == 0) {
+	if (seg->size == 0 || seg->headers_only) {
 		ps->verdict = FT_VERDICT_SKIP;
-		ps->rule = FT_RULE_EMPTY;
+		ps->rule = seg->size ? FT_RULE_ELF_HEADERS : FT_RULE_EMPTY;
 		ps->piece_count = 1;
 		ps->pieces[0] = (ft_plan_piece){.start = seg->addr, .region = ps->region};
 		if (ps->region)
@@ -950,8 +952,19 @@ static void classify(const ft_plan *plan, ft_plan_segment *ps)
 			                    ps->region);
 		else
 			append(ps->region_text, sizeof(ps->region_text), "unmapped");
-		note(ps, "no file bytes (filesz 0, memsz 0x%X): ignored, nothing erased or written",
-		     seg->mem_size);
+		if (seg->size)
+			note(ps,
+			     "its 0x%X file bytes are only the ELF header and program headers, "
+			     "which "
+			     "the linker mapped into this PT_LOAD: not program data, nothing "
+			     "erased or "
+			     "written",
+			     seg->size);
+		else
+			note(ps,
+			     "no file bytes (filesz 0, memsz 0x%X): ignored, nothing erased or "
+			     "written",
+			     seg->mem_size);
 		return;
 	}
 	if (end_of(seg->addr, seg->size) > (1ull << 32)) {

@@ -423,6 +423,23 @@ static void test_data_image_is_written_at_its_load_address(void)
 	assert_write(0, 0x0800A000, 0x20, 4);
 }
 
+/* A segment whose file bytes are only the ELF headers (ld mapped them into a PT_LOAD of NOBITS
+ * sections) carries nothing of the program: nothing is erased or written for it. */
+static void test_segment_of_only_elf_headers_is_skipped(void)
+{
+	add_segment(0x08000000, 0xF4)->headers_only = true;
+	add_segment(0x08020000, 0x100)->elf_flags = 5;
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_OK);
+	ASSERT_RULE(0, FT_VERDICT_SKIP, FT_RULE_ELF_HEADERS);
+	ASSERT_CONTAINS(verdict_of(0)->note, "only the ELF header and program headers");
+	CU_ASSERT_STRING_EQUAL(verdict_of(0)->reason, "");
+	FT_ASSERT_HEX(ft_plan_erase_count(fx.plan), 1);
+	assert_erase(0, 1, 1, 0x08020000, 0x20000);
+	FT_ASSERT_HEX(ft_plan_write_count(fx.plan), 1);
+	assert_write(0, 0x08020000, 0x100, 0);
+	FT_ASSERT_HEX(ft_plan_get_totals(fx.plan)->skip, 1);
+}
+
 static void test_itcm_code_is_refused_over_dfu(void)
 {
 	static const ft_section itcm[] = {{".itcm_text", 0x00000000, 0x800, false}};
@@ -824,6 +841,7 @@ static void test_names_and_sizes_are_stable(void)
 	FT_ASSERT_HEX(t, FT_ROUTE_SWD);
 	CU_ASSERT_FALSE(ft_route_parse("uart", &t));
 	CU_ASSERT_STRING_EQUAL(ft_plan_rule_name(FT_RULE_DFU_WORK_AREA), "dfu-work-area");
+	CU_ASSERT_STRING_EQUAL(ft_plan_rule_name(FT_RULE_ELF_HEADERS), "elf-headers");
 	CU_ASSERT_STRING_EQUAL(ft_verdict_name(FT_VERDICT_VOLATILE), "volatile");
 	CU_ASSERT_STRING_EQUAL(ft_plan_status_name(FT_PLAN_EMPTY), "empty");
 }
@@ -843,6 +861,7 @@ static CU_TestInfo tests[] = {
     {"zero_filesz_segments_are_ignored_and_never_erased",
      test_zero_filesz_segments_are_ignored_and_never_erased},
     {"data_image_is_written_at_its_load_address", test_data_image_is_written_at_its_load_address},
+    {"segment_of_only_elf_headers_is_skipped", test_segment_of_only_elf_headers_is_skipped},
     {"itcm_code_is_refused_over_dfu", test_itcm_code_is_refused_over_dfu},
     {"itcm_code_over_swd_warns_debugger_only", test_itcm_code_over_swd_warns_debugger_only},
     {"overlapping_segments_with_different_bytes_are_refused",
