@@ -551,6 +551,18 @@ static size_t progbits_count(const ft_segment *seg)
 	return n;
 }
 
+/* N6 FSBL load region in AXISRAM2: the boot ROM copies the signed FSBL to 0x34180000 and the
+ * template links code at 0x34180400, RAM up to 0x341FFFFF (STM32CubeN6
+ * STM32N657X0HXQ_AXISRAM2_fsbl.ld; devices.md §6.1). */
+#define N6_FSBL_START 0x34180000u
+#define N6_FSBL_SIZE  0x80000u
+
+static bool in_n6_fsbl_region(const ft_part *part, uint32_t start, uint32_t size)
+{
+	return part->family == FT_FAMILY_N6 &&
+	       ranges_overlap(start, size ? size : 1, N6_FSBL_START, N6_FSBL_SIZE);
+}
+
 /* How to keep a RAM segment out of the image, in linker-script terms when sections are known. */
 static void volatile_fix(const ft_plan *plan, ft_plan_segment *ps)
 {
@@ -559,22 +571,52 @@ static void volatile_fix(const ft_plan *plan, ft_plan_segment *ps)
 	const ft_segment *seg = ps->segment;
 	char memory[48];
 	linker_memory_name(plan->part, ps->region, memory, sizeof(memory));
+	/* where code or data loaded elsewhere runs: the startup copy's destination */
+	const ft_region *run_region = region_containing(plan->part, seg->run_addr);
+	char run_memory[48];
+	if (run_region && seg->run_addr != seg->addr)
+		linker_memory_name(plan->part, run_region, run_memory, sizeof(run_memory));
+	else
+		snprintf(run_memory, sizeof(run_memory), "%s", memory);
 	bool flash = first_flash(plan->part) != NULL;
 	/* where initial values live: internal flash, or external flash on parts without it */
 	const char *store = flash ? "AT> FLASH" : "AT> the external-flash region";
+	if (in_n6_fsbl_region(plan->part, seg->addr, seg->size) &&
+	    (is_code(ps) || seg->run_addr != seg->addr)) {
+		/* FSBL code and the .data image are what the boot ROM loads (devices.md §6.1):
+		 * (NOLOAD) or another AT> would break the FSBL. Plain RAM contents there (VMA =
+		 * LMA, I24 .noncacheable) take the (NOLOAD) fix below. */
+		append(
+		    fix, len,
+		    "sign the FSBL (STM32_SigningTool_CLI -bin FILE.bin -nk -of 0x80000000 -t fsbl "
+		    "-hv 2.3 --align) and program the signed .bin at 0x70000000, where the boot "
+		    "ROM loads it from, through the external loader; or re-run with "
+		    "--skip-volatile");
+		return;
+	}
 	if (is_code(ps) && flash) {
 		append(
 		    fix, len,
 		    "add AT> FLASH to the output section so the code is stored in flash, and copy "
 		    "it to %s in the startup code (as for .data), or re-run with --skip-volatile",
-		    memory);
+		    run_memory);
 		return;
 	}
 	if (is_code(ps)) {
 		append(fix, len,
 		       "store the code in external flash (%s, copied to %s in the startup code) or "
 		       "ship it inside a signed FSBL image, or re-run with --skip-volatile",
-		       store, memory);
+		       store, run_memory);
+		return;
+	}
+	if (seg->format == FT_IMAGE_ELF && seg->run_addr != seg->addr) {
+		/* the load image of initialised data (.data AT> a RAM): (NOLOAD) would drop the
+		 * initial values the startup code copies to run_addr */
+		append(fix, len,
+		       "these are the initial values of data that runs at 0x%08X, loaded into %s: "
+		       "keep the startup copy but store them persistently (%s instead of AT> %s), "
+		       "or re-run with --skip-volatile",
+		       seg->run_addr, ram_words(ps->region->kind), store, memory);
 		return;
 	}
 	if (seg->format == FT_IMAGE_ELF && progbits_count(seg) == 0) {
@@ -605,12 +647,6 @@ static void volatile_fix(const ft_plan *plan, ft_plan_segment *ps)
 		       store);
 	append(fix, len, ", or re-run with --skip-volatile");
 }
-
-/* N6 FSBL load region in AXISRAM2: the boot ROM copies the signed FSBL to 0x34180000 and the
- * template links code at 0x34180400, RAM up to 0x341FFFFF (STM32CubeN6
- * STM32N657X0HXQ_AXISRAM2_fsbl.ld; devices.md §6.1). */
-#define N6_FSBL_START 0x34180000u
-#define N6_FSBL_SIZE  0x80000u
 
 static void volatile_reason(const ft_plan *plan, ft_plan_segment *ps, const ft_plan_piece *piece)
 {
@@ -651,8 +687,7 @@ static void volatile_reason(const ft_plan *plan, ft_plan_segment *ps, const ft_p
 		append(reason, len, "; %s is volatile, its contents are lost at reset anyway",
 		       ram_words(piece->region->kind));
 	}
-	if (plan->part->family == FT_FAMILY_N6 &&
-	    ranges_overlap(piece->start, piece->size, N6_FSBL_START, N6_FSBL_SIZE))
+	if (in_n6_fsbl_region(plan->part, piece->start, piece->size))
 		append(
 		    reason, len,
 		    "; it lies in the FSBL load region 0x34180000-0x341FFFFF, which the boot ROM "

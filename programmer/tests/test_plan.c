@@ -423,6 +423,22 @@ static void test_data_image_is_written_at_its_load_address(void)
 	assert_write(0, 0x0800A000, 0x20, 4);
 }
 
+/* .data AT> a RAM: the segment is the initial values the startup code copies to run_addr, so
+ * (NOLOAD) would lose them; the load region has to move to flash instead. */
+static void test_ram_loaded_data_image_is_not_told_to_become_noload(void)
+{
+	static const ft_section data[] = {{".data", 0x24010000, 0x40, false}};
+	ft_segment *seg = add_segment(0x24010000, 0x40);
+	seg->run_addr = 0x20000000;
+	seg->sections = data;
+	seg->section_count = 1;
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_OK);
+	ASSERT_RULE(0, FT_VERDICT_VOLATILE, FT_RULE_VOLATILE);
+	ASSERT_CONTAINS(verdict_of(0)->fix, "initial values of data that runs at 0x20000000");
+	ASSERT_CONTAINS(verdict_of(0)->fix, "AT> FLASH instead of AT> RAM_D1");
+	CU_ASSERT_PTR_NULL(strstr(verdict_of(0)->fix, "NOLOAD"));
+}
+
 /* A segment whose file bytes are only the ELF headers (ld mapped them into a PT_LOAD of NOBITS
  * sections) carries nothing of the program: nothing is erased or written for it. */
 static void test_segment_of_only_elf_headers_is_skipped(void)
@@ -767,6 +783,22 @@ static void test_n6_progbits_in_fsbl_ram_is_flagged(void)
 	    "lost at reset");
 }
 
+/* The .data image inside the FSBL (LMA in the FSBL region, run elsewhere) is part of what the
+ * boot ROM loads: the fix is the signed FSBL, never (NOLOAD). */
+static void test_n6_fsbl_data_image_gets_the_signing_fix(void)
+{
+	static const ft_section data[] = {{".data", 0x341B5394, 0x618, false}};
+	ft_segment *seg = add_segment(0x341B5394, 0x618);
+	seg->run_addr = 0x340C0000;
+	seg->sections = data;
+	seg->section_count = 1;
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_OK);
+	ASSERT_RULE(0, FT_VERDICT_VOLATILE, FT_RULE_VOLATILE);
+	ASSERT_CONTAINS(verdict_of(0)->fix, "sign the FSBL");
+	ASSERT_CONTAINS(verdict_of(0)->fix, "signed .bin at 0x70000000");
+	CU_ASSERT_PTR_NULL(strstr(verdict_of(0)->fix, "NOLOAD"));
+}
+
 static void test_n6_over_dfu_has_no_memory_writing_bootloader(void)
 {
 	add_segment(0x34000400, 0x100);
@@ -861,6 +893,8 @@ static CU_TestInfo tests[] = {
     {"zero_filesz_segments_are_ignored_and_never_erased",
      test_zero_filesz_segments_are_ignored_and_never_erased},
     {"data_image_is_written_at_its_load_address", test_data_image_is_written_at_its_load_address},
+    {"ram_loaded_data_image_is_not_told_to_become_noload",
+     test_ram_loaded_data_image_is_not_told_to_become_noload},
     {"segment_of_only_elf_headers_is_skipped", test_segment_of_only_elf_headers_is_skipped},
     {"itcm_code_is_refused_over_dfu", test_itcm_code_is_refused_over_dfu},
     {"itcm_code_over_swd_warns_debugger_only", test_itcm_code_over_swd_warns_debugger_only},
@@ -903,6 +937,7 @@ static CU_TestInfo tests[] = {
     {"n6_raw_binary_at_zero_points_at_external_windows",
      test_n6_raw_binary_at_zero_points_at_external_windows},
     {"n6_progbits_in_fsbl_ram_is_flagged", test_n6_progbits_in_fsbl_ram_is_flagged},
+    {"n6_fsbl_data_image_gets_the_signing_fix", test_n6_fsbl_data_image_gets_the_signing_fix},
     {"n6_over_dfu_has_no_memory_writing_bootloader",
      test_n6_over_dfu_has_no_memory_writing_bootloader},
     {"only_skipped_segments_make_an_empty_plan", test_only_skipped_segments_make_an_empty_plan},
