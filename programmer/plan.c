@@ -336,13 +336,20 @@ typedef struct piece_rule {
 	ft_plan_rule rule;
 } piece_rule;
 
+/* The flash address range of the family: two 1 MB banks from 0x08000000 (RM0433 §4.3.1,
+ * FLASH_END 0x081FFFFF; devices.md §1.2). An address there past a smaller part's flash is flash
+ * the part lacks (an image for a bigger part, a CM4 image for bank 2), not a typo. */
+#define H7_FLASH_SPAN (2u * 1024 * 1024)
+
 static piece_rule unmapped_rule(const ft_part *part, const ft_plan_piece *piece)
 {
 	uint64_t end = flash_end(part);
 	const ft_region *flash = first_flash(part);
 	if (flash && piece->start >= flash->start && piece->start < end)
 		return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_FLASH_HOLE};
-	if (flash && piece->start >= end && piece->start < end + flash_bytes(part))
+	if (flash && piece->start >= end &&
+	    (piece->start < end + flash_bytes(part) ||
+	     piece->start < (uint64_t)flash->start + H7_FLASH_SPAN))
 		return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_EXCEEDS_FLASH};
 	return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_UNMAPPED};
 }
@@ -705,7 +712,7 @@ typedef struct suggestion {
 	bool shifted; /* a digit dropped or added, rather than one mistyped */
 } suggestion;
 
-#define SUGGEST_MAX_OFFSET (2u * 1024 * 1024) /* the largest H7 flash */
+#define SUGGEST_MAX_OFFSET H7_FLASH_SPAN
 
 static void consider(const ft_part *part, uint32_t addr, uint32_t size, uint32_t candidate,
                      int category, suggestion *best)
@@ -819,10 +826,14 @@ static void exceeds_flash_texts(const ft_plan *plan, ft_plan_segment *ps)
 		       (uint32_t)(seg_end - 1));
 		append_size(reason, len, seg_end - end);
 		append(reason, len, " past the last flash byte 0x%08X", (uint32_t)(end - 1));
+	} else if (ps->segment->addr == end) {
+		append(reason, len, "0x%08X starts right after the last flash byte 0x%08X",
+		       ps->segment->addr, (uint32_t)(end - 1));
 	} else {
 		append(reason, len, "0x%08X is ", ps->segment->addr);
-		append_size(reason, len, ps->segment->addr - end + 1);
-		append(reason, len, " past the last flash byte 0x%08X", (uint32_t)(end - 1));
+		append_size(reason, len, ps->segment->addr - end);
+		append(reason, len, " beyond the end of flash (last byte 0x%08X)",
+		       (uint32_t)(end - 1));
 	}
 	append(ps->fix, sizeof(ps->fix), "%s has ", part->name);
 	append_size(ps->fix, sizeof(ps->fix), flash_bytes(part));

@@ -534,6 +534,19 @@ static void test_address_just_past_flash_end_exceeds_flash(void)
 	ASSERT_CONTAINS(verdict_of(0)->reason, "exceeds flash (512 KiB, FLASH_SIZE=0x200)");
 }
 
+/* A CM4 image linked for bank 2 (0x08100000) on a part with less flash: flash it lacks, not an
+ * address one digit off. */
+static void test_bank2_address_on_a_smaller_part_exceeds_flash(void)
+{
+	add_segment(0x08100000, 0x100);
+	FT_ASSERT_HEX(build(&h723xe, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
+	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_EXCEEDS_FLASH);
+	ASSERT_CONTAINS(verdict_of(0)->reason, "exceeds flash (512 KiB, FLASH_SIZE=0x200)");
+	ASSERT_CONTAINS(verdict_of(0)->reason,
+	                "0x08100000 is 512 KiB beyond the end of flash (last byte 0x0807FFFF)");
+	CU_ASSERT_PTR_NULL(strstr(verdict_of(0)->reason, "did you mean"));
+}
+
 static void test_record_crossing_sector_boundary_erases_both_sectors(void)
 {
 	add_segment(0x0801FFF0, 0x20)->format = FT_IMAGE_IHEX;
@@ -905,6 +918,8 @@ static CU_TestInfo tests[] = {
     {"image_larger_than_h723xe_flash_exceeds_flash",
      test_image_larger_than_h723xe_flash_exceeds_flash},
     {"address_just_past_flash_end_exceeds_flash", test_address_just_past_flash_end_exceeds_flash},
+    {"bank2_address_on_a_smaller_part_exceeds_flash",
+     test_bank2_address_on_a_smaller_part_exceeds_flash},
     {"record_crossing_sector_boundary_erases_both_sectors",
      test_record_crossing_sector_boundary_erases_both_sectors},
     {"unaligned_tail_is_padded_to_the_flash_word_with_ff",
