@@ -393,6 +393,8 @@ static piece_rule rule_of_piece(const ft_part *part, const ft_segment *segment,
 			return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_EXCEEDS_FLASH};
 		return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_FLASH_HOLE};
 	case FT_REGION_EXT_WINDOW:
+		if (dfu && !dfu_available(part))
+			return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_DFU_UNAVAILABLE};
 		return (piece_rule){FT_VERDICT_REFUSE,
 		                    dfu ? FT_RULE_EXT_OVER_DFU : FT_RULE_EXT_NEEDS_LOADER};
 	case FT_REGION_OTP: return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_OTP};

@@ -815,9 +815,13 @@ static void test_n6_fsbl_data_image_gets_the_signing_fix(void)
 static void test_n6_over_dfu_has_no_memory_writing_bootloader(void)
 {
 	add_segment(0x34000400, 0x100);
+	add_segment(0x70000000, 0x100)->format = FT_IMAGE_BIN;
 	FT_ASSERT_HEX(build(&n657, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_DFU_UNAVAILABLE);
 	ASSERT_CONTAINS(verdict_of(0)->fix, "--transport swd");
+	/* not "only the STM32H7R/S bootloader can": the N6 has no memory-writing DFU at all */
+	ASSERT_RULE(1, FT_VERDICT_REFUSE, FT_RULE_DFU_UNAVAILABLE);
+	ASSERT_CONTAINS(verdict_of(1)->reason, "no system-bootloader USB DFU");
 }
 
 /* ---- the plan as a whole ------------------------------------------------------------------- */
