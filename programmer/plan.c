@@ -1447,11 +1447,21 @@ static void advise_no_flash(ft_plan *plan)
 	add_advice(plan,
 	           "2) pass the external loader of the board's NOR flash (--loader "
 	           "FILE.stldr, e.g. MX25UM51245G_STM32N6570-NUCLEO.stldr on NUCLEO-N657X0-Q)");
-	add_advice(plan,
-	           "3) program signed images rather than a load-and-run ELF: "
-	           "FSBL-trusted.bin @0x70000000, Appli-trusted.bin @0x70100000, data such as "
-	           "network weights at their XSPI address (sign with STM32_SigningTool_CLI ... "
-	           "-align)");
+	/* only for images linked to load into RAM: a signed image at its XSPI address needs no
+	 * advice to be one */
+	bool loads_into_ram = false;
+	for (size_t i = 0; i < plan->segment_count; i++) {
+		const ft_plan_segment *ps = &plan->segments[i];
+		loads_into_ram |=
+		    ps->segment->size && !ps->segment->headers_only && is_ram(ps->region);
+	}
+	if (loads_into_ram)
+		add_advice(
+		    plan,
+		    "3) program signed images rather than a load-and-run ELF: "
+		    "FSBL-trusted.bin @0x70000000, Appli-trusted.bin @0x70100000, data such as "
+		    "network weights at their XSPI address (sign with STM32_SigningTool_CLI "
+		    "... -align)");
 }
 
 ft_error ft_plan_build(const ft_part *part, const ft_segment *const *segments, size_t count,

@@ -771,6 +771,18 @@ static void test_n6_image_without_loader_is_refused_with_fix_list(void)
 	assert_nothing_to_do();
 }
 
+/* A signed image at its XSPI address is already the right artefact: the advice keeps BOOT1 and
+ * the loader, not "program signed images rather than a load-and-run ELF". */
+static void test_n6_signed_image_in_xspi_gets_no_load_and_run_advice(void)
+{
+	add_segment(0x70000000, 0x400)->format = FT_IMAGE_BIN;
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
+	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_EXT_NEEDS_LOADER);
+	FT_ASSERT_HEX(ft_plan_advice_count(fx.plan), 3);
+	ASSERT_CONTAINS(ft_plan_advice_at(fx.plan, 1), "BOOT1=1");
+	ASSERT_CONTAINS(ft_plan_advice_at(fx.plan, 2), "--loader");
+}
+
 static void test_n6_raw_binary_at_zero_points_at_external_windows(void)
 {
 	add_segment(0x00000000, 0x100)->format = FT_IMAGE_BIN;
@@ -953,6 +965,8 @@ static CU_TestInfo tests[] = {
      test_unmapped_address_far_from_anything_has_no_suggestion},
     {"n6_image_without_loader_is_refused_with_fix_list",
      test_n6_image_without_loader_is_refused_with_fix_list},
+    {"n6_signed_image_in_xspi_gets_no_load_and_run_advice",
+     test_n6_signed_image_in_xspi_gets_no_load_and_run_advice},
     {"n6_raw_binary_at_zero_points_at_external_windows",
      test_n6_raw_binary_at_zero_points_at_external_windows},
     {"n6_progbits_in_fsbl_ram_is_flagged", test_n6_progbits_in_fsbl_ram_is_flagged},
