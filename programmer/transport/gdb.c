@@ -1,5 +1,7 @@
 #include "programmer/transport/gdb.h"
 
+#include "programmer/transport/tcp.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -719,9 +721,9 @@ static long decode_output(ft_gdb *gdb)
 
 ft_error ft_gdb_wait_stop(ft_gdb *gdb, unsigned timeout_ms, ft_gdb_stop *out, ft_diag *diag)
 {
-	uint64_t deadline = ft_gdb_now_ms() + timeout_ms;
+	uint64_t deadline = ft_tcp_now_ms() + timeout_ms;
 	for (;;) {
-		uint64_t now = ft_gdb_now_ms();
+		uint64_t now = ft_tcp_now_ms();
 		unsigned left = now >= deadline ? 1u : (unsigned)(deadline - now);
 		ft_error err =
 		    ft_gdb_rsp_recv(gdb->rsp, gdb->reply, REPLY_CAP, &gdb->reply_len, left, diag);
