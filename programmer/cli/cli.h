@@ -222,17 +222,20 @@ typedef struct ft_cli_outcome {
 	char start_text[160]; /* how it was started, for the summary */
 } ft_cli_outcome;
 
-/* How flash reaches a device: one ops table per route. ctx is the route's own session. */
+/* How flash reaches a device: one ops table per route. ctx is the route's own session: ctx_size
+ * zeroed bytes that the flow allocates and frees. */
 typedef struct ft_cli_flash_route {
 	ft_route route; /* the rules the plan follows */
+	size_t ctx_size;
 	/* Rejects the options the route cannot honour (printed). Returns -1 or FT_EXIT_USAGE. */
 	int (*check_args)(const ft_cli_flash_args *args);
-	/* Connects (printing why not, with json also the error object). Returns the exit status;
-	 * *ctx is set on FT_EXIT_OK and released by disconnect. */
-	int (*connect)(const ft_cli_flash_args *args, void **ctx);
-	/* The part to plan for, settled with what the device says (warnings printed); NULL after
-	 * printing why the device is refused (nothing touched), with *status the exit status. */
-	const ft_part *(*part)(void *ctx, const ft_cli_flash_args *args, int *status);
+	/* Connects and settles the part with what the device says (--part/--board checked, warnings
+	 * printed); prints why not, with json also the error object. Returns the exit status; on
+	 * FT_EXIT_OK disconnect is called once the work is done. */
+	int (*connect)(const ft_cli_flash_args *args, void *ctx);
+	/* The part to plan for; NULL after printing why the device is refused (nothing touched),
+	 * with *status the exit status. */
+	const ft_part *(*part)(void *ctx, int *status);
 	void (*print_device)(void *ctx, FILE *out);
 	json_t *(*device_json)(void *ctx); /* the object info --json shows; NULL out of memory */
 	/* Erases, writes, verifies and starts the firmware as args say, filling o; a failure is
@@ -399,6 +402,11 @@ void ft_cli_identify(const ft_cli_session *s, const ft_part *given, ft_cli_ident
  * part table has and the descriptor lacks can be reached. Returns FT_EXIT_OK or the failure
  * status (printed). */
 int ft_cli_settle_part(ft_cli_session *s, const ft_part *given, bool json, ft_cli_identity *id);
+
+/* ft_cli_connect to dev->conn, then ft_cli_settle_part with dev->given; on failure the session
+ * is closed again. Returns FT_EXIT_OK or the failure status (printed). */
+int ft_cli_open_dfu(ft_cli_session *s, const ft_cli_device_args *dev, bool json,
+                    ft_cli_identity *id);
 
 /* Prints what a command must warn about: a descriptor that shows a known ROM quirk (the part
  * table is used), one that disagrees with the given part, one that matches no part. */

@@ -165,13 +165,11 @@ static int erase_mass(ft_cli_session *s)
 static int erase_dfu(const erase_args *args)
 {
 	ft_cli_session s;
-	int status = ft_cli_connect(&s, "erase", args->dev.conn, args->dev.no_poll_wait, false);
+	ft_cli_identity id;
+	int status = ft_cli_open_dfu(&s, &args->dev, false, &id);
 	if (status != FT_EXIT_OK)
 		return status;
-	ft_cli_identity id;
-	status = ft_cli_settle_part(&s, args->dev.given, false, &id);
-	if (status == FT_EXIT_OK)
-		status = args->mass ? erase_mass(&s) : erase_sectors(&s, args, id.part);
+	status = args->mass ? erase_mass(&s) : erase_sectors(&s, args, id.part);
 	ft_cli_disconnect(&s);
 	return status;
 }

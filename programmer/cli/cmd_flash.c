@@ -384,11 +384,17 @@ static int program(flash_run *r, const ft_plan *plan)
 /* Connects, settles the part and the plan (unless made before connecting), and programs. */
 static int flash_device(flash_run *r, ft_plan *given_plan)
 {
-	int status = r->route->connect(&r->args, &r->ctx);
-	if (status != FT_EXIT_OK)
+	r->ctx = calloc(1, r->route->ctx_size);
+	int status = r->ctx ? r->route->connect(&r->args, r->ctx) : FT_EXIT_USAGE;
+	if (!r->ctx)
+		ft_cli_error("flash: out of memory");
+	if (status != FT_EXIT_OK) {
+		free(r->ctx);
+		r->ctx = NULL;
 		return status;
+	}
 	ft_plan *plan = given_plan;
-	const ft_part *part = r->route->part(r->ctx, &r->args, &status);
+	const ft_part *part = r->route->part(r->ctx, &status);
 	if (part && !plan)
 		status = settle_plan(r, part, &plan);
 	else if (part)
@@ -398,6 +404,7 @@ static int flash_device(flash_run *r, ft_plan *given_plan)
 	if (plan != given_plan)
 		ft_plan_free(plan);
 	r->route->disconnect(r->ctx);
+	free(r->ctx);
 	r->ctx = NULL;
 	return status;
 }

@@ -220,13 +220,11 @@ static int upload(ft_cli_session *s, const read_args *args, const ft_part *part)
 static int read_dfu(read_args *args)
 {
 	ft_cli_session s;
-	int status = ft_cli_connect(&s, "read", args->dev.conn, args->dev.no_poll_wait, false);
+	ft_cli_identity id;
+	int status = ft_cli_open_dfu(&s, &args->dev, false, &id);
 	if (status != FT_EXIT_OK)
 		return status;
-	ft_cli_identity id;
-	status = ft_cli_settle_part(&s, args->dev.given, false, &id);
-	if (status == FT_EXIT_OK)
-		status = choose_alt(&s, args);
+	status = choose_alt(&s, args);
 	if (status == FT_EXIT_OK)
 		status = upload(&s, args, id.part);
 	ft_cli_disconnect(&s);

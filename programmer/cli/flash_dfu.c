@@ -21,29 +21,15 @@ static int dfu_check_args(const ft_cli_flash_args *args)
 	return -1;
 }
 
-static int dfu_connect(const ft_cli_flash_args *args, void **ctx)
-{
-	dfu_flash *d = calloc(1, sizeof(*d));
-	if (!d) {
-		ft_cli_error("flash: out of memory");
-		return FT_EXIT_USAGE;
-	}
-	int status = ft_cli_connect(&d->session, "flash", args->dev.conn, args->dev.no_poll_wait,
-	                            args->json);
-	if (status != FT_EXIT_OK) {
-		free(d);
-		return status;
-	}
-	*ctx = d;
-	return FT_EXIT_OK;
-}
-
-static const ft_part *dfu_part(void *ctx, const ft_cli_flash_args *args, int *status)
+static int dfu_connect(const ft_cli_flash_args *args, void *ctx)
 {
 	dfu_flash *d = ctx;
-	*status = ft_cli_settle_part(&d->session, args->dev.given, args->json, &d->id);
-	if (*status != FT_EXIT_OK)
-		return NULL;
+	return ft_cli_open_dfu(&d->session, &args->dev, args->json, &d->id);
+}
+
+static const ft_part *dfu_part(void *ctx, int *status)
+{
+	dfu_flash *d = ctx;
 	*status = FT_EXIT_REFUSED;
 	if (!d->id.part) {
 		ft_cli_error("flash: cannot tell which part this is; give --part or --board "
@@ -74,9 +60,7 @@ static json_t *dfu_device_json(void *ctx)
 
 static void dfu_disconnect(void *ctx)
 {
-	dfu_flash *d = ctx;
-	ft_cli_disconnect(&d->session);
-	free(d);
+	ft_cli_disconnect(&((dfu_flash *)ctx)->session);
 }
 
 /* ---- the work --------------------------------------------------------------------------- */
@@ -255,6 +239,7 @@ static void dfu_program(void *ctx, const ft_cli_flash_args *args, const ft_plan 
 
 const ft_cli_flash_route ft_cli_flash_dfu = {
     .route = FT_ROUTE_DFU,
+    .ctx_size = sizeof(dfu_flash),
     .check_args = dfu_check_args,
     .connect = dfu_connect,
     .part = dfu_part,

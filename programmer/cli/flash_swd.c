@@ -3,7 +3,6 @@
  * that refuses before touching anything), and a reset to start the firmware. */
 #include "programmer/cli/cli.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 typedef struct swd_flash {
@@ -22,28 +21,18 @@ static int swd_check_args(const ft_cli_flash_args *args)
 	return -1;
 }
 
-static int swd_connect(const ft_cli_flash_args *args, void **ctx)
+static int swd_connect(const ft_cli_flash_args *args, void *ctx)
 {
-	swd_flash *f = calloc(1, sizeof(*f));
-	if (!f) {
-		ft_cli_error("flash: out of memory");
-		return FT_EXIT_USAGE;
-	}
+	ft_cli_swd *s = &((swd_flash *)ctx)->s;
 	ft_cli_swd_config cfg = {.verify = args->verify, .reset = args->reset};
-	int status = ft_cli_swd_connect(&f->s, &args->dev, &cfg, args->json);
-	if (status != FT_EXIT_OK) {
-		free(f);
-		return status;
-	}
-	f->s.json = false; /* from here on, failures are part of flash's own report */
-	*ctx = f;
-	return FT_EXIT_OK;
+	int status = ft_cli_swd_connect(s, &args->dev, &cfg, args->json);
+	s->json = false; /* from here on, failures are part of flash's own report */
+	return status;
 }
 
 /* ft_swd_connect identified the part, or refused a target unlike --part/--board. */
-static const ft_part *swd_part(void *ctx, const ft_cli_flash_args *args, int *status)
+static const ft_part *swd_part(void *ctx, int *status)
 {
-	(void)args;
 	*status = FT_EXIT_OK;
 	return ft_swd_get_info(((swd_flash *)ctx)->s.swd)->part;
 }
@@ -60,9 +49,7 @@ static json_t *swd_device_json(void *ctx)
 
 static void swd_disconnect(void *ctx)
 {
-	swd_flash *f = ctx;
-	ft_cli_swd_disconnect(&f->s);
-	free(f);
+	ft_cli_swd_disconnect(&((swd_flash *)ctx)->s);
 }
 
 /* ---- the work --------------------------------------------------------------------------- */
@@ -157,6 +144,7 @@ static void swd_program(void *ctx, const ft_cli_flash_args *args, const ft_plan 
 
 const ft_cli_flash_route ft_cli_flash_swd = {
     .route = FT_ROUTE_SWD,
+    .ctx_size = sizeof(swd_flash),
     .check_args = swd_check_args,
     .connect = swd_connect,
     .part = swd_part,

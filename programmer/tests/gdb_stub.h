@@ -22,8 +22,8 @@
 #include "models/clock.h"
 #include "models/flash_h7.h"
 #include "models/parts.h"
+#include "programmer/tests/loopback.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -686,17 +686,8 @@ static inline void stub_serve(stub *s)
 {
 	if (pipe(s->stop) != 0)
 		abort();
-	s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {0};
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t al = sizeof(a);
-	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    listen(s->listen_fd, 1) != 0 ||
-	    getsockname(s->listen_fd, (struct sockaddr *)&a, &al) != 0)
-		abort();
-	s->port = ntohs(a.sin_port);
-	if (pthread_create(&s->thread, NULL, stub_thread, s) != 0)
+	s->listen_fd = loopback_listen(&s->port);
+	if (s->listen_fd < 0 || pthread_create(&s->thread, NULL, stub_thread, s) != 0)
 		abort();
 	s->thread_started = true;
 }

@@ -93,21 +93,23 @@ static bool all(const uint8_t *buf, size_t len, uint8_t value)
 
 /* ---- fixtures ----------------------------------------------------------------------------- */
 
-/* BUILD/fixtures/<name> (made by `make fixtures`). */
-static void fixture(const char *name, char *path, size_t cap)
+/* BUILD/fixtures/<name> (made by `make fixtures`). The path stays valid until the second call
+ * after this one: a test may hold two. */
+static const char *fixture(const char *name)
 {
-	char build[PATH_MAX];
+	static char paths[2][PATH_MAX + 64];
+	static unsigned next;
+	char build[PATH_MAX], *path = paths[next++ % 2];
 	build_dir(build, sizeof(build));
-	snprintf(path, cap, "%s/fixtures/%s", build, name);
+	snprintf(path, sizeof(paths[0]), "%s/fixtures/%s", build, name);
 	CU_ASSERT_FATAL(access(path, R_OK) == 0);
+	return path;
 }
 
 /* The bytes of a fixture file (objcopy's raw binary, an ELF). */
 static uint8_t *fixture_bytes(const char *name, size_t *len)
 {
-	char path[PATH_MAX + 64];
-	fixture(name, path, sizeof(path));
-	FILE *f = fopen(path, "rb");
+	FILE *f = fopen(fixture(name), "rb");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fseek(f, 0, SEEK_END);
 	*len = (size_t)ftell(f);
@@ -123,8 +125,7 @@ static uint8_t *fixture_bytes(const char *name, size_t *len)
 
 static void test_clean_elf_is_identified_flashed_verified_and_read_back(void)
 {
-	char elf[PATH_MAX + 64];
-	fixture("h743-clean.elf", elf, sizeof(elf));
+	const char *elf = fixture("h743-clean.elf");
 	run("flash", elf, "-c", url, NULL);
 	ASSERT_EXIT(0);
 	ASSERT_CONTAINS(fx.out, "part      STM32H743xI (id 0x450), identified: DBGMCU_IDCODE "
@@ -172,8 +173,7 @@ static void test_clean_elf_is_identified_flashed_verified_and_read_back(void)
 
 static void test_flash_json_names_the_target_and_the_result(void)
 {
-	char elf[PATH_MAX + 64];
-	fixture("h743-clean.elf", elf, sizeof(elf));
+	const char *elf = fixture("h743-clean.elf");
 	run("flash", elf, "--connect", url, "--board", "nucleo-h743zi2", "--json", NULL);
 	ASSERT_EXIT(0);
 	CU_ASSERT_STRING_EQUAL(str_at("status"), "ok");
@@ -193,8 +193,7 @@ static void test_flash_json_names_the_target_and_the_result(void)
  * written to RAM for the session, with a warning, and the flash part is programmed. */
 static void test_ram_segments_are_written_to_ram_with_a_warning(void)
 {
-	char elf[PATH_MAX + 64];
-	fixture("h743-dtcm.elf", elf, sizeof(elf));
+	const char *elf = fixture("h743-dtcm.elf");
 	run("flash", elf, "-c", url, NULL);
 	ASSERT_EXIT(0);
 	ASSERT_CONTAINS(fx.err, "warning: 2 segments go to RAM only");
@@ -228,8 +227,7 @@ static void test_rdp_level_1_is_refused_before_any_write_with_the_remedy(void)
 {
 	model_option(R_OPTSR_PRG, (model_rd(R_OPTSR_CUR) & ~0xFF00u) | 0xBB00u);
 	FT_ASSERT_HEX(model_rd(R_OPTSR_CUR) >> 8 & 0xFFu, 0xBB);
-	char elf[PATH_MAX + 64];
-	fixture("h743-clean.elf", elf, sizeof(elf));
+	const char *elf = fixture("h743-clean.elf");
 	run("flash", elf, "-c", url, NULL);
 	ASSERT_EXIT(1);
 	ASSERT_CONTAINS(fx.out, "RDP 0xBB: level 1");
@@ -250,8 +248,7 @@ static void test_rdp_level_1_is_refused_before_any_write_with_the_remedy(void)
 static void test_write_protected_sector_is_refused_naming_the_option(void)
 {
 	model_option(R_WPSN_PRG1, 0xFE); /* sector 0 of bank 1 protected (0 bit) */
-	char elf[PATH_MAX + 64];
-	fixture("h743-clean.elf", elf, sizeof(elf));
+	const char *elf = fixture("h743-clean.elf");
 	run("flash", elf, "-c", url, NULL);
 	ASSERT_EXIT(1);
 	ASSERT_CONTAINS(fx.err, "bank 1 sector 0 (0x08000000..0x0801ffff) is write-protected");
@@ -261,8 +258,7 @@ static void test_write_protected_sector_is_refused_naming_the_option(void)
 
 static void test_crc_verify_and_reset_run(void)
 {
-	char elf[PATH_MAX + 64];
-	fixture("h743-clean.elf", elf, sizeof(elf));
+	const char *elf = fixture("h743-clean.elf");
 	run("flash", elf, "-c", url, "--verify", "crc", "--reset-run", NULL);
 	ASSERT_EXIT(0);
 	ASSERT_CONTAINS(fx.out, "verified  288 B by the flash CRC unit, identical");
@@ -272,8 +268,7 @@ static void test_crc_verify_and_reset_run(void)
 
 static void test_part_unlike_the_target_is_refused(void)
 {
-	char elf[PATH_MAX + 64];
-	fixture("h743-clean.elf", elf, sizeof(elf));
+	const char *elf = fixture("h743-clean.elf");
 	/* H743xG: the same DEV_ID 0x450 with 1 MB of flash. */
 	run("flash", elf, "-c", url, "--part", "STM32H743ZG", NULL);
 	ASSERT_EXIT(1);
@@ -285,8 +280,7 @@ static void test_part_unlike_the_target_is_refused(void)
 /* A refused plan with the part known is reported before anything is connected. */
 static void test_refused_plan_with_a_part_does_not_connect(void)
 {
-	char elf[PATH_MAX + 64];
-	fixture("h743-qspi.elf", elf, sizeof(elf));
+	const char *elf = fixture("h743-qspi.elf");
 	run("flash", elf, "-c", url, "--part", "STM32H743ZI", NULL);
 	ASSERT_EXIT(1);
 	ASSERT_CONTAINS(fx.out, "QUADSPI window (external memory)");
@@ -296,9 +290,8 @@ static void test_refused_plan_with_a_part_does_not_connect(void)
 
 static void test_valid_loader_still_refuses_external_segments(void)
 {
-	char elf[PATH_MAX + 64], loader[PATH_MAX + 64];
-	fixture("h743-qspi.elf", elf, sizeof(elf));
-	fixture("loaders/flashtwin-ramdisk-h743.stldr", loader, sizeof(loader));
+	const char *elf = fixture("h743-qspi.elf");
+	const char *loader = fixture("loaders/flashtwin-ramdisk-h743.stldr");
 	run("flash", elf, "-c", url, "--part", "STM32H743ZI", "--loader", loader, NULL);
 	ASSERT_EXIT(1);
 	ASSERT_CONTAINS(fx.err, "running external loaders is not implemented yet");
@@ -322,8 +315,7 @@ static void test_loader_with_a_fatal_finding_is_refused(void)
 	CU_ASSERT_FATAL(f && fwrite(bytes, 1, len, f) == len);
 	fclose(f);
 	free(bytes);
-	char elf[PATH_MAX + 64];
-	fixture("h743-clean.elf", elf, sizeof(elf));
+	const char *elf = fixture("h743-clean.elf");
 	run("flash", elf, "-c", url, "--part", "STM32H743ZI", "--loader", loader, NULL);
 	ASSERT_EXIT(1);
 	ASSERT_CONTAINS(fx.err, "not-in-ram");
@@ -396,8 +388,7 @@ static void test_ob_refuses_rdp_level_2_and_unknown_fields(void)
 
 static void test_erase_sector_blanks_it(void)
 {
-	char elf[PATH_MAX + 64];
-	fixture("h743-clean.elf", elf, sizeof(elf));
+	const char *elf = fixture("h743-clean.elf");
 	run("flash", elf, "-c", url, NULL);
 	ASSERT_EXIT(0);
 	run("erase", "-c", url, "--sector", "0x08000010", NULL);

@@ -136,7 +136,7 @@ static ft_error put_bytes(ft_gdb_rsp *rsp, const uint8_t *buf, size_t len, ft_di
 	return err;
 }
 
-static int hex_value(uint8_t c)
+int ft_gdb_rsp_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -326,7 +326,7 @@ static ft_error read_body(ft_gdb_rsp *rsp, uint8_t *buf, size_t cap, size_t *len
 		return ft_diag_set(diag, err, who, "packet without its checksum");
 	if (err != FT_OK)
 		return err;
-	int h = hex_value(hi), l = hex_value(lo);
+	int h = ft_gdb_rsp_hex_digit(hi), l = ft_gdb_rsp_hex_digit(lo);
 	*len = n;
 	*result = (h < 0 || l < 0 || (uint8_t)(h << 4 | l) != sum) ? FRAME_BAD_SUM : FRAME_OK;
 	return FT_OK;

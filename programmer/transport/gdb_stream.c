@@ -276,10 +276,8 @@ static ft_error wrap_fd(int fd, bool is_socket, const char *label, ft_gdb_stream
                         ft_diag *diag)
 {
 	*out = NULL;
-	int flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		ft_error err =
-		    ft_diag_set(diag, FT_ERR_IO, label, "fcntl O_NONBLOCK: %s", strerror(errno));
+	ft_error err = ft_tcp_set_nonblocking(fd, label, diag);
+	if (err != FT_OK) {
 		close(fd);
 		return err;
 	}

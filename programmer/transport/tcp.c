@@ -1,6 +1,7 @@
 #include "programmer/transport/tcp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,6 +36,14 @@ ft_error ft_tcp_wait(int fd, short events, uint64_t deadline_ms)
 		if (n > 0)
 			return FT_OK;
 	}
+}
+
+ft_error ft_tcp_set_nonblocking(int fd, const char *label, ft_diag *diag)
+{
+	int flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+		return ft_diag_set(diag, FT_ERR_IO, label, "fcntl O_NONBLOCK: %s", strerror(errno));
+	return FT_OK;
 }
 
 /* Connects fd to one address before deadline_ms; 0, or the errno that says why not. */

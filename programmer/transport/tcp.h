@@ -22,6 +22,10 @@ uint64_t ft_tcp_now_ms(void);
  * FT_ERR_IO with errno set by poll(). Fills no diagnostic: the caller knows what it waited for. */
 ft_error ft_tcp_wait(int fd, short events, uint64_t deadline_ms);
 
+/* Puts fd (a descriptor handed in from outside) in non-blocking mode, as every wait here
+ * expects. Returns FT_OK, or FT_ERR_IO with diag naming label. */
+ft_error ft_tcp_set_nonblocking(int fd, const char *label, ft_diag *diag);
+
 /* Resolves host (a name, an IPv4 or an IPv6 address without brackets) and port, and connects a
  * stream socket to each resolved address in turn until one accepts, all before deadline_ms.
  * label names the peer in diag's origin ("gdb://host:3333"). refused_hint (may be NULL) is

@@ -4,7 +4,6 @@
 
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -243,14 +242,6 @@ static ft_error write_failed(ft_diag *diag, const char *label, io_result r, cons
 	return FT_OK;
 }
 
-static ft_error set_nonblocking(int fd, const char *label, ft_diag *diag)
-{
-	int flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return ft_diag_set(diag, FT_ERR_IO, label, "fcntl O_NONBLOCK: %s", strerror(errno));
-	return FT_OK;
-}
-
 static void make_label(char *out, size_t cap, const char *host, uint16_t port)
 {
 	if (strchr(host, ':'))
@@ -283,7 +274,7 @@ static ft_error op_exchange(int fd, const char *label, const uint8_t *req, size_
 static ft_error list_on(int fd, const char *label, uint64_t deadline, ft_usbip_device *out,
                         size_t cap, size_t *count, ft_diag *diag)
 {
-	ft_error err = set_nonblocking(fd, label, diag);
+	ft_error err = ft_tcp_set_nonblocking(fd, label, diag);
 	if (err)
 		return err;
 	uint8_t req[FT_USBIP_OP_HEADER_SIZE];
@@ -371,7 +362,7 @@ static ft_error import_status_error(uint32_t status, const char *label, const ch
 static ft_error import_on(int fd, const char *label, const char *busid, uint64_t deadline,
                           ft_usbip_device *info, ft_diag *diag)
 {
-	ft_error err = set_nonblocking(fd, label, diag);
+	ft_error err = ft_tcp_set_nonblocking(fd, label, diag);
 	if (err)
 		return err;
 	uint8_t req[FT_USBIP_IMPORT_REQUEST_SIZE];
