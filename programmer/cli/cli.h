@@ -423,6 +423,8 @@ typedef struct ft_cli_swd_config {
 	ft_swd_reset reset;        /* FT_SWD_RESET_AIRCR unless told */
 } ft_cli_swd_config;
 
+#define FT_CLI_SWD_PHASES (FT_SWD_PHASE_READ + 1)
+
 typedef struct ft_cli_swd {
 	const char *command;
 	const char *conn;
@@ -430,10 +432,12 @@ typedef struct ft_cli_swd {
 	ft_swd *swd;
 	ft_swd_options options;
 	ft_cli_progress progress;
-	int phase;           /* the ft_swd_phase on the progress display, -1 for none */
-	const char *what[4]; /* per phase: what progress_begin names; NULL: the size */
-	uint64_t done[4];    /* per phase: bytes the last report said were finished */
-	size_t reports[4];   /* per phase: how many reports (erase: sectors finished) */
+	int phase; /* the ft_swd_phase on the progress display, -1 for none */
+	/* Per phase: what progress_begin names (NULL: the size), the bytes the last report said
+	 * were finished, and how many reports came (erase: sectors finished). */
+	const char *what[FT_CLI_SWD_PHASES];
+	uint64_t done[FT_CLI_SWD_PHASES];
+	size_t reports[FT_CLI_SWD_PHASES];
 	const ft_plan *plan; /* for the erase step lines; may be NULL */
 } ft_cli_swd;
 
