@@ -23,7 +23,7 @@ static const char help[] =
     "  -o, --output FILE  where to write\n"
     "  --alt N            DFU: the alternate setting (bAlternateSetting) to read through\n"
     "  --format F         bin (default), ihex, srec or dfuse\n"
-    "  --part PART        debug port: the part the target must be; default: identified\n"
+    "  --part PART        the part the device must be; default: identified\n"
     "  --board BOARD      a board name or .board file instead of --part\n"
     "  --timeout MS       debug port: wait at most MS for each GDB server reply (3000)\n"
     "  --no-poll-wait     DFU: poll without waiting bwPollTimeout (emulated boards in instant\n"
