@@ -2,10 +2,9 @@
  * client sustains against a server that answers at once. This is the ceiling of DfuSe
  * UPLOAD/DNLOAD throughput to an emulated board (each DfuSe block is one URB, plus GETSTATUS
  * polls for downloads). */
+#include "programmer/tests/loopback.h"
 #include "programmer/transport/usbip_client.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,13 +112,9 @@ static int run(ft_usbip_client *c, const uint8_t setup[8], const char *label)
 
 int main(void)
 {
-	int listener = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {0};
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof(a);
-	if (listener < 0 || bind(listener, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    listen(listener, 1) != 0 || getsockname(listener, (struct sockaddr *)&a, &len) != 0) {
+	uint16_t port = 0;
+	int listener = loopback_listen(&port);
+	if (listener < 0) {
 		perror("bench_usbip_client: listener");
 		return 1;
 	}
@@ -128,7 +123,7 @@ int main(void)
 		return 1;
 	ft_usbip_client *c;
 	ft_diag diag;
-	if (ft_usbip_import("127.0.0.1", ntohs(a.sin_port), "1-1", 1000, &c, &diag) != FT_OK) {
+	if (ft_usbip_import("127.0.0.1", port, "1-1", 1000, &c, &diag) != FT_OK) {
 		fprintf(stderr, "bench_usbip_client: %s\n", diag.message);
 		return 1;
 	}

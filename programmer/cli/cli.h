@@ -20,6 +20,8 @@
 #include "programmer/dfuse/identify.h"
 #include "programmer/image/image.h"
 #include "programmer/plan.h"
+#include "programmer/swd/stldr.h"
+#include "programmer/swd/swd.h"
 #include "programmer/transport/transport.h"
 
 #define FT_CLI_VERSION "0.1.0"
@@ -31,6 +33,13 @@ enum {
 	FT_EXIT_CONNECT = 3,
 };
 
+/* The exit status of a library error met while working on a connected device: FT_EXIT_CONNECT
+ * when the connection broke (FT_ERR_IO, FT_ERR_PROTOCOL), FT_EXIT_USAGE for what the user gave
+ * (FT_ERR_FORMAT, FT_ERR_RANGE, FT_ERR_INVALID_ARG), FT_EXIT_REFUSED for everything else: a
+ * refusal before anything was touched (FT_ERR_PROTECTED, FT_ERR_REFUSED, FT_ERR_STATE, ...) or a
+ * device failure (FT_ERR_DEVICE, FT_ERR_VERIFY, FT_ERR_TIMEOUT, FT_ERR_LOCKED). */
+int ft_cli_exit_status(ft_error err);
+
 /* Subcommands: argv[0] is the subcommand's name; each returns an exit status. */
 int ft_cli_check(int argc, char **argv);
 int ft_cli_parts(int argc, char **argv);
@@ -40,6 +49,7 @@ int ft_cli_flash(int argc, char **argv);
 int ft_cli_read(int argc, char **argv);
 int ft_cli_erase(int argc, char **argv);
 int ft_cli_convert(int argc, char **argv);
+int ft_cli_ob(int argc, char **argv);
 
 /* ---- messages (main.c) ------------------------------------------------------------------- */
 
@@ -86,6 +96,64 @@ size_t ft_cli_distance(const char *a, const char *b);
  * why not and returns false otherwise. */
 bool ft_cli_parse_format(const char *command, const char *text, ft_image_format *out);
 
+/* ---- device.c: the options every device command shares, and the route they pick ----------- */
+
+/* getopt_long codes of the shared options; a command's own codes start at FT_CLI_OPT_OWN. */
+enum {
+	FT_CLI_OPT_CONNECT = 256,
+	FT_CLI_OPT_PART,
+	FT_CLI_OPT_BOARD,
+	FT_CLI_OPT_NO_POLL_WAIT,
+	FT_CLI_OPT_TIMEOUT,
+	FT_CLI_OPT_OWN,
+};
+
+/* The getopt_long entries of the shared options, for the head of a command's table; the short
+ * option string of a device command includes "c:" (-c CONN). */
+/* clang-format off */
+#define FT_CLI_DEVICE_OPTIONS                                                                      \
+	{"connect", required_argument, NULL, FT_CLI_OPT_CONNECT},                                  \
+	{"part", required_argument, NULL, FT_CLI_OPT_PART},                                        \
+	{"board", required_argument, NULL, FT_CLI_OPT_BOARD},                                      \
+	{"no-poll-wait", no_argument, NULL, FT_CLI_OPT_NO_POLL_WAIT},                              \
+	{"timeout", required_argument, NULL, FT_CLI_OPT_TIMEOUT}
+/* clang-format on */
+
+/* The two routes to a device, picked by the connection string. */
+typedef enum ft_cli_route {
+	FT_CLI_DFU, /* usb, usb:SERIAL, usbip://...: the system bootloader's USB DFU */
+	FT_CLI_SWD, /* gdb://HOST:PORT, gdb:/dev/...: the debug port through a GDB server */
+} ft_cli_route;
+
+typedef struct ft_cli_device_args {
+	const char *command;
+	const char *conn;    /* --connect, -c */
+	const char *part;    /* --part */
+	const char *board;   /* --board */
+	bool no_poll_wait;   /* DFU: no bwPollTimeout sleeps; SWD: no sleeps between flash polls */
+	unsigned timeout_ms; /* SWD: --timeout, per GDB exchange; 0 for the default */
+	/* Set by ft_cli_device_settle: */
+	ft_cli_route route;
+	const ft_part *given; /* the part of --part/--board, NULL without them */
+} ft_cli_device_args;
+
+/* Starts a command's parse: clears a and names the command. */
+void ft_cli_device_init(ft_cli_device_args *a, const char *command);
+
+/* Handles option opt of getopt_long when it is a shared one (FT_CLI_OPT_CONNECT ..
+ * FT_CLI_OPT_TIMEOUT, 'c'); anything else is the command's usage error (ft_cli_bad_option).
+ * Returns -1 when handled, else the exit status. */
+int ft_cli_device_option(ft_cli_device_args *a, int opt, char **argv);
+
+/* After the parse: --connect is required, --part and --board exclude each other, the route
+ * follows from the connection string, SWD-only options (--timeout) are refused on DFU, and the
+ * part named is resolved. Prints why not; returns -1 when usable, else the exit status. */
+int ft_cli_device_settle(ft_cli_device_args *a);
+
+/* Prints "COMMAND: OPTION applies to WHICH connections (...)" and returns FT_EXIT_USAGE: an
+ * option of one route given with the other. */
+int ft_cli_route_only(const ft_cli_device_args *a, const char *option, ft_cli_route route);
+
 /* ---- inputs.c: firmware files and plans --------------------------------------------------- */
 
 typedef struct ft_cli_files {
@@ -108,6 +176,102 @@ ft_segment *ft_cli_segments(const ft_image *image, size_t *count);
  * FT_ERR_REFUSED (refused or empty), or NULL after printing why (out of memory). */
 ft_plan *ft_cli_plan(const ft_part *part, const ft_image *image, ft_route route, bool skip_volatile,
                      ft_error *err);
+
+/* ---- flash: the route-independent run (cmd_flash.c) and its routes (flash_dfu.c,
+ * flash_swd.c) ------------------------------------------------------------------------------ */
+
+typedef struct ft_cli_flash_args {
+	ft_cli_device_args dev;
+	bool skip_volatile, json;
+	bool no_verify;                /* --no-verify, --verify none */
+	ft_swd_verify_mode verify;     /* --verify (READBACK by default) */
+	bool leave, has_leave_address; /* --leave [ADDR], --reset-run */
+	uint32_t leave_address;
+	ft_swd_reset reset; /* --reset aircr|monitor */
+	const char *loader; /* --loader FILE.stldr */
+	ft_cli_files files;
+} ft_cli_flash_args;
+
+#define FT_CLI_MAX_MISMATCHES 10 /* listed; the rest are counted */
+
+typedef struct ft_cli_mismatch {
+	uint32_t addr;
+	uint8_t expected, actual;
+	char where[240];
+} ft_cli_mismatch;
+
+/* What a programming run did, for the summary and the JSON result. */
+typedef struct ft_cli_outcome {
+	const char *failed_phase; /* NULL: nothing failed */
+	int failure_status;       /* exit status of the failure; 0 means FT_EXIT_REFUSED */
+	ft_diag error;            /* device error (code FT_OK for a mismatch found here) */
+	bool has_address;         /* the failing address is known */
+	uint32_t address;
+	char where[240];     /* where it is in the image */
+	size_t advice_count; /* lines explaining the failure (SWD) */
+	char advice[FT_SWD_MAX_ADVICE][320];
+	size_t sectors;
+	uint64_t erased, written, verified;
+	uint64_t volatile_bytes; /* of written: RAM, lost at reset */
+	const char *verified_by; /* "read back" (default), "by the flash CRC unit" */
+	size_t mismatch_count;
+	ft_cli_mismatch mismatches[FT_CLI_MAX_MISMATCHES];
+	bool started;           /* the firmware was started */
+	bool has_start_address; /* DFU leave: the vector table it starts from */
+	uint32_t start_address;
+	char start_text[160]; /* how it was started, for the summary */
+} ft_cli_outcome;
+
+/* How flash reaches a device: one ops table per route. ctx is the route's own session: ctx_size
+ * zeroed bytes that the flow allocates and frees. */
+typedef struct ft_cli_flash_route {
+	ft_route route; /* the rules the plan follows */
+	size_t ctx_size;
+	/* Rejects the options the route cannot honour (printed). Returns -1 or FT_EXIT_USAGE. */
+	int (*check_args)(const ft_cli_flash_args *args);
+	/* Connects and settles the part with what the device says (--part/--board checked, warnings
+	 * printed); prints why not, with json also the error object. Returns the exit status; on
+	 * FT_EXIT_OK disconnect is called once the work is done. */
+	int (*connect)(const ft_cli_flash_args *args, void *ctx);
+	/* The part to plan for; NULL after printing why the device is refused (nothing touched),
+	 * with *status the exit status. */
+	const ft_part *(*part)(void *ctx, int *status);
+	void (*print_device)(void *ctx, FILE *out);
+	json_t *(*device_json)(void *ctx); /* the object info --json shows; NULL out of memory */
+	/* Erases, writes, verifies and starts the firmware as args say, filling o; a failure is
+	 * printed as it happens and stops the run. */
+	void (*program)(void *ctx, const ft_cli_flash_args *args, const ft_plan *plan,
+	                ft_cli_outcome *o);
+	void (*disconnect)(void *ctx);
+} ft_cli_flash_route;
+
+extern const ft_cli_flash_route ft_cli_flash_dfu; /* flash_dfu.c */
+extern const ft_cli_flash_route ft_cli_flash_swd; /* flash_swd.c */
+
+/* What a progress phase covers, for its first line: "1 sector (128 KiB)", "288 B in 1 write",
+ * "288 B read back". */
+void ft_cli_erase_what(const ft_plan *plan, char *buf, size_t len);
+void ft_cli_write_what(const ft_plan *plan, char *buf, size_t len);
+void ft_cli_verify_what(const ft_plan *plan, char *buf, size_t len);
+
+/* The step line of an erased sector: "bank 1 sector 0  0x08000000-0x0801FFFF". */
+void ft_cli_erase_step(const ft_plan_erase *e, char *buf, size_t len);
+
+/* The vector table the firmware starts from: the image's .isr_vector, else the lowest address
+ * the plan writes. */
+uint32_t ft_cli_vector_base(const ft_plan *plan);
+
+/* ---- loader.c: --loader FILE.stldr ------------------------------------------------------ */
+
+/* Reads an external loader. Prints why not and returns NULL (bad input, exit 2). */
+ft_stldr *ft_cli_loader_load(const char *command, const char *path);
+
+/* Checks the loader against the plan's part (its RAM, the programmer's work area) and prints
+ * each finding; then, when the plan has segments in an external-memory window, says that
+ * running loaders is not implemented yet. Returns FT_EXIT_OK when the plan can go on without
+ * running the loader, FT_EXIT_REFUSED (printed: a fatal finding, or a loader the plan would
+ * need to run) otherwise. Touches no device. */
+int ft_cli_loader_check(const char *command, const ft_stldr *loader, const ft_plan *plan);
 
 /* ---- render.c ---------------------------------------------------------------------------- */
 
@@ -132,7 +296,11 @@ bool ft_cli_dump_json(FILE *out, json_t *root);
 json_t *ft_cli_json_hex(uint32_t value);
 
 /* A command that failed before it could report anything else, as the same JSON object with
- * "status": "error" and the given exit status. */
+ * "status": "error" and the given exit status; NULL when out of memory. */
+json_t *ft_cli_error_json(const char *command, const char *file, const ft_diag *diag,
+                          int exit_status);
+
+/* ft_cli_error_json printed to out. */
 void ft_cli_render_error_json(FILE *out, const char *command, const char *file, const ft_diag *diag,
                               int exit_status);
 
@@ -235,12 +403,75 @@ void ft_cli_identify(const ft_cli_session *s, const ft_part *given, ft_cli_ident
  * status (printed). */
 int ft_cli_settle_part(ft_cli_session *s, const ft_part *given, bool json, ft_cli_identity *id);
 
+/* ft_cli_connect to dev->conn, then ft_cli_settle_part with dev->given; on failure the session
+ * is closed again. Returns FT_EXIT_OK or the failure status (printed). */
+int ft_cli_open_dfu(ft_cli_session *s, const ft_cli_device_args *dev, bool json,
+                    ft_cli_identity *id);
+
 /* Prints what a command must warn about: a descriptor that shows a known ROM quirk (the part
  * table is used), one that disagrees with the given part, one that matches no part. */
 void ft_cli_identity_warn(const ft_cli_identity *id);
 
 /* "STM32H743xI, STM32H743xG, ... (12 parts)" into buf: the candidates' names. */
 void ft_cli_candidates_text(const ft_cli_identity *id, char *buf, size_t len);
+
+/* ---- swd_session.c: the connection to a debug port ---------------------------------------- */
+
+/* What a command asks of the SWD session besides the shared options. */
+typedef struct ft_cli_swd_config {
+	ft_swd_verify_mode verify; /* FT_SWD_VERIFY_READBACK unless told */
+	ft_swd_reset reset;        /* FT_SWD_RESET_AIRCR unless told */
+} ft_cli_swd_config;
+
+#define FT_CLI_SWD_PHASES (FT_SWD_PHASE_READ + 1)
+
+typedef struct ft_cli_swd {
+	const char *command;
+	const char *conn;
+	bool json; /* failures also go to stdout as the error object */
+	ft_swd *swd;
+	ft_swd_options options;
+	ft_cli_progress progress;
+	int phase; /* the ft_swd_phase on the progress display, -1 for none */
+	/* Per phase: what progress_begin names (NULL: the size), the bytes the last report said
+	 * were finished, and how many reports came (erase: sectors finished). */
+	const char *what[FT_CLI_SWD_PHASES];
+	uint64_t done[FT_CLI_SWD_PHASES];
+	size_t reports[FT_CLI_SWD_PHASES];
+	const ft_plan *plan; /* for the erase step lines; may be NULL */
+} ft_cli_swd;
+
+/* Opens conn through the GDB server and connects to the core (ft_swd_open, ft_swd_connect) with
+ * the part of dev->given expected (NULL: identified). On failure prints the diagnostic and every
+ * advice line (with json, the error object on stdout) and returns the exit status: FT_EXIT_USAGE
+ * for a malformed connection string, FT_EXIT_CONNECT when the server cannot be reached or the
+ * connection broke, FT_EXIT_REFUSED when the target refuses (a core that does not halt, another
+ * part, not an STM32H7/N6); FT_EXIT_OK with s ready otherwise. */
+int ft_cli_swd_connect(ft_cli_swd *s, const ft_cli_device_args *dev, const ft_cli_swd_config *cfg,
+                       bool json);
+
+/* Reports a failed SWD operation: ends the progress display, prints diag and the session's
+ * advice lines, then what the failure means (nothing touched, a device failure, the connection
+ * lost); with s->json also the error object (with "advice") on stdout. Returns
+ * ft_cli_exit_status(err). */
+int ft_cli_swd_failed(ft_cli_swd *s, ft_error err, const ft_diag *diag);
+
+/* The session's advice lines as a JSON array (NULL when out of memory). */
+json_t *ft_cli_swd_advice_json(const ft_cli_swd *s);
+
+/* Ends the progress display. */
+void ft_cli_swd_progress_done(ft_cli_swd *s);
+
+void ft_cli_swd_disconnect(ft_cli_swd *s);
+
+/* ---- render_swd.c: a target on the debug port ------------------------------------------- */
+
+/* The connection, the part and how it was identified, the core's state and RDP; with full, also
+ * what the GDB server offers (PacketSize, no-ack mode, register numbering). */
+void ft_cli_print_swd(FILE *out, const ft_cli_swd *s, bool full);
+
+/* The same as a JSON object (docs/cli.md); NULL when out of memory. */
+json_t *ft_cli_swd_json(const ft_cli_swd *s);
 
 /* ---- render_device.c ----------------------------------------------------------------------- */
 

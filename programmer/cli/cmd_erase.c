@@ -6,40 +6,44 @@
 
 static const char help[] =
     "usage: flashtwin erase --connect CONN (--sector ADDR... | --mass --force)\n"
-    "                       [--no-poll-wait]\n"
+    "                       [--part PART|--board BOARD] [--timeout MS] [--no-poll-wait]\n"
     "\n"
-    "Erases, through DfuSe ERASE, the sector holding each ADDR (by address: the device's own\n"
-    "sector map decides, never an assumed sector index), or with --mass every sector of every\n"
-    "bank. A mass erase destroys everything in flash and needs --force.\n"
+    "Erases the sector holding each ADDR (by address: over USB DFU the device's own sector map\n"
+    "decides through DfuSe ERASE; over the debug port the part's, through the flash\n"
+    "controller), or with --mass every sector of every bank. A mass erase destroys everything\n"
+    "in flash and needs --force. Over the debug port, read protection (RDP) and write\n"
+    "protection (WRPSN) refuse the erase before anything is touched, naming the remedy.\n"
     "\n"
-    "  --connect CONN     usb, usb:SERIAL or usbip://HOST:PORT[/BUSID]\n"
+    "  -c, --connect CONN usb, usb:SERIAL, usbip://HOST:PORT[/BUSID], gdb://HOST:PORT or\n"
+    "                     gdb:/dev/ttyACM0\n"
     "  --sector ADDR      erase the sector holding ADDR; may be repeated\n"
     "  --mass             erase the whole flash (with --force)\n"
     "  --force            confirm --mass\n"
-    "  --no-poll-wait     poll without waiting bwPollTimeout (emulated boards in instant\n"
-    "                     timing)\n"
+    "  --part PART        the part the device must be; default: identified\n"
+    "  --board BOARD      a board name or .board file instead of --part\n"
+    "  --timeout MS       debug port: wait at most MS for each GDB server reply (3000)\n"
+    "  --no-poll-wait     poll without waiting (emulated boards in instant timing)\n"
     "  -h, --help         this text\n"
     "\n"
-    "exit status: 0 done, 1 refused (--mass without --force) or device error, 2 usage,\n"
-    "3 connection failed\n";
+    "exit status: 0 done, 1 refused (--mass without --force, protection) or device error,\n"
+    "2 usage, 3 connection failed\n";
 
 #define MAX_SECTORS 64
 
 typedef struct erase_args {
-	const char *conn;
-	bool mass, force, no_poll_wait;
+	ft_cli_device_args dev;
+	bool mass, force;
 	size_t count;
 	uint32_t sectors[MAX_SECTORS];
 } erase_args;
 
-enum { OPT_CONNECT = 256, OPT_SECTOR, OPT_MASS, OPT_FORCE, OPT_NO_POLL_WAIT };
+enum { OPT_SECTOR = FT_CLI_OPT_OWN, OPT_MASS, OPT_FORCE };
 
 static const struct option long_options[] = {
-    {"connect", required_argument, NULL, OPT_CONNECT},
+    FT_CLI_DEVICE_OPTIONS,
     {"sector", required_argument, NULL, OPT_SECTOR},
     {"mass", no_argument, NULL, OPT_MASS},
     {"force", no_argument, NULL, OPT_FORCE},
-    {"no-poll-wait", no_argument, NULL, OPT_NO_POLL_WAIT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -47,15 +51,14 @@ static const struct option long_options[] = {
 static int parse_args(int argc, char **argv, erase_args *args)
 {
 	memset(args, 0, sizeof(*args));
+	ft_cli_device_init(&args->dev, "erase");
 	opterr = 0;
 	optind = 1;
-	int opt;
-	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+	int opt, status;
+	while ((opt = getopt_long(argc, argv, ":hc:", long_options, NULL)) != -1) {
 		switch (opt) {
-		case OPT_CONNECT: args->conn = optarg; break;
 		case OPT_MASS: args->mass = true; break;
 		case OPT_FORCE: args->force = true; break;
-		case OPT_NO_POLL_WAIT: args->no_poll_wait = true; break;
 		case OPT_SECTOR:
 			if (args->count == MAX_SECTORS) {
 				ft_cli_error("erase: at most %d --sector", MAX_SECTORS);
@@ -66,7 +69,9 @@ static int parse_args(int argc, char **argv, erase_args *args)
 				return FT_EXIT_USAGE;
 			break;
 		case 'h': fputs(help, stdout); return FT_EXIT_OK;
-		default: return ft_cli_bad_option("erase", opt, argv);
+		default:
+			if ((status = ft_cli_device_option(&args->dev, opt, argv)) >= 0)
+				return status;
 		}
 	}
 	if (optind < argc) {
@@ -74,11 +79,8 @@ static int parse_args(int argc, char **argv, erase_args *args)
 		             argv[optind]);
 		return FT_EXIT_USAGE;
 	}
-	if (!args->conn) {
-		ft_cli_error("erase: say where the device is: --connect usb, usb:SERIAL or "
-		             "usbip://HOST:PORT");
-		return FT_EXIT_USAGE;
-	}
+	if ((status = ft_cli_device_settle(&args->dev)) >= 0)
+		return status;
 	if (args->mass == (args->count > 0)) {
 		ft_cli_error("erase: give --sector ADDR (one or more) or --mass, not both");
 		return FT_EXIT_USAGE;
@@ -90,6 +92,26 @@ static int parse_args(int argc, char **argv, erase_args *args)
 		return FT_EXIT_REFUSED;
 	}
 	return -1;
+}
+
+/* "erased the sector holding 0x08000010: 0x08000000-0x0801FFFF (128 KiB)"; size 0 when the
+ * sector's bounds are unknown. */
+static void print_erased(uint32_t addr, uint32_t start, uint32_t size)
+{
+	char range[40], bytes[24];
+	if (!size) {
+		printf("erased the sector holding 0x%08X\n", addr);
+	} else {
+		ft_cli_range_text(range, sizeof(range), start, size);
+		ft_plan_format_size(size, bytes, sizeof(bytes));
+		printf("erased the sector holding 0x%08X: %s (%s)\n", addr, range, bytes);
+	}
+	fflush(stdout);
+}
+
+static void print_mass_erased(void)
+{
+	printf("mass erase done: every sector of every bank is blank\n");
 }
 
 static int erase_sectors(ft_cli_session *s, const erase_args *args, const ft_part *part)
@@ -112,21 +134,13 @@ static int erase_sectors(ft_cli_session *s, const erase_args *args, const ft_par
 		}
 		const ft_dfuse_alt *a = &ft_dfuse_info(s->dev)->alts[ft_dfuse_current_alt(s->dev)];
 		const ft_dfuse_group *g = ft_dfuse_layout_find(&a->layout, addr);
-		char line[120] = "", range[40], size[24];
-		if (g && a->layout_diag.code == FT_OK) {
-			uint32_t start =
-			    g->start + (addr - g->start) / g->sector_size * g->sector_size;
-			ft_cli_range_text(range, sizeof(range), start, g->sector_size);
-			ft_plan_format_size(g->sector_size, size, sizeof(size));
-			snprintf(line, sizeof(line), "erased the sector holding 0x%08X: %s (%s)",
-			         addr, range, size);
-		} else {
-			snprintf(line, sizeof(line), "erased the sector holding 0x%08X", addr);
-		}
+		bool known = g && a->layout_diag.code == FT_OK;
 		ft_cli_progress_step(&s->progress, 1, NULL);
 		ft_cli_progress_interrupt(&s->progress);
-		printf("%s\n", line);
-		fflush(stdout);
+		print_erased(addr,
+		             known ? g->start + (addr - g->start) / g->sector_size * g->sector_size
+		                   : 0,
+		             known ? g->sector_size : 0);
 	}
 	ft_cli_progress_end(&s->progress);
 	return FT_EXIT_OK;
@@ -144,8 +158,57 @@ static int erase_mass(ft_cli_session *s)
 	}
 	ft_cli_progress_step(&s->progress, 1, NULL);
 	ft_cli_progress_end(&s->progress);
-	printf("mass erase done: every sector of every bank is blank\n");
+	print_mass_erased();
 	return FT_EXIT_OK;
+}
+
+static int erase_dfu(const erase_args *args)
+{
+	ft_cli_session s;
+	ft_cli_identity id;
+	int status = ft_cli_open_dfu(&s, &args->dev, false, &id);
+	if (status != FT_EXIT_OK)
+		return status;
+	status = args->mass ? erase_mass(&s) : erase_sectors(&s, args, id.part);
+	ft_cli_disconnect(&s);
+	return status;
+}
+
+/* Over the debug port each address is erased in turn, each refused whole (RDP, WRPSN) before
+ * its sector is touched. */
+static int erase_swd(const erase_args *args)
+{
+	ft_cli_swd s;
+	ft_cli_swd_config cfg = {0};
+	int status = ft_cli_swd_connect(&s, &args->dev, &cfg, false);
+	if (status != FT_EXIT_OK)
+		return status;
+	const ft_flash_geometry *g = &ft_swd_get_info(s.swd)->part->flash;
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	ft_error err = FT_OK;
+	char what[48] = "the whole flash";
+	s.what[FT_SWD_PHASE_ERASE] = what;
+	if (args->mass && (err = ft_swd_mass_erase(s.swd, &diag)) == FT_OK) {
+		ft_cli_swd_progress_done(&s);
+		print_mass_erased();
+	}
+	for (size_t i = 0; !args->mass && err == FT_OK && i < args->count; i++) {
+		uint32_t addr = args->sectors[i];
+		snprintf(what, sizeof(what), "the sector holding 0x%08X", addr);
+		if ((err = ft_swd_erase(s.swd, addr, 1, &diag)) != FT_OK)
+			break;
+		ft_cli_swd_progress_done(&s);
+		uint32_t start = 0;
+		for (unsigned b = 0; b < g->banks; b++)
+			if (addr >= g->bank_base[b] && addr - g->bank_base[b] < g->bank_size)
+				start = addr - (addr - g->bank_base[b]) % g->sector_size;
+		print_erased(addr, start, g->sector_size);
+	}
+	if (err != FT_OK)
+		status = ft_cli_swd_failed(&s, err, &diag);
+	ft_cli_swd_disconnect(&s);
+	return status;
 }
 
 int ft_cli_erase(int argc, char **argv)
@@ -154,14 +217,5 @@ int ft_cli_erase(int argc, char **argv)
 	int status = parse_args(argc, argv, &args);
 	if (status >= 0)
 		return status;
-	ft_cli_session s;
-	status = ft_cli_connect(&s, "erase", args.conn, args.no_poll_wait, false);
-	if (status != FT_EXIT_OK)
-		return status;
-	ft_cli_identity id;
-	status = ft_cli_settle_part(&s, NULL, false, &id);
-	if (status == FT_EXIT_OK)
-		status = args.mass ? erase_mass(&s) : erase_sectors(&s, &args, id.part);
-	ft_cli_disconnect(&s);
-	return status;
+	return args.dev.route == FT_CLI_SWD ? erase_swd(&args) : erase_dfu(&args);
 }

@@ -5,50 +5,99 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: flashtwin info --connect CONN [--part PART|--board BOARD] [--json]\n"
+    "usage: flashtwin info --connect CONN [--part PART|--board BOARD] [--timeout MS] [--json]\n"
     "\n"
-    "Connects to a DFU device and prints its product, serial number, USB identity, DFU\n"
-    "version and transfer size, every alternate setting with its memory layout parsed into\n"
-    "address ranges, and the part: the one given, cross-checked against the descriptor, or the\n"
-    "parts of the table whose system bootloader reports these layouts. Several lines share one\n"
-    "ROM (STM32H743xI, H743xG, H753xI, ...): then all are named. A descriptor that shows a\n"
-    "known ROM bug (the STM32H7A3 rev Z layouts) or that disagrees with the given part is\n"
-    "warned about. Nothing is erased or written.\n"
+    "Over USB DFU: connects to the DFU device and prints its product, serial number, USB\n"
+    "identity, DFU version and transfer size, every alternate setting with its memory layout\n"
+    "parsed into address ranges, and the part: the one given, cross-checked against the\n"
+    "descriptor, or the parts of the table whose system bootloader reports these layouts.\n"
+    "Several lines share one ROM (STM32H743xI, H743xG, H753xI, ...): then all are named. A\n"
+    "descriptor that shows a known ROM bug (the STM32H7A3 rev Z layouts) or that disagrees with\n"
+    "the given part is warned about.\n"
+    "Over the debug port: halts the core and prints the GDB server's PacketSize and register\n"
+    "numbering, the part identified by DBGMCU_IDCODE and the flash-size register (or checked\n"
+    "against the one given), where the core stopped and the read protection level.\n"
+    "Nothing is erased or written.\n"
     "\n"
-    "  --connect CONN     usb, usb:SERIAL or usbip://HOST:PORT[/BUSID]\n"
-    "  --part PART        the part to cross-check the descriptor against\n"
+    "  -c, --connect CONN usb, usb:SERIAL, usbip://HOST:PORT[/BUSID], gdb://HOST:PORT or\n"
+    "                     gdb:/dev/ttyACM0\n"
+    "  --part PART        the part to cross-check the device against\n"
     "  --board BOARD      a board name or .board file instead of --part\n"
+    "  --timeout MS       debug port: wait at most MS for each GDB server reply (3000)\n"
     "  --json             print the device as one JSON object (docs/cli.md)\n"
     "  -h, --help         this text\n"
     "\n"
-    "exit status: 0 done, 2 usage, 3 connection failed\n";
+    "exit status: 0 done, 1 the target refuses (another part, a core that does not halt),\n"
+    "2 usage, 3 connection failed\n";
 
-enum { OPT_CONNECT = 256, OPT_PART, OPT_BOARD, OPT_JSON };
+enum { OPT_JSON = FT_CLI_OPT_OWN };
 
 static const struct option long_options[] = {
-    {"connect", required_argument, NULL, OPT_CONNECT},
-    {"part", required_argument, NULL, OPT_PART},
-    {"board", required_argument, NULL, OPT_BOARD},
+    FT_CLI_DEVICE_OPTIONS,
     {"json", no_argument, NULL, OPT_JSON},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
+/* The device object inside the command's JSON. */
+static int print_json(json_t *device)
+{
+	json_t *root =
+	    json_pack("{s:s, s:s, s:s, s:i, s:o}", "flashtwin", FT_CLI_VERSION, "command", "info",
+	              "status", "ok", "exit_status", FT_EXIT_OK, "device", device);
+	if (ft_cli_dump_json(stdout, root))
+		return FT_EXIT_OK;
+	ft_cli_error("info: cannot write JSON (out of memory?)");
+	return FT_EXIT_USAGE;
+}
+
+static int info_dfu(const ft_cli_device_args *dev, bool json)
+{
+	ft_cli_session s;
+	int status = ft_cli_connect(&s, "info", dev->conn, true, json);
+	if (status != FT_EXIT_OK)
+		return status;
+	ft_cli_identity id;
+	ft_cli_identify(&s, dev->given, &id);
+	ft_cli_identity_warn(&id);
+	if (json)
+		status = print_json(ft_cli_device_json(&s, &id));
+	else
+		ft_cli_print_device(stdout, &s, &id, true);
+	ft_cli_disconnect(&s);
+	return status;
+}
+
+static int info_swd(const ft_cli_device_args *dev, bool json)
+{
+	ft_cli_swd s;
+	ft_cli_swd_config cfg = {0};
+	int status = ft_cli_swd_connect(&s, dev, &cfg, json);
+	if (status != FT_EXIT_OK)
+		return status;
+	if (json)
+		status = print_json(ft_cli_swd_json(&s));
+	else
+		ft_cli_print_swd(stdout, &s, true);
+	ft_cli_swd_disconnect(&s);
+	return status;
+}
+
 int ft_cli_info(int argc, char **argv)
 {
-	const char *conn = NULL, *part_name = NULL, *board = NULL;
+	ft_cli_device_args dev;
+	ft_cli_device_init(&dev, "info");
 	bool json = false;
 	opterr = 0;
 	optind = 1;
-	int opt;
-	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+	int opt, status;
+	while ((opt = getopt_long(argc, argv, ":hc:", long_options, NULL)) != -1) {
 		switch (opt) {
-		case OPT_CONNECT: conn = optarg; break;
-		case OPT_PART: part_name = optarg; break;
-		case OPT_BOARD: board = optarg; break;
 		case OPT_JSON: json = true; break;
 		case 'h': fputs(help, stdout); return FT_EXIT_OK;
-		default: return ft_cli_bad_option("info", opt, argv);
+		default:
+			if ((status = ft_cli_device_option(&dev, opt, argv)) >= 0)
+				return status;
 		}
 	}
 	if (optind < argc) {
@@ -56,36 +105,7 @@ int ft_cli_info(int argc, char **argv)
 		             argv[optind]);
 		return FT_EXIT_USAGE;
 	}
-	if (!conn) {
-		ft_cli_error("info: say where the device is: --connect usb, usb:SERIAL or "
-		             "usbip://HOST:PORT");
-		return FT_EXIT_USAGE;
-	}
-	if (part_name && board) {
-		ft_cli_error("info: give --part or --board, not both");
-		return FT_EXIT_USAGE;
-	}
-	const ft_part *given = NULL;
-	if ((part_name || board) && !(given = ft_cli_resolve_part(part_name, board)))
-		return FT_EXIT_USAGE;
-	ft_cli_session s;
-	int status = ft_cli_connect(&s, "info", conn, true, json);
-	if (status != FT_EXIT_OK)
+	if ((status = ft_cli_device_settle(&dev)) >= 0)
 		return status;
-	ft_cli_identity id;
-	ft_cli_identify(&s, given, &id);
-	ft_cli_identity_warn(&id);
-	if (json) {
-		json_t *root = json_pack("{s:s, s:s, s:s, s:i, s:o}", "flashtwin", FT_CLI_VERSION,
-		                         "command", "info", "status", "ok", "exit_status",
-		                         FT_EXIT_OK, "device", ft_cli_device_json(&s, &id));
-		if (!ft_cli_dump_json(stdout, root)) {
-			ft_cli_error("info: cannot write JSON (out of memory?)");
-			status = FT_EXIT_USAGE;
-		}
-	} else {
-		ft_cli_print_device(stdout, &s, &id, true);
-	}
-	ft_cli_disconnect(&s);
-	return status;
+	return dev.route == FT_CLI_SWD ? info_swd(&dev, json) : info_dfu(&dev, json);
 }

@@ -9,37 +9,45 @@
 
 static const char help[] =
     "usage: flashtwin read --connect CONN ADDR LEN -o FILE [--alt N] [--format F]\n"
-    "                      [--no-poll-wait]\n"
+    "                      [--part PART|--board BOARD] [--timeout MS] [--no-poll-wait]\n"
     "\n"
-    "Reads LEN bytes at ADDR through DfuSe UPLOAD into FILE. The alternate setting is the one\n"
-    "whose layout holds ADDR, or N with --alt; with --alt, ADDR and LEN may be left out to read\n"
-    "the whole of that alternate setting (--alt 1 on STM32H7: the option bytes).\n"
+    "Reads LEN bytes at ADDR into FILE: over USB DFU through DfuSe UPLOAD, over the debug port\n"
+    "through the GDB server. Over DFU the alternate setting is the one whose layout holds ADDR,\n"
+    "or N with --alt; with --alt, ADDR and LEN may be left out to read the whole of that\n"
+    "alternate setting (--alt 1 on STM32H7: the option bytes; over the debug port 'flashtwin\n"
+    "ob' shows them). Under read protection (RDP level 1 or 2) the debug port cannot read the\n"
+    "flash: the read is refused, naming the remedy.\n"
     "\n"
-    "  --connect CONN     usb, usb:SERIAL or usbip://HOST:PORT[/BUSID]\n"
+    "  -c, --connect CONN usb, usb:SERIAL, usbip://HOST:PORT[/BUSID], gdb://HOST:PORT or\n"
+    "                     gdb:/dev/ttyACM0\n"
     "  -o, --output FILE  where to write\n"
-    "  --alt N            the alternate setting (bAlternateSetting) to read through\n"
+    "  --alt N            DFU: the alternate setting (bAlternateSetting) to read through\n"
     "  --format F         bin (default), ihex, srec or dfuse\n"
-    "  --no-poll-wait     poll without waiting bwPollTimeout (emulated boards in instant\n"
+    "  --part PART        the part the device must be; default: identified\n"
+    "  --board BOARD      a board name or .board file instead of --part\n"
+    "  --timeout MS       debug port: wait at most MS for each GDB server reply (3000)\n"
+    "  --no-poll-wait     DFU: poll without waiting bwPollTimeout (emulated boards in instant\n"
     "                     timing)\n"
     "  -h, --help         this text\n"
     "\n"
-    "exit status: 0 done, 1 device error, 2 bad input or usage, 3 connection failed\n";
+    "exit status: 0 done, 1 refused or device error, 2 bad input or usage, 3 connection\n"
+    "failed\n";
 
 typedef struct read_args {
-	const char *conn, *output;
-	bool has_alt, has_range, no_poll_wait;
+	ft_cli_device_args dev;
+	const char *output;
+	bool has_alt, has_range;
 	uint32_t alt, addr, len;
 	ft_image_format format;
 } read_args;
 
-enum { OPT_CONNECT = 256, OPT_ALT, OPT_FORMAT, OPT_NO_POLL_WAIT };
+enum { OPT_ALT = FT_CLI_OPT_OWN, OPT_FORMAT };
 
 static const struct option long_options[] = {
-    {"connect", required_argument, NULL, OPT_CONNECT},
+    FT_CLI_DEVICE_OPTIONS,
     {"output", required_argument, NULL, 'o'},
     {"alt", required_argument, NULL, OPT_ALT},
     {"format", required_argument, NULL, OPT_FORMAT},
-    {"no-poll-wait", no_argument, NULL, OPT_NO_POLL_WAIT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -47,15 +55,14 @@ static const struct option long_options[] = {
 static int parse_args(int argc, char **argv, read_args *args)
 {
 	memset(args, 0, sizeof(*args));
+	ft_cli_device_init(&args->dev, "read");
 	args->format = FT_IMAGE_BIN;
 	opterr = 0;
 	optind = 1;
-	int opt;
-	while ((opt = getopt_long(argc, argv, ":ho:", long_options, NULL)) != -1) {
+	int opt, status;
+	while ((opt = getopt_long(argc, argv, ":ho:c:", long_options, NULL)) != -1) {
 		switch (opt) {
-		case OPT_CONNECT: args->conn = optarg; break;
 		case 'o': args->output = optarg; break;
-		case OPT_NO_POLL_WAIT: args->no_poll_wait = true; break;
 		case OPT_ALT:
 			if (!ft_cli_parse_number("read", "--alt", optarg, &args->alt))
 				return FT_EXIT_USAGE;
@@ -66,7 +73,9 @@ static int parse_args(int argc, char **argv, read_args *args)
 				return FT_EXIT_USAGE;
 			break;
 		case 'h': fputs(help, stdout); return FT_EXIT_OK;
-		default: return ft_cli_bad_option("read", opt, argv);
+		default:
+			if ((status = ft_cli_device_option(&args->dev, opt, argv)) >= 0)
+				return status;
 		}
 	}
 	int rest = argc - optind;
@@ -80,7 +89,7 @@ static int parse_args(int argc, char **argv, read_args *args)
 		             "setting; try 'flashtwin read --help')");
 		return FT_EXIT_USAGE;
 	}
-	if (!args->conn || !args->output) {
+	if (!args->dev.conn || !args->output) {
 		ft_cli_error("read: --connect CONN and -o FILE are required");
 		return FT_EXIT_USAGE;
 	}
@@ -88,7 +97,10 @@ static int parse_args(int argc, char **argv, read_args *args)
 		ft_cli_error("read: LEN must be 1 or more and ADDR + LEN stay within 4 GiB");
 		return FT_EXIT_USAGE;
 	}
-	return -1;
+	status = ft_cli_device_settle(&args->dev);
+	if (status < 0 && args->dev.route == FT_CLI_SWD && args->has_alt)
+		return ft_cli_route_only(&args->dev, "--alt", FT_CLI_DFU);
+	return status;
 }
 
 /* Selects the alternate setting to read through and settles the range. */
@@ -142,13 +154,46 @@ static int choose_alt(ft_cli_session *s, read_args *args)
 	return FT_EXIT_OK;
 }
 
-static int upload(ft_cli_session *s, const read_args *args, const ft_part *part)
+/* Writes what was read into the output file and says so. */
+static int write_output(const read_args *args, uint8_t *buf)
 {
-	uint8_t *buf = malloc(args->len);
-	if (!buf) {
-		ft_cli_error("read: out of memory for %u bytes", args->len);
+	ft_segment seg;
+	memset(&seg, 0, sizeof(seg));
+	seg.addr = seg.run_addr = args->addr;
+	seg.size = seg.mem_size = args->len;
+	seg.data = buf;
+	seg.index = -1;
+	seg.dfu_alt = (uint8_t)args->alt;
+	ft_image_write_options o = {.format = args->format};
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	if (ft_image_write(&seg, 1, &o, args->output, &diag) != FT_OK) {
+		ft_cli_diag(NULL, &diag);
 		return FT_EXIT_USAGE;
 	}
+	char size[24], alt[16] = "";
+	ft_plan_format_size(args->len, size, sizeof(size));
+	if (args->dev.route == FT_CLI_DFU)
+		snprintf(alt, sizeof(alt), ", alt %u", args->alt);
+	printf("read 0x%08X-0x%08X (%s%s) into %s (%s)\n", args->addr,
+	       (uint32_t)(args->addr + args->len - 1), size, alt, args->output,
+	       ft_image_format_name(args->format));
+	return FT_EXIT_OK;
+}
+
+static uint8_t *output_buffer(const read_args *args)
+{
+	uint8_t *buf = malloc(args->len);
+	if (!buf)
+		ft_cli_error("read: out of memory for %u bytes", args->len);
+	return buf;
+}
+
+static int upload(ft_cli_session *s, const read_args *args, const ft_part *part)
+{
+	uint8_t *buf = output_buffer(args);
+	if (!buf)
+		return FT_EXIT_USAGE;
 	char what[64], size[24];
 	ft_plan_format_size(args->len, size, sizeof(size));
 	snprintf(what, sizeof(what), "%s at 0x%08X (alt %u)", size, args->addr, args->alt);
@@ -156,7 +201,7 @@ static int upload(ft_cli_session *s, const read_args *args, const ft_part *part)
 	ft_cli_step_start(s, args->addr);
 	ft_diag diag;
 	ft_diag_clear(&diag);
-	int status = FT_EXIT_OK;
+	int status;
 	if (ft_dfuse_read(s->dev, args->addr, buf, args->len, &diag) != FT_OK) {
 		char where[200], region[160];
 		ft_cli_locate(NULL, part, ft_cli_failed_address(s), region, sizeof(region));
@@ -166,24 +211,48 @@ static int upload(ft_cli_session *s, const read_args *args, const ft_part *part)
 	} else {
 		ft_cli_progress_step(&s->progress, args->len, NULL);
 		ft_cli_progress_end(&s->progress);
-		ft_segment seg;
-		memset(&seg, 0, sizeof(seg));
-		seg.addr = seg.run_addr = args->addr;
-		seg.size = seg.mem_size = args->len;
-		seg.data = buf;
-		seg.index = -1;
-		seg.dfu_alt = (uint8_t)args->alt;
-		ft_image_write_options o = {.format = args->format};
-		if (ft_image_write(&seg, 1, &o, args->output, &diag) != FT_OK) {
-			ft_cli_diag(NULL, &diag);
-			status = FT_EXIT_USAGE;
-		} else {
-			printf("read 0x%08X-0x%08X (%s, alt %u) into %s (%s)\n", args->addr,
-			       (uint32_t)(args->addr + args->len - 1), size, args->alt,
-			       args->output, ft_image_format_name(args->format));
-		}
+		status = write_output(args, buf);
 	}
 	free(buf);
+	return status;
+}
+
+static int read_dfu(read_args *args)
+{
+	ft_cli_session s;
+	ft_cli_identity id;
+	int status = ft_cli_open_dfu(&s, &args->dev, false, &id);
+	if (status != FT_EXIT_OK)
+		return status;
+	status = choose_alt(&s, args);
+	if (status == FT_EXIT_OK)
+		status = upload(&s, args, id.part);
+	ft_cli_disconnect(&s);
+	return status;
+}
+
+static int read_swd(const read_args *args)
+{
+	ft_cli_swd s;
+	ft_cli_swd_config cfg = {0};
+	int status = ft_cli_swd_connect(&s, &args->dev, &cfg, false);
+	if (status != FT_EXIT_OK)
+		return status;
+	uint8_t *buf = output_buffer(args);
+	char what[48], size[24];
+	ft_plan_format_size(args->len, size, sizeof(size));
+	snprintf(what, sizeof(what), "%s at 0x%08X", size, args->addr);
+	s.what[FT_SWD_PHASE_READ] = what;
+	status = FT_EXIT_USAGE;
+	if (buf) {
+		ft_diag diag;
+		ft_diag_clear(&diag);
+		ft_error err = ft_swd_read(s.swd, args->addr, buf, args->len, &diag);
+		ft_cli_swd_progress_done(&s);
+		status = err == FT_OK ? write_output(args, buf) : ft_cli_swd_failed(&s, err, &diag);
+		free(buf);
+	}
+	ft_cli_swd_disconnect(&s);
 	return status;
 }
 
@@ -193,16 +262,5 @@ int ft_cli_read(int argc, char **argv)
 	int status = parse_args(argc, argv, &args);
 	if (status >= 0)
 		return status;
-	ft_cli_session s;
-	status = ft_cli_connect(&s, "read", args.conn, args.no_poll_wait, false);
-	if (status != FT_EXIT_OK)
-		return status;
-	ft_cli_identity id;
-	status = ft_cli_settle_part(&s, NULL, false, &id);
-	if (status == FT_EXIT_OK)
-		status = choose_alt(&s, &args);
-	if (status == FT_EXIT_OK)
-		status = upload(&s, &args, id.part);
-	ft_cli_disconnect(&s);
-	return status;
+	return args.dev.route == FT_CLI_SWD ? read_swd(&args) : read_dfu(&args);
 }

@@ -3,7 +3,6 @@
 
 #include <ctype.h>
 #include <dirent.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,30 +86,7 @@ const ft_part *ft_cli_find_part(const char *spelling)
 	return NULL;
 }
 
-/* Directories that may hold boards/, in search order; returns how many were written. */
-static size_t board_dirs(char dirs[][PATH_MAX], size_t max)
-{
-	size_t n = 0;
-	const char *env = getenv("FLASHTWIN_BOARDS");
-	if (env && env[0] && n < max)
-		snprintf(dirs[n++], PATH_MAX, "%s", env);
-	if (n < max)
-		snprintf(dirs[n++], PATH_MAX, "boards");
-	char exe[PATH_MAX];
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (len <= 0)
-		return n;
-	exe[len] = '\0';
-	/* build/flashtwin and build/san/flashtwin sit one and two levels below the source tree */
-	char *dir = dirname(exe);
-	for (int up = 0; up < 3 && n < max; up++) {
-		snprintf(dirs[n++], PATH_MAX, "%s/boards", dir);
-		dir = dirname(dir);
-	}
-	return n;
-}
-
-static void list_boards(char dirs[][PATH_MAX], size_t count, const char *name)
+static void list_boards(char (*dirs)[FT_BOARD_PATH_MAX], size_t count, const char *name)
 {
 	char best_name[MAX_NAME] = "";
 	size_t best = (size_t)-1;
@@ -146,16 +122,19 @@ bool ft_cli_find_board(const char *name, char *path, size_t len, ft_board *board
 {
 	ft_diag diag;
 	ft_diag_clear(&diag);
-	size_t nlen = strlen(name);
-	if (strchr(name, '/') || (nlen > 6 && strcmp(name + nlen - 6, ".board") == 0)) {
+	if (ft_board_arg_is_path(name)) {
 		snprintf(path, len, "%s", name);
 		if (ft_board_load(path, board, &diag) == FT_OK)
 			return true;
 		ft_cli_diag(path, &diag);
 		return false;
 	}
-	char dirs[5][PATH_MAX];
-	size_t count = board_dirs(dirs, 5);
+	char exe[FT_BOARD_PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	char dirs[FT_BOARD_SEARCH_DIRS][FT_BOARD_PATH_MAX];
+	size_t count = ft_board_search_dirs(getenv("FLASHTWIN_BOARDS"), n > 0 ? exe : NULL, dirs,
+	                                    FT_BOARD_SEARCH_DIRS);
 	for (size_t i = 0; i < count; i++) {
 		snprintf(path, len, "%s/%s.board", dirs[i], name);
 		ft_error err = ft_board_load(path, board, &diag);

@@ -19,13 +19,17 @@ static const char usage[] =
     "        touches no device\n"
     "  flash FILE... --connect CONN [--part PART|--board BOARD] [--skip-volatile]\n"
     "                [--address ADDR] [--no-verify] [--leave [ADDR]] [--json]\n"
-    "        plan, then erase, write and verify over USB DFU; a refused plan touches nothing\n"
+    "        plan, then erase, write and verify over USB DFU or the debug port; a refused\n"
+    "        plan touches nothing\n"
     "  read --connect CONN ADDR LEN -o FILE [--alt N]\n"
-    "        read device memory (or option bytes: --alt 1) into a file\n"
+    "        read device memory (or option bytes: --alt 1 over DFU) into a file\n"
     "  erase --connect CONN (--sector ADDR... | --mass --force)\n"
     "        erase the sectors holding the addresses, or the whole flash\n"
     "  info --connect CONN [--part PART|--board BOARD] [--json]\n"
-    "        show the DFU device: identity, alternate settings and layouts, the part\n"
+    "        show the device: DFU identity, alternate settings and layouts, or the target on\n"
+    "        the debug port; and the part\n"
+    "  ob --connect CONN [NAME=VALUE...] [--allow-regression] [--allow-level2] [--json]\n"
+    "        show the option bytes through the debug port, or change them\n"
     "  list [usb | usbip://HOST:PORT] [--json]\n"
     "        list the DFU devices on this host's USB or on a USB/IP server\n"
     "  convert FILE... --format dfuse|bin|ihex|srec -o OUT [--address ADDR]\n"
@@ -34,7 +38,9 @@ static const char usage[] =
     "        list the supported parts, or show one part's memory map, flash geometry and\n"
     "        system-bootloader facts\n"
     "\n"
-    "CONN: usb, usb:SERIAL or usbip://HOST:PORT[/BUSID] (an emulated board or a usbipd).\n"
+    "CONN: usb, usb:SERIAL or usbip://HOST:PORT[/BUSID] (USB DFU: the system bootloader, an\n"
+    "emulated board or a usbipd); gdb://HOST:PORT or gdb:/dev/ttyACM0 (the debug port through\n"
+    "a GDB server: QEMU, OpenOCD, pyOCD, a Black Magic Probe).\n"
     "'flashtwin COMMAND --help' describes a command; docs/cli.md has the details.\n"
     "exit status: 0 done / programmable, 1 refused or failed (verify, device error),\n"
     "2 bad input or usage, 3 connection failed\n";
@@ -47,7 +53,7 @@ typedef struct command {
 static const command commands[] = {
     {"check", ft_cli_check}, {"flash", ft_cli_flash},     {"read", ft_cli_read},
     {"erase", ft_cli_erase}, {"info", ft_cli_info},       {"list", ft_cli_list},
-    {"parts", ft_cli_parts}, {"convert", ft_cli_convert},
+    {"parts", ft_cli_parts}, {"convert", ft_cli_convert}, {"ob", ft_cli_ob},
 };
 
 void ft_cli_error(const char *fmt, ...)

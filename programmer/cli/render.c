@@ -424,13 +424,18 @@ json_t *ft_cli_plan_json(const ft_cli_check_input *input, const ft_plan *plan)
 	return root;
 }
 
+json_t *ft_cli_error_json(const char *command, const char *file, const ft_diag *diag,
+                          int exit_status)
+{
+	return json_pack("{s:s, s:s, s:s, s:i, s:{s:s, s:o, s:o, s:s}}", "flashtwin",
+	                 FT_CLI_VERSION, "command", command, "status", "error", "exit_status",
+	                 exit_status, "error", "code", ft_error_name(diag->code), "file",
+	                 text_or_null(file), "origin", text_or_null(diag->origin), "message",
+	                 diag->message);
+}
+
 void ft_cli_render_error_json(FILE *out, const char *command, const char *file, const ft_diag *diag,
                               int exit_status)
 {
-	json_t *root =
-	    json_pack("{s:s, s:s, s:s, s:i, s:{s:s, s:o, s:o, s:s}}", "flashtwin", FT_CLI_VERSION,
-	              "command", command, "status", "error", "exit_status", exit_status, "error",
-	              "code", ft_error_name(diag->code), "file", text_or_null(file), "origin",
-	              text_or_null(diag->origin), "message", diag->message);
-	ft_cli_dump_json(out, root);
+	ft_cli_dump_json(out, ft_cli_error_json(command, file, diag, exit_status));
 }

@@ -167,6 +167,18 @@ int ft_cli_settle_part(ft_cli_session *s, const ft_part *given, bool json, ft_cl
 	return FT_EXIT_OK;
 }
 
+int ft_cli_open_dfu(ft_cli_session *s, const ft_cli_device_args *dev, bool json,
+                    ft_cli_identity *id)
+{
+	int status = ft_cli_connect(s, dev->command, dev->conn, dev->no_poll_wait, json);
+	if (status != FT_EXIT_OK)
+		return status;
+	status = ft_cli_settle_part(s, dev->given, json, id);
+	if (status != FT_EXIT_OK)
+		ft_cli_disconnect(s);
+	return status;
+}
+
 void ft_cli_identity_warn(const ft_cli_identity *id)
 {
 	switch (id->agreement) {

@@ -9,8 +9,8 @@
 #ifndef FT_TESTS_GDB_SCRIPT_H
 #define FT_TESTS_GDB_SCRIPT_H
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "programmer/tests/loopback.h"
+
 #include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -220,17 +220,8 @@ static inline void gs_start(gs_server *s, const gs_step *steps, size_t count)
 	s->steps = steps;
 	s->count = count;
 	s->acks = true;
-	s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {0};
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t al = sizeof(a);
-	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    listen(s->listen_fd, 1) != 0 ||
-	    getsockname(s->listen_fd, (struct sockaddr *)&a, &al) != 0)
-		abort();
-	s->port = ntohs(a.sin_port);
-	if (pthread_create(&s->thread, NULL, gs_thread, s) != 0)
+	s->listen_fd = loopback_listen(&s->port);
+	if (s->listen_fd < 0 || pthread_create(&s->thread, NULL, gs_thread, s) != 0)
 		abort();
 }
 

@@ -22,8 +22,8 @@
 #include "models/clock.h"
 #include "models/flash_h7.h"
 #include "models/parts.h"
+#include "programmer/tests/loopback.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -35,7 +35,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define STUB_WAIT_MS   5000 /* the stub gives up on a silent client after this */
+#define STUB_WAIT_MS   5000 /* the stub drops a connected client silent for this long */
 #define STUB_MAX_PKT   0x4000
 #define STUB_REGS      23
 #define STUB_DHCSR     0xE000EDF0u
@@ -76,6 +76,8 @@ typedef struct stub {
 	unsigned flash_writes; /* X/M packets that touched the flash array */
 	unsigned bus_stalls;   /* FT_ERR_BUSY answers the stub waited out */
 	int listen_fd, fd;
+	int stop[2];          /* a byte on stop[1] ends the serving thread */
+	unsigned connections; /* connections served to their end */
 	uint16_t port;
 	pthread_t thread;
 	bool thread_started;
@@ -602,23 +604,36 @@ static inline void stub_handle(stub *s, size_t len)
 	}
 }
 
+/* Serves one connection after another (each flashtwin run of a CLI test is one) until
+ * stub_free asks it to stop. Each connection starts in acknowledgement mode, as a fresh GDB
+ * server session does; the target keeps its state across them. */
 static inline void *stub_thread(void *arg)
 {
 	stub *s = arg;
-	struct pollfd p = {s->listen_fd, POLLIN, 0};
-	if (poll(&p, 1, STUB_WAIT_MS) != 1 || (s->fd = accept(s->listen_fd, NULL, NULL)) < 0) {
-		snprintf(s->failure, sizeof(s->failure), "no client connected");
-		return NULL;
+	for (;;) {
+		struct pollfd p[2] = {{s->listen_fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
+		if (poll(p, 2, -1) < 0 || (p[1].revents & POLLIN))
+			break;
+		if (!(p[0].revents & POLLIN))
+			continue;
+		if ((s->fd = accept(s->listen_fd, NULL, NULL)) < 0) {
+			snprintf(s->failure, sizeof(s->failure), "accept failed");
+			break;
+		}
+		int one = 1;
+		setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		s->acks = true;
+		s->in_pos = s->in_len = 0;
+		size_t len;
+		while (stub_read_packet(s, &len)) {
+			pthread_mutex_lock(&s->lock);
+			stub_handle(s, len);
+			pthread_mutex_unlock(&s->lock);
+		}
+		close(s->fd);
+		s->fd = -1;
+		s->connections++;
 	}
-	int one = 1;
-	setsockopt(s->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	size_t len;
-	while (stub_read_packet(s, &len)) {
-		pthread_mutex_lock(&s->lock);
-		stub_handle(s, len);
-		pthread_mutex_unlock(&s->lock);
-	}
-	close(s->fd);
 	return NULL;
 }
 
@@ -662,23 +677,17 @@ static inline bool stub_init(stub *s, const stub_config *cfg)
 	s->acks = true;
 	s->listen_fd = -1;
 	s->fd = -1;
+	s->stop[0] = s->stop[1] = -1;
 	return true;
 }
 
-/* Starts serving one connection on 127.0.0.1, port s->port. */
+/* Starts serving connections on 127.0.0.1, port s->port. */
 static inline void stub_serve(stub *s)
 {
-	s->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {0};
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t al = sizeof(a);
-	if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
-	    listen(s->listen_fd, 1) != 0 ||
-	    getsockname(s->listen_fd, (struct sockaddr *)&a, &al) != 0)
+	if (pipe(s->stop) != 0)
 		abort();
-	s->port = ntohs(a.sin_port);
-	if (pthread_create(&s->thread, NULL, stub_thread, s) != 0)
+	s->listen_fd = loopback_listen(&s->port);
+	if (s->listen_fd < 0 || pthread_create(&s->thread, NULL, stub_thread, s) != 0)
 		abort();
 	s->thread_started = true;
 }
@@ -688,11 +697,25 @@ static inline void stub_url(const stub *s, char *out, size_t cap)
 	snprintf(out, cap, "gdb://127.0.0.1:%u", s->port);
 }
 
-/* Waits for the served connection to end (the client must have closed it) and frees all. */
+/* Waits for a connection in progress to end (the client must have closed it) and stops
+ * serving; the target stays for the test to inspect. */
+static inline void stub_stop(stub *s)
+{
+	if (!s->thread_started)
+		return;
+	if (write(s->stop[1], "x", 1) != 1)
+		abort();
+	pthread_join(s->thread, NULL);
+	s->thread_started = false;
+}
+
+/* stub_stop, then frees all. */
 static inline void stub_free(stub *s)
 {
-	if (s->thread_started)
-		pthread_join(s->thread, NULL);
+	stub_stop(s);
+	for (int i = 0; i < 2; i++)
+		if (s->stop[i] >= 0)
+			close(s->stop[i]);
 	if (s->listen_fd >= 0)
 		close(s->listen_fd);
 	ft_flash_h7_free(s->fl);

@@ -35,7 +35,6 @@
 
 typedef struct fixture {
 	stub stub;
-	bool serving;
 	ft_swd *swd;
 	ft_image *image;
 	ft_plan *plan;
@@ -191,7 +190,6 @@ static void model_program(uint32_t addr, const uint8_t *data, size_t len)
 static void serve_and_open(unsigned halt_ms, ft_swd_verify_mode verify, const ft_part *expect)
 {
 	stub_serve(&F->stub);
-	F->serving = true;
 	char url[64];
 	stub_url(&F->stub, url, sizeof(url));
 	ft_swd_options o = {
@@ -218,10 +216,7 @@ static void hang_up(void)
 {
 	ft_swd_close(F->swd);
 	F->swd = NULL;
-	if (F->serving)
-		pthread_join(F->stub.thread, NULL);
-	F->stub.thread_started = false;
-	F->serving = false;
+	stub_stop(&F->stub);
 }
 
 /* ---- images and plans ---- */
@@ -372,7 +367,6 @@ static void test_silent_stop_query_is_a_bounded_failure(void)
 	                   .silent_stop_query = true};
 	stub_with(&cfg);
 	stub_serve(&F->stub);
-	F->serving = true;
 	char url[64];
 	stub_url(&F->stub, url, sizeof(url));
 	ft_swd_options o = {.gdb = {.timeout_ms = 100}};

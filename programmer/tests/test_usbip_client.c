@@ -4,10 +4,9 @@
  * 127.0.0.1 listener with port 0. Wire layouts come from Linux
  * Documentation/usb/usbip_protocol.rst and are written out here, not taken from the client. */
 #include "models/tests/ft_test.h"
+#include "programmer/tests/loopback.h"
 #include "programmer/transport/usbip_client.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -512,17 +511,8 @@ static void server_start_tcp(server *s, void (*script)(server *))
 {
 	memset(s, 0, sizeof(*s));
 	s->script = script;
-	s->listener = socket(AF_INET, SOCK_STREAM, 0);
+	s->listener = loopback_listen(&s->port);
 	CU_ASSERT_FATAL(s->listener >= 0);
-	struct sockaddr_in a = {0};
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = 0;
-	CU_ASSERT_FATAL(bind(s->listener, (struct sockaddr *)&a, sizeof(a)) == 0);
-	CU_ASSERT_FATAL(listen(s->listener, 4) == 0);
-	socklen_t len = sizeof(a);
-	CU_ASSERT_FATAL(getsockname(s->listener, (struct sockaddr *)&a, &len) == 0);
-	s->port = ntohs(a.sin_port);
 	CU_ASSERT_FATAL(pthread_create(&s->thread, NULL, server_main, s) == 0);
 }
 
@@ -642,19 +632,14 @@ static void test_list_through_the_transport_api(void)
 
 static void test_refused_connection_is_an_io_error(void)
 {
-	/* A port that was just free: bind, read it, close. */
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {0};
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	CU_ASSERT_FATAL(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-	socklen_t len = sizeof(a);
-	CU_ASSERT_FATAL(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+	/* A port that was just free: listen on it, then close. */
+	uint16_t port = 0;
+	int fd = loopback_listen(&port);
+	CU_ASSERT_FATAL(fd >= 0);
 	close(fd);
 	ft_usbip_client *c = NULL;
 	ft_diag d;
-	FT_ASSERT_HEX(ft_usbip_import("127.0.0.1", ntohs(a.sin_port), "1-1", 1000, &c, &d),
-	              FT_ERR_IO);
+	FT_ASSERT_HEX(ft_usbip_import("127.0.0.1", port, "1-1", 1000, &c, &d), FT_ERR_IO);
 	assert_contains(d.message, "cannot connect to 127.0.0.1");
 	CU_ASSERT_PTR_NULL(c);
 }

@@ -1,5 +1,7 @@
 #include "programmer/transport/gdb.h"
 
+#include "programmer/transport/tcp.h"
+
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,17 +68,6 @@ static const tdesc_reg FIXED_LAYOUT[] = {
 
 static const char HEX[] = "0123456789abcdef";
 
-static int hex_digit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void hex_encode(char *out, const uint8_t *data, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
@@ -89,8 +80,8 @@ static void hex_encode(char *out, const uint8_t *data, size_t len)
 static bool hex_decode(const char *text, uint8_t *out, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
-		int h = hex_digit((unsigned char)text[2 * i]),
-		    l = hex_digit((unsigned char)text[2 * i + 1]);
+		int h = ft_gdb_rsp_hex_digit((unsigned char)text[2 * i]),
+		    l = ft_gdb_rsp_hex_digit((unsigned char)text[2 * i + 1]);
 		if (h < 0 || l < 0)
 			return false;
 		out[i] = (uint8_t)(h << 4 | l);
@@ -104,10 +95,10 @@ static bool hex_number(const char **p, const char *end, uint32_t *value)
 	const char *s = *p;
 	uint32_t v = 0;
 	size_t n = 0;
-	while (s < end && hex_digit((unsigned char)*s) >= 0) {
+	while (s < end && ft_gdb_rsp_hex_digit((unsigned char)*s) >= 0) {
 		if (++n > 8)
 			return false;
-		v = v << 4 | (uint32_t)hex_digit((unsigned char)*s++);
+		v = v << 4 | (uint32_t)ft_gdb_rsp_hex_digit((unsigned char)*s++);
 	}
 	if (n == 0)
 		return false;
@@ -120,8 +111,8 @@ static bool hex_number(const char **p, const char *end, uint32_t *value)
 static bool is_error_reply(const char *r, size_t len)
 {
 	return len >= 2 && r[0] == 'E' &&
-	       ((len == 3 && hex_digit((unsigned char)r[1]) >= 0 &&
-	         hex_digit((unsigned char)r[2]) >= 0) ||
+	       ((len == 3 && ft_gdb_rsp_hex_digit((unsigned char)r[1]) >= 0 &&
+	         ft_gdb_rsp_hex_digit((unsigned char)r[2]) >= 0) ||
 	        r[1] == '.');
 }
 
@@ -719,9 +710,9 @@ static long decode_output(ft_gdb *gdb)
 
 ft_error ft_gdb_wait_stop(ft_gdb *gdb, unsigned timeout_ms, ft_gdb_stop *out, ft_diag *diag)
 {
-	uint64_t deadline = ft_gdb_now_ms() + timeout_ms;
+	uint64_t deadline = ft_tcp_now_ms() + timeout_ms;
 	for (;;) {
-		uint64_t now = ft_gdb_now_ms();
+		uint64_t now = ft_tcp_now_ms();
 		unsigned left = now >= deadline ? 1u : (unsigned)(deadline - now);
 		ft_error err =
 		    ft_gdb_rsp_recv(gdb->rsp, gdb->reply, REPLY_CAP, &gdb->reply_len, left, diag);
@@ -780,15 +771,22 @@ static ft_error no_such_reg(ft_gdb *gdb, ft_gdb_reg reg, ft_diag *diag)
 	                   "the GDB server reports no register %s", ft_gdb_reg_name(reg));
 }
 
+/* 'g': every register in one reply, left in gdb->reply. */
+static ft_error exchange_g(ft_gdb *gdb, ft_diag *diag)
+{
+	ft_error err = exchange_text(gdb, "g", diag);
+	if (err == FT_OK && is_error_reply((const char *)gdb->reply, gdb->reply_len))
+		return server_error(gdb, "g", diag);
+	return err;
+}
+
 ft_error ft_gdb_read_regs(ft_gdb *gdb, uint32_t values[FT_GDB_REG_COUNT], uint32_t *valid,
                           ft_diag *diag)
 {
 	*valid = 0;
-	ft_error err = exchange_text(gdb, "g", diag);
+	ft_error err = exchange_g(gdb, diag);
 	if (err != FT_OK)
 		return err;
-	if (is_error_reply((const char *)gdb->reply, gdb->reply_len))
-		return server_error(gdb, "g", diag);
 	const char *hex = (const char *)gdb->reply;
 	size_t pos = 0;
 	for (size_t i = 0; i < gdb->reg_count && pos < gdb->reply_len; i++) {
@@ -861,11 +859,9 @@ static void reg_hex(char *out, uint16_t bytes, uint32_t value)
 static ft_error write_reg_g(ft_gdb *gdb, const tdesc_reg *t, ft_gdb_reg reg, uint32_t value,
                             ft_diag *diag)
 {
-	ft_error err = exchange_text(gdb, "g", diag);
+	ft_error err = exchange_g(gdb, diag);
 	if (err != FT_OK)
 		return err;
-	if (is_error_reply((const char *)gdb->reply, gdb->reply_len))
-		return server_error(gdb, "g", diag);
 	size_t pos = 0;
 	for (size_t i = 0; i < gdb->reg_count && gdb->regs[i].num != t->num; i++)
 		pos += 2u * gdb->regs[i].bytes;

@@ -1,5 +1,7 @@
 #include "programmer/transport/gdb_rsp.h"
 
+#include "programmer/transport/tcp.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,13 +130,13 @@ static ft_error next_byte(ft_gdb_rsp *rsp, uint8_t *c, uint64_t deadline_ms, ft_
 static ft_error put_bytes(ft_gdb_rsp *rsp, const uint8_t *buf, size_t len, ft_diag *diag)
 {
 	ft_error err =
-	    ft_gdb_stream_write(rsp->stream, buf, len, ft_gdb_now_ms() + rsp->timeout_ms, diag);
+	    ft_gdb_stream_write(rsp->stream, buf, len, ft_tcp_now_ms() + rsp->timeout_ms, diag);
 	if (err == FT_OK)
 		rsp->stats.bytes_sent += len;
 	return err;
 }
 
-static int hex_value(uint8_t c)
+int ft_gdb_rsp_hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -193,7 +195,7 @@ static ft_error await_ack(ft_gdb_rsp *rsp, ft_diag *diag)
 	const char *who = ft_gdb_rsp_describe(rsp);
 	unsigned nacks = 0;
 	size_t garbage = 0;
-	uint64_t deadline = ft_gdb_now_ms() + rsp->timeout_ms;
+	uint64_t deadline = ft_tcp_now_ms() + rsp->timeout_ms;
 	for (;;) {
 		uint8_t c;
 		ft_error err = next_byte(rsp, &c, deadline, diag);
@@ -220,7 +222,7 @@ static ft_error await_ack(ft_gdb_rsp *rsp, ft_diag *diag)
 			err = put_bytes(rsp, rsp->tx, rsp->tx_len, diag);
 			if (err != FT_OK)
 				return err;
-			deadline = ft_gdb_now_ms() + rsp->timeout_ms;
+			deadline = ft_tcp_now_ms() + rsp->timeout_ms;
 			continue;
 		}
 		rsp->stats.garbage++;
@@ -324,7 +326,7 @@ static ft_error read_body(ft_gdb_rsp *rsp, uint8_t *buf, size_t cap, size_t *len
 		return ft_diag_set(diag, err, who, "packet without its checksum");
 	if (err != FT_OK)
 		return err;
-	int h = hex_value(hi), l = hex_value(lo);
+	int h = ft_gdb_rsp_hex_digit(hi), l = ft_gdb_rsp_hex_digit(lo);
 	*len = n;
 	*result = (h < 0 || l < 0 || (uint8_t)(h << 4 | l) != sum) ? FRAME_BAD_SUM : FRAME_OK;
 	return FT_OK;
@@ -340,7 +342,7 @@ ft_error ft_gdb_rsp_recv(ft_gdb_rsp *rsp, uint8_t *buf, size_t cap, size_t *len,
 	if (rsp->broken)
 		return fail_broken(rsp, diag);
 	const char *who = ft_gdb_rsp_describe(rsp);
-	uint64_t deadline = ft_gdb_now_ms() + (timeout_ms ? timeout_ms : rsp->timeout_ms);
+	uint64_t deadline = ft_tcp_now_ms() + (timeout_ms ? timeout_ms : rsp->timeout_ms);
 	unsigned bad = 0;
 	size_t garbage = 0;
 	for (;;) {

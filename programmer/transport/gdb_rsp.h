@@ -112,4 +112,8 @@ const ft_gdb_rsp_stats *ft_gdb_rsp_get_stats(const ft_gdb_rsp *rsp);
  * FT_ERR_PROTOCOL. */
 ft_error ft_gdb_rsp_unescape(uint8_t *buf, size_t len, size_t *out_len, ft_diag *diag);
 
+/* The value of a hexadecimal digit ('0'-'9', 'a'-'f', 'A'-'F'), -1 for anything else: the
+ * protocol's checksums, numbers and hex-encoded payloads. */
+int ft_gdb_rsp_hex_digit(int c);
+
 #endif

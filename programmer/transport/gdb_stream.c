@@ -1,11 +1,10 @@
 #include "programmer/transport/gdb_stream.h"
 
+#include "programmer/transport/tcp.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +12,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <termios.h>
-#include <time.h>
 #include <unistd.h>
 
 struct ft_gdb_stream {
@@ -181,34 +179,6 @@ ft_error ft_gdb_parse_address(const char *text, ft_gdb_address *out, ft_diag *di
 	return ft_diag_set(diag, FT_ERR_UNSUPPORTED, text, "not a GDB connection string");
 }
 
-/* ---- time and waiting ---- */
-
-uint64_t ft_gdb_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* Waits until fd is ready for events. FT_OK, FT_ERR_TIMEOUT, or FT_ERR_IO with errno set. */
-static ft_error wait_fd(int fd, short events, uint64_t deadline_ms)
-{
-	for (;;) {
-		uint64_t now = ft_gdb_now_ms();
-		if (now >= deadline_ms)
-			return FT_ERR_TIMEOUT;
-		uint64_t left = deadline_ms - now;
-		struct pollfd p = {fd, events, 0};
-		int n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return FT_ERR_IO;
-		if (n > 0)
-			return FT_OK;
-	}
-}
-
 /* ---- the fd backend ---- */
 
 static ft_error fd_write(void *ctx, const uint8_t *buf, size_t len, uint64_t deadline_ms,
@@ -232,7 +202,7 @@ static ft_error fd_write(void *ctx, const uint8_t *buf, size_t len, uint64_t dea
 			return ft_diag_set(diag, FT_ERR_IO, st->label, "write: %s",
 			                   strerror(errno));
 		}
-		ft_error err = wait_fd(st->fd, POLLOUT, deadline_ms);
+		ft_error err = ft_tcp_wait(st->fd, POLLOUT, deadline_ms);
 		if (err == FT_ERR_TIMEOUT)
 			return ft_diag_set(diag, err, st->label,
 			                   "the GDB server took no data in time (%zu bytes left)",
@@ -265,7 +235,7 @@ static ft_error fd_read(void *ctx, uint8_t *buf, size_t cap, size_t *got, uint64
 			                   errno == ECONNRESET
 			                       ? "connection reset by the GDB server"
 			                       : strerror(errno));
-		ft_error err = wait_fd(st->fd, POLLIN, deadline_ms);
+		ft_error err = ft_tcp_wait(st->fd, POLLIN, deadline_ms);
 		if (err == FT_ERR_TIMEOUT)
 			return ft_diag_set(diag, err, st->label,
 			                   "no data from the GDB server in time");
@@ -306,10 +276,8 @@ static ft_error wrap_fd(int fd, bool is_socket, const char *label, ft_gdb_stream
                         ft_diag *diag)
 {
 	*out = NULL;
-	int flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-		ft_error err =
-		    ft_diag_set(diag, FT_ERR_IO, label, "fcntl O_NONBLOCK: %s", strerror(errno));
+	ft_error err = ft_tcp_set_nonblocking(fd, label, diag);
+	if (err != FT_OK) {
 		close(fd);
 		return err;
 	}
@@ -336,63 +304,6 @@ ft_error ft_gdb_stream_from_fd(int fd, const char *label, ft_gdb_stream **out, f
 	struct stat sb;
 	bool is_socket = fstat(fd, &sb) == 0 && S_ISSOCK(sb.st_mode);
 	return wrap_fd(fd, is_socket, label, out, diag);
-}
-
-/* Connects to host:port before deadline_ms, trying each resolved address in turn. */
-static ft_error connect_tcp(const ft_gdb_address *addr, const char *label, uint64_t deadline_ms,
-                            int *out, ft_diag *diag)
-{
-	*out = -1;
-	char service[8];
-	snprintf(service, sizeof(service), "%u", addr->port);
-	struct addrinfo hints = {0};
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	struct addrinfo *res = NULL;
-	int gai = getaddrinfo(addr->host, service, &hints, &res);
-	if (gai != 0)
-		return ft_diag_set(diag, FT_ERR_NOT_FOUND, label, "cannot resolve %s: %s",
-		                   addr->host, gai_strerror(gai));
-	int last_errno = ECONNREFUSED;
-	bool timed_out = false;
-	for (struct addrinfo *ai = res; ai && !timed_out; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		                ai->ai_protocol);
-		if (fd < 0) {
-			last_errno = errno;
-			continue;
-		}
-		int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-		if (rc < 0 && errno == EINPROGRESS) {
-			ft_error w = wait_fd(fd, POLLOUT, deadline_ms);
-			int soerr = w == FT_ERR_TIMEOUT ? ETIMEDOUT : errno;
-			if (w == FT_OK) {
-				socklen_t sl = sizeof(soerr);
-				if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-					soerr = errno;
-			}
-			timed_out = w == FT_ERR_TIMEOUT;
-			rc = soerr ? -1 : 0;
-			errno = soerr;
-		}
-		/* Packets are small and latency-bound: no Nagle delay (OpenOCD sets it too). */
-		int one = 1;
-		if (rc == 0 && setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0) {
-			freeaddrinfo(res);
-			*out = fd;
-			return FT_OK;
-		}
-		last_errno = errno;
-		close(fd);
-	}
-	freeaddrinfo(res);
-	if (timed_out)
-		return ft_diag_set(diag, FT_ERR_TIMEOUT, label, "connecting timed out");
-	return ft_diag_set(diag, FT_ERR_IO, label, "cannot connect: %s%s", strerror(last_errno),
-	                   last_errno == ECONNREFUSED ? " (is the GDB server running and listening "
-	                                                "on that port?)"
-	                                              : "");
 }
 
 static ft_error open_serial(const ft_gdb_address *addr, const char *label, int *out, ft_diag *diag)
@@ -449,7 +360,9 @@ ft_error ft_gdb_stream_open(const char *conn, unsigned timeout_ms, ft_gdb_stream
 			snprintf(label, sizeof(label), "gdb://[%s]:%u", addr.host, addr.port);
 		else
 			snprintf(label, sizeof(label), "gdb://%s:%u", addr.host, addr.port);
-		err = connect_tcp(&addr, label, ft_gdb_now_ms() + timeout_ms, &fd, diag);
+		err = ft_tcp_connect(addr.host, addr.port, ft_tcp_now_ms() + timeout_ms, label,
+		                     "(is the GDB server running and listening on that port?)", &fd,
+		                     diag);
 	} else {
 		snprintf(label, sizeof(label), "gdb:%s", addr.path);
 		err = open_serial(&addr, label, &fd, diag);

@@ -13,7 +13,8 @@
  * A stream moves bytes only: framing, checksums and acknowledgements are gdb_rsp's.
  *
  * Time: every wait is bounded by a deadline in milliseconds of the host's monotonic clock
- * (ft_gdb_now_ms), so a dead or silent peer costs at most the caller's timeout.
+ * (ft_tcp_now_ms, programmer/transport/tcp.h), so a dead or silent peer costs at most the
+ * caller's timeout.
  * Threading: a stream is used by one thread at a time. Ownership: whoever opens a stream closes it
  * with ft_gdb_stream_close (gdb_rsp takes over the stream it is given).
  */
@@ -53,9 +54,6 @@ bool ft_gdb_is_connection(const char *text);
  * port out of 1..65535 or a baud rate the host does not offer; FT_ERR_UNSUPPORTED for another
  * scheme. *out is unspecified on failure. */
 ft_error ft_gdb_parse_address(const char *text, ft_gdb_address *out, ft_diag *diag);
-
-/* Milliseconds of the host's monotonic clock: the time base of every deadline here. */
-uint64_t ft_gdb_now_ms(void);
 
 /* The operations of a backend; ctx is the backend's own pointer. diag is never NULL when passed
  * to an op. Ops never print. */

@@ -1,18 +1,15 @@
 #include "programmer/transport/usbip_client.h"
 
+#include "programmer/transport/tcp.h"
+
 #include <assert.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
 #define CONNECT_TIMEOUT_MS 5000 /* connect + import through ft_transport_open */
@@ -131,29 +128,13 @@ typedef enum io_result {
 	IO_ERROR,   /* errno says why */
 } io_result;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Waits until fd is ready for events or the deadline passes. */
 static io_result wait_fd(int fd, short events, uint64_t deadline)
 {
-	for (;;) {
-		uint64_t now = now_ms();
-		if (now >= deadline)
-			return IO_TIMEOUT;
-		uint64_t left = deadline - now;
-		struct pollfd p = {fd, events, 0};
-		int n = poll(&p, 1, left > 60000 ? 60000 : (int)left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return IO_ERROR;
-		if (n > 0)
-			return IO_OK;
+	switch (ft_tcp_wait(fd, events, deadline)) {
+	case FT_OK: return IO_OK;
+	case FT_ERR_TIMEOUT: return IO_TIMEOUT;
+	default: return IO_ERROR;
 	}
 }
 
@@ -261,77 +242,6 @@ static ft_error write_failed(ft_diag *diag, const char *label, io_result r, cons
 	return FT_OK;
 }
 
-static ft_error set_nonblocking(int fd, const char *label, ft_diag *diag)
-{
-	int flags = fcntl(fd, F_GETFL);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return ft_diag_set(diag, FT_ERR_IO, label, "fcntl O_NONBLOCK: %s", strerror(errno));
-	return FT_OK;
-}
-
-/* Connects a TCP socket to host:port within deadline. */
-static ft_error connect_tcp(const char *host, uint16_t port, uint64_t deadline, const char *label,
-                            int *out, ft_diag *diag)
-{
-	*out = -1;
-	char service[8];
-	snprintf(service, sizeof(service), "%u", port);
-	struct addrinfo hints = {0};
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	struct addrinfo *res = NULL;
-	int gai = getaddrinfo(host, service, &hints, &res);
-	if (gai != 0)
-		return ft_diag_set(diag, FT_ERR_NOT_FOUND, label, "cannot resolve %s: %s", host,
-		                   gai_strerror(gai));
-	int last_errno = 0;
-	bool timed_out = false;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		                ai->ai_protocol);
-		if (fd < 0) {
-			last_errno = errno;
-			continue;
-		}
-		int rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-		if (rc < 0 && errno == EINPROGRESS) {
-			io_result w = wait_fd(fd, POLLOUT, deadline);
-			if (w == IO_OK) {
-				int soerr = 0;
-				socklen_t sl = sizeof(soerr);
-				if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) < 0)
-					soerr = errno;
-				rc = soerr ? -1 : 0;
-				errno = soerr;
-			} else {
-				timed_out = w == IO_TIMEOUT;
-				rc = -1;
-				errno = timed_out ? ETIMEDOUT : errno;
-			}
-		}
-		if (rc == 0) {
-			int one = 1;
-			if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) < 0) {
-				last_errno = errno;
-				close(fd);
-				continue;
-			}
-			freeaddrinfo(res);
-			*out = fd;
-			return FT_OK;
-		}
-		last_errno = errno;
-		close(fd);
-	}
-	freeaddrinfo(res);
-	if (timed_out)
-		return ft_diag_set(diag, FT_ERR_TIMEOUT, label,
-		                   "connecting to %s port %u timed out", host, port);
-	return ft_diag_set(diag, FT_ERR_IO, label, "cannot connect to %s port %u: %s", host, port,
-	                   strerror(last_errno));
-}
-
 static void make_label(char *out, size_t cap, const char *host, uint16_t port)
 {
 	if (strchr(host, ':'))
@@ -364,7 +274,7 @@ static ft_error op_exchange(int fd, const char *label, const uint8_t *req, size_
 static ft_error list_on(int fd, const char *label, uint64_t deadline, ft_usbip_device *out,
                         size_t cap, size_t *count, ft_diag *diag)
 {
-	ft_error err = set_nonblocking(fd, label, diag);
+	ft_error err = ft_tcp_set_nonblocking(fd, label, diag);
 	if (err)
 		return err;
 	uint8_t req[FT_USBIP_OP_HEADER_SIZE];
@@ -420,7 +330,7 @@ ft_error ft_usbip_list_fd(int fd, const char *label, unsigned timeout_ms, ft_usb
                           size_t cap, size_t *count, ft_diag *diag)
 {
 	*count = 0;
-	ft_error err = list_on(fd, label, now_ms() + timeout_ms, out, cap, count, diag);
+	ft_error err = list_on(fd, label, ft_tcp_now_ms() + timeout_ms, out, cap, count, diag);
 	close(fd);
 	return err;
 }
@@ -432,7 +342,8 @@ ft_error ft_usbip_list(const char *host, uint16_t port, unsigned timeout_ms, ft_
 	char label[300];
 	make_label(label, sizeof(label), host, port);
 	int fd;
-	ft_error err = connect_tcp(host, port, now_ms() + timeout_ms, label, &fd, diag);
+	ft_error err =
+	    ft_tcp_connect(host, port, ft_tcp_now_ms() + timeout_ms, label, NULL, &fd, diag);
 	if (err)
 		return err;
 	return ft_usbip_list_fd(fd, label, timeout_ms, out, cap, count, diag);
@@ -451,7 +362,7 @@ static ft_error import_status_error(uint32_t status, const char *label, const ch
 static ft_error import_on(int fd, const char *label, const char *busid, uint64_t deadline,
                           ft_usbip_device *info, ft_diag *diag)
 {
-	ft_error err = set_nonblocking(fd, label, diag);
+	ft_error err = ft_tcp_set_nonblocking(fd, label, diag);
 	if (err)
 		return err;
 	uint8_t req[FT_USBIP_IMPORT_REQUEST_SIZE];
@@ -489,7 +400,7 @@ ft_error ft_usbip_import_fd(int fd, const char *label, const char *busid, unsign
 		                   FT_TRANSPORT_MAX_BUSID);
 	}
 	ft_usbip_device info;
-	ft_error err = import_on(fd, label, busid, now_ms() + timeout_ms, &info, diag);
+	ft_error err = import_on(fd, label, busid, ft_tcp_now_ms() + timeout_ms, &info, diag);
 	if (err) {
 		close(fd);
 		return err;
@@ -550,7 +461,8 @@ ft_error ft_usbip_import(const char *host, uint16_t port, const char *busid, uns
 		busid = chosen;
 	}
 	int fd;
-	ft_error err = connect_tcp(host, port, now_ms() + timeout_ms, label, &fd, diag);
+	ft_error err =
+	    ft_tcp_connect(host, port, ft_tcp_now_ms() + timeout_ms, label, NULL, &fd, diag);
 	if (err)
 		return err;
 	return ft_usbip_import_fd(fd, label, busid, timeout_ms, out, diag);
@@ -668,7 +580,7 @@ static ft_transfer_status unlink_urb(ft_usbip_client *c, uint32_t seqnum, bool i
 	h.u.cmd_unlink.seqnum = seqnum;
 	uint8_t hdr[FT_USBIP_URB_HEADER_SIZE];
 	ft_usbip_urb_header_encode(&h, hdr);
-	uint64_t deadline = now_ms() + FT_USBIP_UNLINK_TIMEOUT_MS;
+	uint64_t deadline = ft_tcp_now_ms() + FT_USBIP_UNLINK_TIMEOUT_MS;
 	io_result r = write_all(c->fd, hdr, sizeof(hdr), deadline);
 	if (r != IO_OK) {
 		write_failed(why, c->label, r, "CMD_UNLINK");
@@ -736,7 +648,7 @@ ft_transfer_status ft_usbip_control(ft_usbip_client *c, const uint8_t setup[8], 
 	memcpy(h.u.cmd_submit.setup, setup, 8);
 	uint8_t hdr[FT_USBIP_URB_HEADER_SIZE];
 	ft_usbip_urb_header_encode(&h, hdr);
-	uint64_t deadline = now_ms() + timeout_ms;
+	uint64_t deadline = ft_tcp_now_ms() + timeout_ms;
 	io_result r = write_two(c->fd, hdr, sizeof(hdr), data, in ? 0 : len, deadline);
 	if (r != IO_OK) {
 		write_failed(&why, c->label, r, "CMD_SUBMIT");
