@@ -472,6 +472,25 @@ static void test_n6_refuses_boot_dfu_with_status_two(void)
 	CU_ASSERT_NOT_EQUAL(stat(g_state, &st), 0); /* no state was created */
 }
 
+static void test_usb_pacing_takes_full_speed_or_off(void)
+{
+	static const char *const paced[] = {"--usb-pacing", "full-speed", NULL};
+	emu_proc p;
+	if (!start(&p, BOARD, paced))
+		return;
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	session s;
+	CU_ASSERT_TRUE(connect_dfu(&p, &s, &diag));
+	disconnect(&s);
+	FT_ASSERT_HEX(stop(&p, SIGTERM), 0);
+
+	static const char *const bad[] = {"--usb-pacing", "high-speed", NULL};
+	CU_ASSERT_TRUE_FATAL(spawn(&p, BOARD, bad));
+	FT_ASSERT_HEX(wait_exit(&p, EXIT_WAIT_MS), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(emu_stderr(), "--usb-pacing: unknown value 'high-speed'"));
+}
+
 /* Runs tshark on file with options; returns its stdout (static buffer), empty on failure. */
 static const char *tshark(const char *file, const char *options)
 {
@@ -542,6 +561,7 @@ static CU_TestInfo tests[] = {
      test_unknown_board_lists_the_boards_and_exits_two},
     {"n6_refuses_boot_dfu_with_status_two", test_n6_refuses_boot_dfu_with_status_two},
     {"pcap_capture_decodes_in_tshark", test_pcap_capture_decodes_in_tshark},
+    {"usb_pacing_takes_full_speed_or_off", test_usb_pacing_takes_full_speed_or_off},
     CU_TEST_INFO_NULL,
 };
 
