@@ -682,7 +682,8 @@ static void test_tshark_shows_the_dfu_requests_of_a_whole_flash(void)
 	FT_ASSERT_HEX(ft_proc_run(argv, NULL, TOOL_WAIT_MS, &res, &diag), FT_OK);
 	FT_ASSERT_HEX(stop(&p, SIGTERM), 0);
 	if (res.exit_status != 0)
-		fprintf(stderr, "\nflashtwin flash: exit %d\n%s\n", res.exit_status, res.err);
+		fprintf(stderr, "\nflashtwin flash: exit %d\n%s\n", res.exit_status,
+		        res.err ? res.err : diag.message);
 	FT_ASSERT_HEX(res.exit_status, 0);
 	json_error_t jerr;
 	json_t *plan = json_loads(res.out ? res.out : "", 0, &jerr);
