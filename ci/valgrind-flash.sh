@@ -5,10 +5,11 @@
 #
 # valgrind cannot run ASan binaries, so this builds its own tree (default build/valgrind,
 # OPT="-O1 -g", no sanitizers). The emulator runs in instant time (with the bus-pacing path on,
-# at zero cost) on a free loopback port with a fresh state; flashtwin programs the h743-clean fixture (one sector, verified), then a 160 KiB
-# image across the bank 1 / bank 2 boundary (two erases, one in bank 2: the rev V ROM's stuck
-# dfuDNBUSY and its CLRSTATUS recovery, 160 blocks, verified), then reads the first image back.
-# SIGTERM stops the emulator, which must exit 0. Every wait is bounded.
+# at zero cost) on a free loopback port with a fresh state. flashtwin programs the h743-clean
+# fixture (one sector, verified), then a 160 KiB image across the bank 1 / bank 2 boundary (two
+# erases, one in bank 2: the rev V ROM's stuck dfuDNBUSY and its CLRSTATUS recovery; 160 blocks,
+# verified), then reads the first image back. SIGTERM stops the emulator, which must exit 0.
+# Every wait is bounded.
 set -euo pipefail
 build=${1:-build/valgrind}
 make=${MAKE:-make}
