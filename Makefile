@@ -123,7 +123,8 @@ test: | $(DEPS_STAMP)
 
 bench: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory BUILD=build/bench-tree OPT="-O2 -g -DNDEBUG" \
-		$(patsubst $(BUILD)/%,build/bench-tree/%,$(BENCH_BINS)) build/bench-tree/flashtwin fixtures
+		$(patsubst $(BUILD)/%,build/bench-tree/%,$(BENCH_BINS)) build/bench-tree/flashtwin \
+		build/bench-tree/flashtwin-emu fixtures
 	@ci/run-bench.sh build/bench-tree
 
 # libFuzzer targets, clang only; each runs FUZZ_SECONDS.

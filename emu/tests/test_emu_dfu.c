@@ -730,6 +730,78 @@ static void test_tshark_shows_the_dfu_requests_of_a_whole_flash(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(summary, "State: dfuDownloadBusy"));
 }
 
+/* Full-speed bus time in us of a control transfer with len data bytes (performance.md §2.2): 32
+ * bytes of setup and status stages, each data packet (64 bytes at most) 13 bytes more than its
+ * data, 1463 bus bytes per 1 ms frame (19 packets of 64 + 13 bytes). */
+static double fs_control_us(unsigned len)
+{
+	return (32.0 + len + 13.0 * ((len + 63) / 64)) * 1000.0 / 1463.0;
+}
+
+static void test_real_timing_paces_the_transfers_at_full_speed(void)
+{
+	char file[160], elf[PATH_MAX], flashtwin[PATH_MAX];
+	snprintf(file, sizeof(file), "%s/real.pcap", g_tmp);
+	snprintf(elf, sizeof(elf), "%s/fixtures/h743-clean.elf", g_build);
+	snprintf(flashtwin, sizeof(flashtwin), "%s/flashtwin", g_build);
+	/* later options win: real timing, whose default is full-speed pacing */
+	const char *const extra[] = {"--timing", "real", "--pcap", file, NULL};
+	emu_proc p;
+	if (!start(&p, BOARD, extra))
+		return;
+	char url[128];
+	snprintf(url, sizeof(url), "usbip://%s:%u", p.host, p.port);
+	const char *const argv[] = {flashtwin, "flash",   elf,   "--connect",
+	                            url,       "--board", BOARD, NULL};
+	ft_proc_result res;
+	ft_diag diag;
+	FT_ASSERT_HEX(ft_proc_run(argv, NULL, TOOL_WAIT_MS, &res, &diag), FT_OK);
+	FT_ASSERT_HEX(res.exit_status, 0);
+	ft_proc_result_free(&res);
+	FT_ASSERT_HEX(stop(&p, SIGTERM), 0);
+
+	/* submit and completion of each DFU request, paired by URB id */
+	const char *fields = tshark(file, "-d usb.product==0x0483df11,usbdfu -Y usbdfu -T fields "
+	                                  "-e frame.time_relative -e usb.urb_type -e usb.urb_id "
+	                                  "-e usbdfu.command -e usbdfu.block_number "
+	                                  "-e usbdfu.length");
+	double submitted = 0, min_data = 1e9, min_status = 1e9;
+	unsigned command = 0, length = 0, data_blocks = 0, statuses = 0;
+	char id[32] = "";
+	for (const char *line = fields; *line;) {
+		double t = 0;
+		char type[8] = "", urb[32] = "";
+		unsigned cmd = 0, block = 0, len = 0;
+		int n =
+		    sscanf(line, "%lf\t%7s\t%31s\t%u\t%u\t%u", &t, type, urb, &cmd, &block, &len);
+		if (n >= 3 && strcmp(type, "'S'") == 0) {
+			submitted = t;
+			snprintf(id, sizeof(id), "%s", urb);
+			command = n >= 4 ? cmd : 0;
+			length = n >= 6 && cmd == 1 && block >= 2 ? len : 0;
+		} else if (n >= 3 && strcmp(type, "'C'") == 0 && strcmp(urb, id) == 0) {
+			double us = (t - submitted) * 1e6;
+			if (length && us - fs_control_us(length) < min_data)
+				min_data = us - fs_control_us(length);
+			data_blocks += length != 0;
+			if (command == 3 && us < min_status)
+				min_status = us;
+			statuses += command == 3;
+			id[0] = '\0';
+		}
+		line += strcspn(line, "\n");
+		line += *line == '\n';
+	}
+	CU_ASSERT(data_blocks >= 1);
+	CU_ASSERT(statuses >= 1);
+	/* no transfer completes before its bus time (1 us: the capture's resolution) */
+	if (min_data < -1.0 || min_status < fs_control_us(6) - 1.0)
+		fprintf(stderr, "\ndata block %.1f us over its bus time, GETSTATUS %.1f us\n",
+		        min_data, min_status);
+	CU_ASSERT(min_data >= -1.0);
+	CU_ASSERT(min_status >= fs_control_us(6) - 1.0);
+}
+
 static CU_TestInfo tests[] = {
     {"ready_line_gives_board_part_url_and_state", test_ready_line_gives_board_part_url_and_state},
     {"enumeration_shows_the_part_tables_alternate_settings",
@@ -752,6 +824,8 @@ static CU_TestInfo tests[] = {
     {"usbip_tool_lists_the_emulated_dfu_device", test_usbip_tool_lists_the_emulated_dfu_device},
     {"tshark_shows_the_dfu_requests_of_a_whole_flash",
      test_tshark_shows_the_dfu_requests_of_a_whole_flash},
+    {"real_timing_paces_the_transfers_at_full_speed",
+     test_real_timing_paces_the_transfers_at_full_speed},
     CU_TEST_INFO_NULL,
 };
 
