@@ -63,6 +63,8 @@ FUZZ_BUILD := build/fuzz
 FUZZ_SECONDS ?= 60
 
 DEPS_STAMP := build/.deps-checked
+# Parallel jobs for the builds that test, bench and fuzz start (one per core).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -117,19 +119,19 @@ test-build: $(TEST_BINS) $(PROGRAMS) fixtures
 
 # Tests run under ASan+UBSan in their own build tree; then a flash under valgrind (its own tree).
 test: | $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 test-build
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/san SAN=1 test-build
 	@ci/run-tests.sh $(patsubst $(BUILD)/%,build/san/%,$(TEST_BINS))
-	@MAKE="$(MAKE)" ci/valgrind-flash.sh build/valgrind
+	@MAKE="$(MAKE)" JOBS=$(JOBS) ci/valgrind-flash.sh build/valgrind
 
 bench: | $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory BUILD=build/bench-tree OPT="-O2 -g -DNDEBUG" \
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/bench-tree OPT="-O2 -g -DNDEBUG" \
 		$(patsubst $(BUILD)/%,build/bench-tree/%,$(BENCH_BINS)) build/bench-tree/flashtwin \
 		build/bench-tree/flashtwin-emu fixtures
 	@ci/run-bench.sh build/bench-tree
 
 # libFuzzer targets, clang only; each runs FUZZ_SECONDS.
 fuzz: | $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SAN=1 OPT="-O1 -g" \
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 OPT="-O1 -g" \
 		CFLAGS="-fsanitize=fuzzer-no-link" $(ALL_LIBS:$(BUILD)/%=$(FUZZ_BUILD)/%)
 	@ci/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_SRC)
 

@@ -15,7 +15,7 @@ build=${1:-build/valgrind}
 make=${MAKE:-make}
 board=nucleo-h743zi2
 
-"$make" --no-print-directory BUILD="$build" OPT="-O1 -g" \
+"$make" --no-print-directory -j"${JOBS:-$(nproc)}" BUILD="$build" OPT="-O1 -g" \
   "$build/flashtwin" "$build/flashtwin-emu" fixtures
 
 work=$(mktemp -d)

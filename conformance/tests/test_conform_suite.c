@@ -201,7 +201,7 @@ static void test_list_gives_every_scenario_a_status(void)
 	FT_ASSERT_HEX(conform(ARGS("--list")), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "I01  image   elf-ptload-ram-d2-dfu"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "needs-feature-swd"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "needs-feature-flash-command") ||
+	CU_ASSERT(strstr(fx.res.out, "needs-feature-flash-command") ||
 	                       strstr(fx.res.out, "D14  dfu     dfu-atomic-plan"));
 	const char *d05 = strstr(fx.res.out, "D05 ");
 	CU_ASSERT(d05 && strncmp(strchr(d05, '\n') - 8, "runnable", 8) == 0);
