@@ -232,7 +232,7 @@ static void test_shards_split_the_run(void)
 	FT_ASSERT_HEX(conform(ARGS("--filter", "I*", "--shard", "2/2", "--json", b)), 0);
 	FT_ASSERT_HEX(conform(ARGS("--filter", "I*", "--json", all)), 0);
 	json_t *da = load(a), *db = load(b), *dall = load(all);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(da && db && dall);
+	CU_ASSERT_FATAL(da && db && dall);
 	long long na = count(da, "counts", "scenarios"), nb = count(db, "counts", "scenarios");
 	CU_ASSERT(na > 0 && nb > 0);
 	FT_ASSERT_HEX(na + nb, count(dall, "counts", "scenarios"));
@@ -265,7 +265,7 @@ static void test_breaking_the_emulator_fails_the_matching_scenarios(void)
 	                           "--emu-arg=--fault", "--emu-arg=no-readback-verify")),
 	              1);
 	json_t *dg = load(good), *dq = load(quirk), *dv = load(verify);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(dg && dq && dv);
+	CU_ASSERT_FATAL(dg && dq && dv);
 	CU_ASSERT_STRING_EQUAL(outcome(dq, "D11"), "failed");
 	CU_ASSERT_STRING_EQUAL(outcome(dv, "D07"), "failed");
 	size_t i;
