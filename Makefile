@@ -117,10 +117,11 @@ fixtures:
 
 test-build: $(TEST_BINS) $(PROGRAMS) fixtures
 
-# Tests run under ASan+UBSan in their own build tree.
+# Tests run under ASan+UBSan in their own build tree; then a flash under valgrind (its own tree).
 test: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/san SAN=1 test-build
 	@ci/run-tests.sh $(patsubst $(BUILD)/%,build/san/%,$(TEST_BINS))
+	@MAKE="$(MAKE)" JOBS=$(JOBS) ci/valgrind-flash.sh build/valgrind
 
 bench: | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/bench-tree OPT="-O2 -g -DNDEBUG" \

@@ -1,5 +1,6 @@
 #include "models/clock.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -7,6 +8,8 @@ struct ft_clock {
 	ft_clock_mode mode;
 	uint64_t manual_ns;
 	uint64_t origin_ns; /* host monotonic time at creation, real mode */
+	bool held;          /* real mode: now is held_ns (ft_clock_hold) */
+	uint64_t held_ns;
 };
 
 static uint64_t host_monotonic_ns(void)
@@ -39,7 +42,7 @@ ft_clock_mode ft_clock_mode_of(const ft_clock *clock)
 uint64_t ft_clock_now_ns(const ft_clock *clock)
 {
 	if (clock->mode == FT_CLOCK_REAL)
-		return host_monotonic_ns() - clock->origin_ns;
+		return clock->held ? clock->held_ns : host_monotonic_ns() - clock->origin_ns;
 	return clock->manual_ns;
 }
 
@@ -53,4 +56,18 @@ void ft_clock_advance(ft_clock *clock, uint64_t ns)
 {
 	if (clock->mode == FT_CLOCK_MANUAL)
 		clock->manual_ns += ns;
+}
+
+void ft_clock_hold(ft_clock *clock, uint64_t at_ns)
+{
+	if (clock->mode != FT_CLOCK_REAL)
+		return;
+	uint64_t host = host_monotonic_ns() - clock->origin_ns;
+	clock->held_ns = at_ns < host ? at_ns : host;
+	clock->held = true;
+}
+
+void ft_clock_release(ft_clock *clock)
+{
+	clock->held = false;
 }

@@ -77,25 +77,15 @@
 typedef struct cr_fields {
 	uint32_t
 	    psize; /* parallelism written with SER/BER/PG: x64 as OpenOCD does [U: the ROM's] */
+	unsigned psize_value; /* the same as a PSIZE field value, for ft_flash_h7_duration_ns */
 	uint32_t fw;
 	uint32_t start;
 	unsigned snb_shift;
 	uint32_t snb_mask;
 } cr_fields;
 
-static const cr_fields cr_h74x_h72x = {3u << 4, 1u << 6, 1u << 7, 8, 0x7u};
-static const cr_fields cr_h7ax = {0, 1u << 4, 1u << 5, 6, 0x7Fu};
-
-/* Durations reported as bwPollTimeout when the clock leaves nothing to wait (FT_CLOCK_INSTANT):
- * the figures flash_h7 runs on at the parallelism used here. H74x/H72x: DS12110 Table 53 typical
- * x64 (performance.md §1.1; H72x placeholders, §1.2) [U]; bank erase 6.5 s per MB (devices.md
- * §3.3) [U]; H7Ax: not retrieved, half the program time and an erase scaled to 8 KB (§1.3) [U];
- * option change ~300 ms (Chromium EC flash-stm32h7.c) [U]. */
-#define NOMINAL_SECTOR_ERASE_128K_US 1000000u
-#define NOMINAL_BANK_ERASE_1M_US     6500000u
-#define NOMINAL_WORD_H74X_US         100u
-#define NOMINAL_WORD_H7AX_US         50u
-#define NOMINAL_OPTION_CHANGE_US     300000u
+static const cr_fields cr_h74x_h72x = {3u << 4, 3, 1u << 6, 1u << 7, 8, 0x7u};
+static const cr_fields cr_h7ax = {0, 0, 1u << 4, 1u << 5, 6, 0x7Fu};
 
 typedef enum phase {
 	PHASE_IDLE,
@@ -380,37 +370,36 @@ static uint32_t unit_size(const ft_dfu_memory *mem)
 	return mem->target == FT_DFU_MEMORY_AREA_OTP ? OTP_UNIT : mem->part->flash.word_size;
 }
 
-static uint64_t nominal_bank_erase_us(const ft_part *part)
-{
-	return (uint64_t)NOMINAL_BANK_ERASE_1M_US * part->flash.bank_size / (1024u * 1024u);
-}
-
+/* The duration reported as bwPollTimeout when the clock leaves nothing to wait
+ * (FT_CLOCK_INSTANT): what flash_h7 takes for the operation at the parallelism used here. */
 static uint32_t nominal_ms(const ft_dfu_memory *mem)
 {
-	const ft_part *part = mem->part;
-	uint64_t us = 0;
+	const ft_flash_geometry *geo = &mem->part->flash;
+	unsigned psize = mem->cr->psize_value;
+	uint64_t ns = 0;
 	switch (mem->op) {
 	case FT_DFU_MEMORY_OP_ERASE:
-		us = (uint64_t)NOMINAL_SECTOR_ERASE_128K_US * part->flash.sector_size /
-		     (128u * 1024u);
+		ns = ft_flash_h7_duration_ns(geo, FT_FLASH_H7_OP_SECTOR_ERASE, psize);
 		break;
-	case FT_DFU_MEMORY_OP_MASS_ERASE: us = nominal_bank_erase_us(part); break;
+	case FT_DFU_MEMORY_OP_MASS_ERASE:
+		ns = ft_flash_h7_duration_ns(geo, FT_FLASH_H7_OP_BANK_ERASE, psize);
+		break;
 	case FT_DFU_MEMORY_OP_UNPROTECT:
-		us = NOMINAL_OPTION_CHANGE_US + nominal_bank_erase_us(part);
+		ns = ft_flash_h7_duration_ns(geo, FT_FLASH_H7_OP_OPTION_CHANGE, psize) +
+		     ft_flash_h7_duration_ns(geo, FT_FLASH_H7_OP_BANK_ERASE, psize);
 		break;
 	case FT_DFU_MEMORY_OP_WRITE:
 		if (mem->target == FT_DFU_MEMORY_AREA_OPTION_BYTES) {
-			us = NOMINAL_OPTION_CHANGE_US;
+			ns = ft_flash_h7_duration_ns(geo, FT_FLASH_H7_OP_OPTION_CHANGE, psize);
 		} else if (mem->target == FT_DFU_MEMORY_AREA_FLASH ||
 		           mem->target == FT_DFU_MEMORY_AREA_OTP) {
 			uint32_t unit = unit_size(mem);
 			uint64_t units = (mem->len + unit - 1) / unit + 1; /* an unaligned head */
-			us = units * (part->flash.layout == FT_FLASH_H7AX ? NOMINAL_WORD_H7AX_US
-			                                                  : NOMINAL_WORD_H74X_US);
+			ns = units * ft_flash_h7_duration_ns(geo, FT_FLASH_H7_OP_PROGRAM, psize);
 		}
 		break;
 	}
-	uint64_t ms = (us + 999) / 1000;
+	uint64_t ms = (ns + 999999u) / 1000000u;
 	return ms ? (uint32_t)ms : 1;
 }
 

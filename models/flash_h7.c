@@ -681,16 +681,25 @@ static uint32_t unit_left(const ft_flash_h7 *fl, uint32_t addr)
 	return 0;
 }
 
+/* The timings of a layout at parallelism psize (CR.PSIZE, 0..3). */
+static const op_timing *timing_at(const layout_desc *ld, unsigned psize)
+{
+	return &ld->timing[ld->has_psize ? psize & 3u : 0];
+}
+
 static const op_timing *timing_of(const ft_flash_h7 *fl, unsigned b)
 {
-	if (!fl->ld->has_psize)
-		return &fl->ld->timing[0];
-	return &fl->ld->timing[(BREG(fl, S_CR, b) >> CR_PSIZE_SHIFT) & 3u];
+	return timing_at(fl->ld, BREG(fl, S_CR, b) >> CR_PSIZE_SHIFT);
+}
+
+static uint64_t scaled_bank_erase_ns(const op_timing *t, uint32_t bank_size)
+{
+	return t->bank_erase_ns * bank_size / MIB;
 }
 
 static uint64_t bank_erase_ns(const ft_flash_h7 *fl, unsigned b)
 {
-	return timing_of(fl, b)->bank_erase_ns * fl->geo.bank_size / MIB;
+	return scaled_bank_erase_ns(timing_of(fl, b), fl->geo.bank_size);
 }
 
 /* PRAR/SCAR area: start > end: none; start == end: the whole bank; else blocks start..end
@@ -1652,6 +1661,23 @@ uint64_t ft_flash_h7_next_event_ns(ft_flash_h7 *fl)
 			next = queue_at(&fl->bank[b], 0)->deadline;
 	}
 	return next;
+}
+
+uint64_t ft_flash_h7_duration_ns(const ft_flash_geometry *geometry, ft_flash_h7_op operation,
+                                 unsigned psize)
+{
+	if (!geometry || psize > 3u ||
+	    (geometry->layout != FT_FLASH_H74X && geometry->layout != FT_FLASH_H72X &&
+	     geometry->layout != FT_FLASH_H7AX))
+		return 0;
+	const op_timing *t = timing_at(&layouts[geometry->layout], psize);
+	switch (operation) {
+	case FT_FLASH_H7_OP_PROGRAM: return t->program_ns;
+	case FT_FLASH_H7_OP_SECTOR_ERASE: return t->sector_erase_ns;
+	case FT_FLASH_H7_OP_BANK_ERASE: return scaled_bank_erase_ns(t, geometry->bank_size);
+	case FT_FLASH_H7_OP_OPTION_CHANGE: return OPTION_CHANGE_NS;
+	}
+	return 0;
 }
 
 ft_error ft_flash_h7_reg_read(ft_flash_h7 *fl, uint32_t offset, uint32_t *value)

@@ -109,6 +109,24 @@ void ft_flash_h7_poll(ft_flash_h7 *fl);
  * retrying an access that returned FT_ERR_BUSY retries after this time. */
 uint64_t ft_flash_h7_next_event_ns(ft_flash_h7 *fl);
 
+/* The operations whose modelled duration ft_flash_h7_duration_ns gives. */
+typedef enum ft_flash_h7_op {
+	FT_FLASH_H7_OP_PROGRAM,       /* one flash word; on H7Ax also one 16-bit OTP word */
+	FT_FLASH_H7_OP_SECTOR_ERASE,  /* one sector */
+	FT_FLASH_H7_OP_BANK_ERASE,    /* one bank of geometry->bank_size bytes (BER, MER) */
+	FT_FLASH_H7_OP_OPTION_CHANGE, /* OPTSTART, without the bank erases of an RDP regression,
+	                               * which add FT_FLASH_H7_OP_BANK_ERASE (banks in parallel) */
+} ft_flash_h7_op;
+
+/* How long the model takes for an operation on a flash of this geometry at parallelism psize
+ * (the CR.PSIZE value: 0 x8, 1 x16, 2 x32, 3 x64; ignored by layouts without PSIZE, H7Ax): the
+ * figures the model runs on (DS12110 typical, see flash_h7.c), for hosts that report or budget
+ * them (the DFU bootloader's bwPollTimeout in instant time, a benchmark's floor). Needs no model
+ * instance. Returns the duration in ns, or 0 for a NULL geometry, a layout without an H7 flash
+ * controller, psize > 3 or an unknown operation. */
+uint64_t ft_flash_h7_duration_ns(const ft_flash_geometry *geometry, ft_flash_h7_op operation,
+                                 unsigned psize);
+
 /* 32-bit register accesses at offset (multiple of 4, < FT_FLASH_H7_REG_SPAN) from
  * FT_FLASH_H7_REG_BASE. Reserved offsets, and the bank-2 block on parts without one (H72x), read 0
  * and ignore writes. Returns FT_OK, FT_ERR_INVALID_ARG (NULL), FT_ERR_RANGE (bad offset; nothing

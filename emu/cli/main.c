@@ -20,11 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #define DEFAULT_HOST "127.0.0.1"
 #define BUSID        "1-1"
 /* The longest the loop sleeps without looking at the DFU model and the stop flag. */
-#define MAX_WAIT_MS 100
+#define MAX_WAIT_NS 100000000
+/* ROM events replayed per turn when the loop woke late (catch_up). */
+#define MAX_CATCH_UP 64
 
 typedef enum log_level { LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_DEBUG } log_level;
 static const char *const log_names[] = {"error", "warning", "info", "debug"};
@@ -38,6 +41,7 @@ typedef struct options {
 	unsigned port;
 	boot_mode boot;
 	ft_clock_mode timing;
+	int pacing; /* --usb-pacing: an ft_usbip_pacing, or -1 for the default of the timing */
 	const char *pcap;
 	log_level level;
 	bool reenter_dfu; /* --on-leave dfu */
@@ -61,6 +65,7 @@ typedef struct emu {
 	ft_board_runtime *rt;
 	ft_dfu_bootloader *bl;
 	ft_usb_device dev;
+	uint64_t next_ns; /* when the bootloader model next needs a call (clock ns) */
 	ft_usbip_server *server;
 	uint16_t port;
 	ft_pcap *pcap;
@@ -148,6 +153,9 @@ static void usage(FILE *out)
 	      "                       not available yet). Default: the board file's boot0\n"
 	      "  --timing real|instant  flash operations take datasheet time on the host's clock\n"
 	      "                       (default), or complete at once\n"
+	      "  --usb-pacing full-speed|off  full-speed: every USB transfer takes the time it\n"
+	      "                       takes on a full-speed bus (default with --timing real);\n"
+	      "                       off: none (default with --timing instant)\n"
 	      "  --on-leave exit|dfu  when the board leaves DFU: exit 0 (default), or reset and\n"
 	      "                       serve DFU again as with BOOT0 = 1\n"
 	      "  --pcap FILE          write the USB traffic as a usbmon pcap capture (Wireshark,\n"
@@ -225,7 +233,8 @@ static int parse_options(int argc, char **argv, options *opt)
 		OPT_VERSION,
 		OPT_FAULT,
 		OPT_QUIRK,
-		OPT_OPTION
+		OPT_OPTION,
+		OPT_PACING
 	};
 	static const struct option longopts[] = {
 	    {"board", required_argument, NULL, OPT_BOARD},
@@ -241,12 +250,18 @@ static int parse_options(int argc, char **argv, options *opt)
 	    {"fault", required_argument, NULL, OPT_FAULT},
 	    {"quirk", required_argument, NULL, OPT_QUIRK},
 	    {"option", required_argument, NULL, OPT_OPTION},
+	    {"usb-pacing", required_argument, NULL, OPT_PACING},
 	    {NULL, 0, NULL, 0},
 	};
 	static const char *const boots[] = {"dfu", "flash"};
 	static const char *const timings[] = {"real", "instant"};
 	static const char *const leaves[] = {"exit", "dfu"};
-	*opt = (options){.port = FT_USBIP_DEFAULT_PORT, .timing = FT_CLOCK_REAL, .level = LOG_INFO};
+	static const char *const pacings[] = {[FT_USBIP_PACING_NONE] = "off",
+	                                      [FT_USBIP_PACING_FULL_SPEED] = "full-speed"};
+	*opt = (options){.port = FT_USBIP_DEFAULT_PORT,
+	                 .timing = FT_CLOCK_REAL,
+	                 .pacing = -1,
+	                 .level = LOG_INFO};
 	snprintf(opt->host, sizeof(opt->host), "%s", DEFAULT_HOST);
 	opterr = 0;
 	int c, choice;
@@ -284,6 +299,11 @@ static int parse_options(int argc, char **argv, options *opt)
 				goto bad_value;
 			opt->reenter_dfu = choice == 1;
 			break;
+		case OPT_PACING:
+			if (!pick(optarg, pacings, 2, &choice))
+				goto bad_value;
+			opt->pacing = choice;
+			break;
 		case OPT_FAULT:
 		case OPT_QUIRK:
 		case OPT_OPTION: {
@@ -312,6 +332,10 @@ static int parse_options(int argc, char **argv, options *opt)
 		fprintf(stderr, "flashtwin-emu: unexpected argument '%s'\n", argv[optind]);
 		return FT_EMU_EXIT_USAGE;
 	}
+	/* USB bus time is part of real time; instant time has none. */
+	if (opt->pacing < 0)
+		opt->pacing = opt->timing == FT_CLOCK_REAL ? FT_USBIP_PACING_FULL_SPEED
+		                                           : FT_USBIP_PACING_NONE;
 	if (!opt->board || !opt->state) {
 		fputs("flashtwin-emu: --board and --state are required (--help explains)\n",
 		      stderr);
@@ -407,6 +431,7 @@ static int start_dfu(emu *e, uint16_t port)
 		return FT_EMU_EXIT_FAILED;
 	}
 	e->dev = ft_dfu_bootloader_usb_device(e->bl);
+	e->next_ns = UINT64_MAX;
 	ft_usbip_server_config scfg = {.address = e->opt.host,
 	                               .port = port,
 	                               .busid = BUSID,
@@ -414,7 +439,9 @@ static int start_dfu(emu *e, uint16_t port)
 	                               .log = usbip_log,
 	                               .log_ctx = e,
 	                               .observer = e->pcap ? ft_pcap_usbip_observer : NULL,
-	                               .observer_ctx = e->pcap};
+	                               .observer_ctx = e->pcap,
+	                               .pacing = (ft_usbip_pacing)e->opt.pacing,
+	                               .clock = ft_board_runtime_clock(e->rt)};
 	err = ft_usbip_server_new(&scfg, &e->dev, &e->server, &diag);
 	if (err != FT_OK) {
 		log_diag(e, LOG_ERROR, "USB/IP server", &diag);
@@ -467,16 +494,30 @@ static int left_dfu(emu *e, ft_dfu_bootloader_exit why, uint32_t jump_addr)
 	return status == FT_EMU_EXIT_OK ? -1 : status;
 }
 
-static int wait_ms(const emu *e)
+/* To the ns: the ROM model programs flash word after flash word (100 us each on H743). */
+static int64_t wait_ns(emu *e)
 {
 	uint64_t next = ft_dfu_bootloader_poll(e->bl);
+	e->next_ns = next;
 	if (next == UINT64_MAX)
-		return MAX_WAIT_MS;
+		return MAX_WAIT_NS;
 	uint64_t now = ft_clock_now_ns(ft_board_runtime_clock(e->rt));
 	if (next <= now)
 		return 0;
-	uint64_t ms = (next - now + 999999u) / 1000000u;
-	return ms < MAX_WAIT_MS ? (int)ms : MAX_WAIT_MS;
+	return next - now < MAX_WAIT_NS ? (int64_t)(next - now) : MAX_WAIT_NS;
+}
+
+/* The bootloader model's steps that fell due while the loop slept past them, each run with the
+ * clock held at its own deadline: the ROM starts the next flash word as the last one ends, and
+ * the loop's wake-up latency must not add up over the words of a block. */
+static void catch_up(emu *e)
+{
+	ft_clock *clock = ft_board_runtime_clock(e->rt);
+	for (int i = 0; i < MAX_CATCH_UP && e->next_ns <= ft_clock_now_ns(clock); i++) {
+		ft_clock_hold(clock, e->next_ns);
+		e->next_ns = ft_dfu_bootloader_poll(e->bl);
+		ft_clock_release(clock);
+	}
 }
 
 static int serve(emu *e)
@@ -489,10 +530,11 @@ static int serve(emu *e)
 		}
 		ft_diag diag;
 		ft_diag_clear(&diag);
-		if (ft_usbip_server_run_once(e->server, wait_ms(e), &diag) != FT_OK) {
+		if (ft_usbip_server_run_once_ns(e->server, wait_ns(e), &diag) != FT_OK) {
 			log_diag(e, LOG_ERROR, "USB/IP server", &diag);
 			return FT_EMU_EXIT_FAILED;
 		}
+		catch_up(e);
 		if (e->pcap && !e->pcap_failed && ft_pcap_error(e->pcap, &diag) != FT_OK) {
 			log_diag(e, LOG_ERROR, "capture stopped", &diag);
 			e->pcap_failed = true;
@@ -595,6 +637,10 @@ static int run(emu *e)
 		log_diag(e, LOG_ERROR, "--option", &diag);
 		return FT_EMU_EXIT_FAILED;
 	}
+	/* Real time is kept to the microsecond (flash words take 100 us, a GETSTATUS 35 us of bus
+	 * time): the kernel's default 50 us timer slack would stretch every wait. Best effort. */
+	if (e->opt.timing == FT_CLOCK_REAL)
+		(void)prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
 	status = start_dfu(e, (uint16_t)e->opt.port);
 	if (status != FT_EMU_EXIT_OK)
 		return status;

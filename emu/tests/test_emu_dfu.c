@@ -2,10 +2,13 @@
  * state directory, its ready line parsed, then driven through the programmer's USB/IP client and
  * DfuSe engine. Covers enumeration, erase/write/read-back, state kept across a SIGTERM restart,
  * a second instance on the same state, SIGINT, leaving DFU (exit and --on-leave dfu), the
- * refusals of bad boards, and a --pcap capture that tshark decodes.
+ * refusals of bad boards, a --pcap capture that tshark decodes, and the Debian tools as peers:
+ * `usbip list -r` lists the emulated device, tshark shows the DFU requests of a whole
+ * `flashtwin flash` as the plan has them.
  *
  * The binary is build/<tree>/flashtwin-emu beside this program's tests/ directory. Every wait
  * is bounded; every socket is on 127.0.0.1. */
+#include "conformance/proc.h"
 #include "models/parts.h"
 #include "models/tests/ft_test.h"
 #include "programmer/dfuse/engine.h"
@@ -14,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <jansson.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -33,6 +37,8 @@
 #define START_WAIT_MS 30000 /* ASan start-up and a new 2 MB state */
 #define EXIT_WAIT_MS  30000
 #define IO_TIMEOUT_MS 10000
+#define TOOL_WAIT_MS  60000             /* a whole flash of a small image under ASan */
+#define USBIP_TOOL    "/usr/sbin/usbip" /* Debian package usbip (ci/packages.txt) */
 
 typedef struct emu_proc {
 	pid_t pid;
@@ -47,6 +53,7 @@ static char g_tmp[64];
 static char g_state[128];
 static char g_stderr[128];
 static char g_emu[PATH_MAX];
+static char g_build[PATH_MAX - 32]; /* the build tree: flashtwin-emu, flashtwin, fixtures/ */
 
 static void setup(void)
 {
@@ -56,17 +63,16 @@ static void setup(void)
 		return;
 	snprintf(g_state, sizeof(g_state), "%s/state", g_tmp);
 	snprintf(g_stderr, sizeof(g_stderr), "%s/stderr", g_tmp);
-	char self[PATH_MAX - 32]; /* room for "/flashtwin-emu" in g_emu */
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	self[n > 0 ? n : 0] = '\0';
+	ssize_t n = readlink("/proc/self/exe", g_build, sizeof(g_build) - 1);
+	g_build[n > 0 ? n : 0] = '\0';
 	/* build/san/tests/emu_test_emu_dfu -> build/san/flashtwin-emu */
-	char *slash = strrchr(self, '/');
+	char *slash = strrchr(g_build, '/');
 	if (slash)
 		*slash = '\0';
-	slash = strrchr(self, '/');
+	slash = strrchr(g_build, '/');
 	if (slash)
 		*slash = '\0';
-	snprintf(g_emu, sizeof(g_emu), "%s/flashtwin-emu", self);
+	snprintf(g_emu, sizeof(g_emu), "%s/flashtwin-emu", g_build);
 }
 
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -472,6 +478,25 @@ static void test_n6_refuses_boot_dfu_with_status_two(void)
 	CU_ASSERT_NOT_EQUAL(stat(g_state, &st), 0); /* no state was created */
 }
 
+static void test_usb_pacing_takes_full_speed_or_off(void)
+{
+	static const char *const paced[] = {"--usb-pacing", "full-speed", NULL};
+	emu_proc p;
+	if (!start(&p, BOARD, paced))
+		return;
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	session s;
+	CU_ASSERT_TRUE(connect_dfu(&p, &s, &diag));
+	disconnect(&s);
+	FT_ASSERT_HEX(stop(&p, SIGTERM), 0);
+
+	static const char *const bad[] = {"--usb-pacing", "high-speed", NULL};
+	CU_ASSERT_TRUE_FATAL(spawn(&p, BOARD, bad));
+	FT_ASSERT_HEX(wait_exit(&p, EXIT_WAIT_MS), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(emu_stderr(), "--usb-pacing: unknown value 'high-speed'"));
+}
+
 /* Runs tshark on file with options; returns its stdout (static buffer), empty on failure. */
 static const char *tshark(const char *file, const char *options)
 {
@@ -524,6 +549,259 @@ static void test_pcap_capture_decodes_in_tshark(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(dfu, "3\n"));
 }
 
+static void test_usbip_tool_lists_the_emulated_dfu_device(void)
+{
+	emu_proc p;
+	if (!start(&p, BOARD, NULL))
+		return;
+	char port[8];
+	snprintf(port, sizeof(port), "%u", p.port);
+	const char *const argv[] = {USBIP_TOOL, "--tcp-port", port, "list",
+	                            "-r",       "127.0.0.1",  NULL};
+	ft_proc_result res;
+	ft_diag diag;
+	ft_error err = ft_proc_run(argv, NULL, TOOL_WAIT_MS, &res, &diag);
+	if (err != FT_OK)
+		fprintf(stderr, "\n%s: %s (Debian package usbip, ci/packages.txt)\n", diag.origin,
+		        diag.message);
+	FT_ASSERT_HEX(err, FT_OK);
+	if (err == FT_OK) {
+		printf("\n%s", res.out);
+		FT_ASSERT_HEX(res.exit_status, 0);
+		/* usbip_list.c: "<busid>: <vendor> : <product> (<vid>:<pid>)", the path, the device
+		 * class, then one line per interface "<n> - <class> (<cl>/<subcl>/<proto>)". */
+		CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "1-1: "));
+		CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "(0483:df11)")); /* AN2606 DFU */
+		CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "/sys/devices/flashtwin/usb1/1-1"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "(00/00/00)")); /* class per interface */
+		/* DFU 1.1 §4.2.3: class 0xFE, subclass 0x01, protocol 0x02 (DFU mode) */
+		CU_ASSERT_PTR_NOT_NULL(strstr(res.out, " 0 - "));
+		CU_ASSERT_PTR_NOT_NULL(strstr(res.out, "(fe/01/02)"));
+		CU_ASSERT_PTR_NULL(strstr(res.out, " 1 - "));
+	}
+	ft_proc_result_free(&res);
+	FT_ASSERT_HEX(stop(&p, SIGTERM), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(emu_stderr(), "listed 1-1"));
+}
+
+/* The DFU requests of a capture, counted from tshark's decoding. */
+typedef struct dfu_requests {
+	unsigned dnload_data;     /* DNLOAD with wBlockNum >= 2 */
+	unsigned long data_bytes; /* their wLength */
+	unsigned upload;
+	unsigned long upload_bytes; /* UPLOAD wLength */
+	unsigned getstatus;
+	unsigned erase; /* DfuSe commands: DNLOAD block 0, 0x41 + LE32 address (AN3156 §6) */
+	uint32_t erase_addr[8];
+	unsigned set_address; /* 0x21 + LE32 address */
+	uint32_t first_set_address;
+	unsigned other_commands;
+} dfu_requests;
+
+static uint32_t le32_hex(const char *hex)
+{
+	uint32_t v = 0;
+	for (int i = 3; i >= 0; i--) {
+		unsigned byte = 0;
+		sscanf(hex + 2 * i, "%2x", &byte);
+		v = v << 8 | byte;
+	}
+	return v;
+}
+
+/* Splits one "command\tblock\tlength\tdata" line (empty fields kept) into its fields. */
+static void split_fields(const char *line, size_t len, char fields[4][16])
+{
+	memset(fields, 0, 4 * sizeof(fields[0]));
+	for (size_t f = 0, i = 0; i < len && f < 4; i++) {
+		size_t used = strlen(fields[f]);
+		if (line[i] == '\t')
+			f++;
+		else if (used + 1 < sizeof(fields[0]))
+			fields[f][used] = line[i];
+	}
+}
+
+/* Counts the requests of tshark's field lines (DFU 1.1 §3: DNLOAD 1, UPLOAD 2, GETSTATUS 3). */
+static void count_requests(const char *text, dfu_requests *r)
+{
+	memset(r, 0, sizeof(*r));
+	for (const char *line = text; *line;) {
+		size_t len = strcspn(line, "\n");
+		char f[4][16];
+		split_fields(line, len, f);
+		unsigned command = (unsigned)strtoul(f[0], NULL, 10);
+		unsigned block = (unsigned)strtoul(f[1], NULL, 10);
+		unsigned length = (unsigned)strtoul(f[2], NULL, 10);
+		bool dfuse = command == 1 && block == 0 && strlen(f[3]) == 10;
+		if (command == 1 && block >= 2) {
+			r->dnload_data++;
+			r->data_bytes += length;
+		} else if (dfuse && strncmp(f[3], "41", 2) == 0) {
+			if (r->erase < 8)
+				r->erase_addr[r->erase] = le32_hex(f[3] + 2);
+			r->erase++;
+		} else if (dfuse && strncmp(f[3], "21", 2) == 0) {
+			if (r->set_address++ == 0)
+				r->first_set_address = le32_hex(f[3] + 2);
+		} else if (command == 1) {
+			r->other_commands++;
+		} else if (command == 2) {
+			r->upload++;
+			r->upload_bytes += length;
+		} else if (command == 3) {
+			r->getstatus++;
+		}
+		line += len + (line[len] == '\n');
+	}
+}
+
+static uint32_t json_hex(json_t *obj, const char *key)
+{
+	const char *text = json_string_value(json_object_get(obj, key));
+	return text ? (uint32_t)strtoul(text, NULL, 16) : 0xFFFFFFFFu;
+}
+
+static void test_tshark_shows_the_dfu_requests_of_a_whole_flash(void)
+{
+	char file[160], elf[PATH_MAX], flashtwin[PATH_MAX];
+	snprintf(file, sizeof(file), "%s/flash.pcap", g_tmp);
+	snprintf(elf, sizeof(elf), "%s/fixtures/h743-clean.elf", g_build);
+	snprintf(flashtwin, sizeof(flashtwin), "%s/flashtwin", g_build);
+	const char *const extra[] = {"--pcap", file, NULL};
+	emu_proc p;
+	if (!start(&p, BOARD, extra))
+		return;
+	char url[128];
+	snprintf(url, sizeof(url), "usbip://%s:%u", p.host, p.port);
+	const char *const argv[] = {flashtwin, "flash",   elf,   "--connect",
+	                            url,       "--board", BOARD, "--no-poll-wait",
+	                            "--json",  NULL};
+	ft_proc_result res;
+	ft_diag diag;
+	FT_ASSERT_HEX(ft_proc_run(argv, NULL, TOOL_WAIT_MS, &res, &diag), FT_OK);
+	FT_ASSERT_HEX(stop(&p, SIGTERM), 0);
+	if (res.exit_status != 0)
+		fprintf(stderr, "\nflashtwin flash: exit %d\n%s\n", res.exit_status,
+		        res.err ? res.err : diag.message);
+	FT_ASSERT_HEX(res.exit_status, 0);
+	json_error_t jerr;
+	json_t *plan = json_loads(res.out ? res.out : "", 0, &jerr);
+	ft_proc_result_free(&res);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plan);
+	json_t *work = json_object_get(plan, "work");
+	json_t *erase = json_object_get(work, "erase");
+	json_t *write = json_object_get(work, "write");
+	json_t *result = json_object_get(plan, "result");
+	size_t sectors = json_array_size(erase);
+	FT_ASSERT_HEX(sectors, 1); /* h743-clean: 280 bytes in sector 0 */
+	FT_ASSERT_HEX(json_integer_value(json_object_get(result, "sectors")), sectors);
+
+	const char *fields = tshark(file, "-d usb.product==0x0483df11,usbdfu -Y usbdfu.command "
+	                                  "-T fields -e usbdfu.command -e usbdfu.block_number "
+	                                  "-e usbdfu.length -e usb.data_fragment");
+	CU_ASSERT_NOT_EQUAL(fields[0], '\0');
+	dfu_requests r;
+	count_requests(fields, &r);
+	/* one DfuSe erase per planned sector, at the sector's address */
+	FT_ASSERT_HEX(r.erase, sectors);
+	for (size_t i = 0; i < sectors && i < 8; i++)
+		FT_ASSERT_HEX(r.erase_addr[i], json_hex(json_array_get(erase, i), "start"));
+	/* the data blocks carry the plan's writes; each was set up by a set-address */
+	json_int_t written = json_integer_value(json_object_get(result, "written_bytes"));
+	FT_ASSERT_HEX(r.data_bytes, written);
+	CU_ASSERT(r.dnload_data >= json_array_size(write));
+	CU_ASSERT(r.set_address >= json_array_size(write));
+	FT_ASSERT_HEX(r.first_set_address, json_hex(json_array_get(write, 0), "start"));
+	/* verify: the written bytes read back */
+	CU_ASSERT(r.upload >= 1);
+	CU_ASSERT(r.upload_bytes >=
+	          (unsigned long)json_integer_value(json_object_get(result, "verified_bytes")));
+	/* every DNLOAD is followed by GETSTATUS polls until it is done */
+	CU_ASSERT(r.getstatus >= r.dnload_data + r.erase + r.set_address);
+	FT_ASSERT_HEX(r.other_commands, 0);
+	json_decref(plan);
+
+	const char *summary = tshark(file, "-d usb.product==0x0483df11,usbdfu -Y usbdfu");
+	CU_ASSERT_PTR_NOT_NULL(strstr(summary, "Download Block Number=0"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(summary, "Download Block Number=2"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(summary, "Get Status"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(summary, "Upload Block Number=2"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(summary, "State: dfuDownloadBusy"));
+}
+
+/* Full-speed bus time in us of a control transfer with len data bytes (performance.md §2.2): 32
+ * bytes of setup and status stages, each data packet (64 bytes at most) 13 bytes more than its
+ * data, 1463 bus bytes per 1 ms frame (19 packets of 64 + 13 bytes). */
+static double fs_control_us(unsigned len)
+{
+	return (32.0 + len + 13.0 * ((len + 63) / 64)) * 1000.0 / 1463.0;
+}
+
+static void test_real_timing_paces_the_transfers_at_full_speed(void)
+{
+	char file[160], elf[PATH_MAX], flashtwin[PATH_MAX];
+	snprintf(file, sizeof(file), "%s/real.pcap", g_tmp);
+	snprintf(elf, sizeof(elf), "%s/fixtures/h743-clean.elf", g_build);
+	snprintf(flashtwin, sizeof(flashtwin), "%s/flashtwin", g_build);
+	/* later options win: real timing, whose default is full-speed pacing */
+	const char *const extra[] = {"--timing", "real", "--pcap", file, NULL};
+	emu_proc p;
+	if (!start(&p, BOARD, extra))
+		return;
+	char url[128];
+	snprintf(url, sizeof(url), "usbip://%s:%u", p.host, p.port);
+	const char *const argv[] = {flashtwin, "flash",   elf,   "--connect",
+	                            url,       "--board", BOARD, NULL};
+	ft_proc_result res;
+	ft_diag diag;
+	FT_ASSERT_HEX(ft_proc_run(argv, NULL, TOOL_WAIT_MS, &res, &diag), FT_OK);
+	FT_ASSERT_HEX(res.exit_status, 0);
+	ft_proc_result_free(&res);
+	FT_ASSERT_HEX(stop(&p, SIGTERM), 0);
+
+	/* submit and completion of each DFU request, paired by URB id */
+	const char *fields = tshark(file, "-d usb.product==0x0483df11,usbdfu -Y usbdfu -T fields "
+	                                  "-e frame.time_relative -e usb.urb_type -e usb.urb_id "
+	                                  "-e usbdfu.command -e usbdfu.block_number "
+	                                  "-e usbdfu.length");
+	double submitted = 0, min_data = 1e9, min_status = 1e9;
+	unsigned command = 0, length = 0, data_blocks = 0, statuses = 0;
+	char id[32] = "";
+	for (const char *line = fields; *line;) {
+		double t = 0;
+		char type[8] = "", urb[32] = "";
+		unsigned cmd = 0, block = 0, len = 0;
+		int n =
+		    sscanf(line, "%lf\t%7s\t%31s\t%u\t%u\t%u", &t, type, urb, &cmd, &block, &len);
+		if (n >= 3 && strcmp(type, "'S'") == 0) {
+			submitted = t;
+			snprintf(id, sizeof(id), "%s", urb);
+			command = n >= 4 ? cmd : 0;
+			length = n >= 6 && cmd == 1 && block >= 2 ? len : 0;
+		} else if (n >= 3 && strcmp(type, "'C'") == 0 && strcmp(urb, id) == 0) {
+			double us = (t - submitted) * 1e6;
+			if (length && us - fs_control_us(length) < min_data)
+				min_data = us - fs_control_us(length);
+			data_blocks += length != 0;
+			if (command == 3 && us < min_status)
+				min_status = us;
+			statuses += command == 3;
+			id[0] = '\0';
+		}
+		line += strcspn(line, "\n");
+		line += *line == '\n';
+	}
+	CU_ASSERT(data_blocks >= 1);
+	CU_ASSERT(statuses >= 1);
+	/* no transfer completes before its bus time (1 us: the capture's resolution) */
+	if (min_data < -1.0 || min_status < fs_control_us(6) - 1.0)
+		fprintf(stderr, "\ndata block %.1f us over its bus time, GETSTATUS %.1f us\n",
+		        min_data, min_status);
+	CU_ASSERT(min_data >= -1.0);
+	CU_ASSERT(min_status >= fs_control_us(6) - 1.0);
+}
+
 static CU_TestInfo tests[] = {
     {"ready_line_gives_board_part_url_and_state", test_ready_line_gives_board_part_url_and_state},
     {"enumeration_shows_the_part_tables_alternate_settings",
@@ -542,6 +820,12 @@ static CU_TestInfo tests[] = {
      test_unknown_board_lists_the_boards_and_exits_two},
     {"n6_refuses_boot_dfu_with_status_two", test_n6_refuses_boot_dfu_with_status_two},
     {"pcap_capture_decodes_in_tshark", test_pcap_capture_decodes_in_tshark},
+    {"usb_pacing_takes_full_speed_or_off", test_usb_pacing_takes_full_speed_or_off},
+    {"usbip_tool_lists_the_emulated_dfu_device", test_usbip_tool_lists_the_emulated_dfu_device},
+    {"tshark_shows_the_dfu_requests_of_a_whole_flash",
+     test_tshark_shows_the_dfu_requests_of_a_whole_flash},
+    {"real_timing_paces_the_transfers_at_full_speed",
+     test_real_timing_paces_the_transfers_at_full_speed},
     CU_TEST_INFO_NULL,
 };
 

@@ -120,6 +120,7 @@ static struct {
 	uint8_t last_setup[8];
 	const char *stop_on; /* log text that sets stop */
 	atomic_bool stop;
+	ft_clock *clock; /* the paced server's, when a test uses one */
 } fx;
 
 /* --- fixture: the loopback device behind a spy that records what reaches it ------------- */
@@ -213,6 +214,23 @@ static void teardown(void)
 {
 	ft_usbip_server_free(fx.srv);
 	ft_usb_loopback_free(fx.lb);
+	ft_clock_free(fx.clock);
+}
+
+/* Replaces the fixture's server by one that paces URBs at USB full speed on a manual clock. */
+static void use_paced_server(void)
+{
+	ft_usbip_server_free(fx.srv);
+	fx.srv = NULL;
+	fx.clock = ft_clock_new(FT_CLOCK_MANUAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fx.clock);
+	ft_usbip_server_config cfg = {.session = "test-board",
+	                              .log = log_sink,
+	                              .observer = observer,
+	                              .pacing = FT_USBIP_PACING_FULL_SPEED,
+	                              .clock = fx.clock};
+	FT_ASSERT_HEX(ft_usbip_server_new(&cfg, &fx.dev, &fx.srv, NULL), FT_OK);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fx.srv);
 }
 
 /* The newest log line at level that contains text, or NULL. */
@@ -1166,6 +1184,98 @@ static void test_new_refuses_bad_busid_taken_port_and_bad_descriptors(void)
 	CU_ASSERT_PTR_NULL(srv);
 }
 
+/* --- full-speed bus pacing ---------------------------------------------------------------- */
+
+/* Full-speed bus time of bus_bytes (performance.md §2.2): 19 packets of 64 + 13 bytes fill a
+ * 1 ms frame, so 1463 bus bytes per ms; a control transfer's setup and status stages take 32
+ * bytes, each data packet (up to 64 bytes) 13 more than its data. Rounded up to the ns. */
+#define FS_NS(bus_bytes) (((bus_bytes)*1000000ull + 1462) / 1463)
+/* 100 bytes: two data packets. */
+#define DATA_100                                                                                   \
+	"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789abcdefghijklmnop" \
+	"qrs"                                                                                      \
+	"tuvwxyzAB"
+
+/* Turns the server until it has taken count URBs in (the observer saw them submitted): the
+ * client's small sends may reach it one by one. */
+static bool server_takes_urbs(unsigned count)
+{
+	for (int t = 0; t < MAX_TURNS; t++) {
+		unsigned submitted = 0;
+		for (unsigned i = 0; i < fx.event_count; i++)
+			submitted += fx.events[i].kind == FT_USBIP_URB_SUBMITTED;
+		if (submitted >= count)
+			return true;
+		turn(10);
+	}
+	return false;
+}
+
+static void test_paced_urb_completes_after_its_full_speed_bus_time(void)
+{
+	use_paced_server();
+	int fd = client_import();
+	static const step submit[] = {CTRL_OUT(1, DATA_100, VENDOR_WRITE(100))};
+	RUN_CHAT(fd, submit);
+	CU_ASSERT_FATAL(server_takes_urbs(1));
+	CU_ASSERT(client_hears_nothing(fd));
+	FT_ASSERT_HEX(fx.device_calls, 1); /* the device has answered; the bus still has it */
+	ft_clock_advance(fx.clock, FS_NS(32 + 100 + 2 * 13) - 1);
+	CU_ASSERT(client_hears_nothing(fd));
+	ft_clock_advance(fx.clock, 1);
+	static const step reply[] = {RET(1, 0, 100)};
+	RUN_CHAT(fd, reply);
+	close(fd);
+}
+
+static void test_paced_urbs_take_the_bus_one_after_another(void)
+{
+	use_paced_server();
+	int fd = client_import();
+	static const step submit[] = {
+	    CTRL_OUT(1, "abc", VENDOR_WRITE(3)),
+	    CTRL_IN(2, 3, VENDOR_READ(3)),
+	};
+	RUN_CHAT(fd, submit);
+	CU_ASSERT_FATAL(server_takes_urbs(2));
+	CU_ASSERT(client_hears_nothing(fd));
+	FT_ASSERT_HEX(fx.device_calls, 1); /* the read waits for the bus */
+	ft_clock_advance(fx.clock, FS_NS(32 + 3 + 13));
+	static const step first[] = {RET(1, 0, 3)};
+	RUN_CHAT(fd, first);
+	FT_ASSERT_HEX(fx.device_calls, 2);
+	ft_clock_advance(fx.clock, FS_NS(32 + 3 + 13) - 1);
+	CU_ASSERT(client_hears_nothing(fd));
+	ft_clock_advance(fx.clock, 1);
+	static const step second[] = {RET_TEXT(2, "abc")};
+	RUN_CHAT(fd, second);
+	close(fd);
+}
+
+static void test_unlink_of_a_urb_on_the_bus_completes_it_and_answers_zero(void)
+{
+	use_paced_server();
+	int fd = client_import();
+	static const step chat[] = {
+	    CTRL_OUT(1, "abc", VENDOR_WRITE(3)),
+	    UNLINK_OF(2, 1),
+	    RET(1, 0, 3),
+	    RET_UNLINK_OF(2, 0),
+	};
+	RUN_CHAT(fd, chat);
+	FT_ASSERT_HEX(ft_clock_now_ns(fx.clock), 0);
+	close(fd);
+}
+
+static void test_pacing_without_a_clock_is_refused(void)
+{
+	ft_usbip_server *srv = NULL;
+	ft_diag diag;
+	ft_usbip_server_config cfg = {.pacing = FT_USBIP_PACING_FULL_SPEED};
+	FT_ASSERT_HEX(ft_usbip_server_new(&cfg, &fx.dev, &srv, &diag), FT_ERR_INVALID_ARG);
+	CU_ASSERT_PTR_NULL(srv);
+}
+
 static CU_TestInfo tests[] = {
     {"devlist_reply_describes_device_at_protocol_offsets",
      test_devlist_reply_describes_device_at_protocol_offsets},
@@ -1209,6 +1319,12 @@ static CU_TestInfo tests[] = {
     {"wake_makes_a_blocking_turn_return", test_wake_makes_a_blocking_turn_return},
     {"new_refuses_bad_busid_taken_port_and_bad_descriptors",
      test_new_refuses_bad_busid_taken_port_and_bad_descriptors},
+    {"paced_urb_completes_after_its_full_speed_bus_time",
+     test_paced_urb_completes_after_its_full_speed_bus_time},
+    {"paced_urbs_take_the_bus_one_after_another", test_paced_urbs_take_the_bus_one_after_another},
+    {"unlink_of_a_urb_on_the_bus_completes_it_and_answers_zero",
+     test_unlink_of_a_urb_on_the_bus_completes_it_and_answers_zero},
+    {"pacing_without_a_clock_is_refused", test_pacing_without_a_clock_is_refused},
     CU_TEST_INFO_NULL,
 };
 

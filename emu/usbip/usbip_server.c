@@ -1,4 +1,5 @@
 #include "emu/usbip/usbip_server.h"
+#include "emu/usb_bus.h"
 #include "models/usbip_proto.h"
 
 #include <arpa/inet.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Bytes asked of recv at a time, beyond what the current message still needs. */
@@ -45,6 +47,11 @@ typedef struct urb {
 	int32_t interval;
 	uint8_t setup[8];
 	uint32_t length;
+	/* Set once the device has answered; with pacing the URB then waits for its bus time. */
+	bool answered;
+	int32_t status; /* its RET_SUBMIT status */
+	size_t actual;
+	uint64_t due; /* clock time its transfer is off the bus */
 	uint8_t data[];
 } urb;
 
@@ -84,6 +91,9 @@ struct ft_usbip_server {
 	void *log_ctx;
 	ft_usbip_observer_fn observer;
 	void *observer_ctx;
+	ft_usbip_pacing pacing;
+	ft_clock *clock;
+	uint64_t bus_free_ns; /* pacing: clock time the last transfer leaves the bus */
 	int listen_fd;
 	uint16_t port;
 	int wake_fd;
@@ -422,6 +432,10 @@ static void queue_submit(ft_usbip_server *srv, conn *c, const ft_usbip_urb_heade
 	u->interval = h->u.cmd_submit.interval;
 	memcpy(u->setup, h->u.cmd_submit.setup, 8);
 	u->length = length;
+	u->answered = false;
+	u->status = 0;
+	u->actual = 0;
+	u->due = 0;
 	bool out = h->direction == FT_USBIP_DIR_OUT;
 	if (out && length)
 		memcpy(u->data, payload, length);
@@ -444,6 +458,8 @@ static urb *unqueue(conn *c, urb **link)
 	return u;
 }
 
+static void complete(ft_usbip_server *srv, conn *c, urb *u, int32_t status, size_t actual);
+
 static void send_ret_unlink(ft_usbip_server *srv, conn *c, uint32_t seqnum, int32_t status)
 {
 	ft_usbip_urb_header r = {.command = FT_USBIP_RET_UNLINK, .seqnum = seqnum};
@@ -459,6 +475,13 @@ static void handle_unlink(ft_usbip_server *srv, conn *c, const ft_usbip_urb_head
 		if ((*link)->seqnum != target)
 			continue;
 		urb *u = unqueue(c, link);
+		if (u->answered) {
+			/* The device has acted on it: only its bus time was left, so it completes
+			 * now and the unlink finds it done. */
+			complete(srv, c, u, u->status, u->actual);
+			free(u);
+			break;
+		}
 		observe(srv, FT_USBIP_URB_COMPLETED, u, FT_USBIP_ECONNRESET, NULL, 0);
 		free(u);
 		send_ret_unlink(srv, c, h->seqnum, FT_USBIP_ECONNRESET);
@@ -581,8 +604,32 @@ static void complete(ft_usbip_server *srv, conn *c, urb *u, int32_t status, size
 	observe(srv, FT_USBIP_URB_COMPLETED, u, status, u->data, in ? actual : 0);
 }
 
+/* Pacing: whether the bus can take the next transfer (always, without pacing). */
+static bool bus_is_free(const ft_usbip_server *srv)
+{
+	return srv->pacing == FT_USBIP_PACING_NONE ||
+	       ft_clock_now_ns(srv->clock) >= srv->bus_free_ns;
+}
+
+/* Pacing: the device has answered u, so its transfer holds the bus for the time it takes: the
+ * OUT data the host sent, or the IN data the device returned. */
+static void occupy_bus(ft_usbip_server *srv, urb *u)
+{
+	if (srv->pacing == FT_USBIP_PACING_NONE)
+		return;
+	size_t moved = (u->endpoint & FT_USB_DIR_IN) ? u->actual : u->length;
+	u->due = ft_clock_deadline_ns(srv->clock, ft_usb_bus_fs_transfer_ns(u->type, moved));
+	srv->bus_free_ns = u->due;
+}
+
+static bool off_the_bus(const ft_usbip_server *srv, const urb *u)
+{
+	return srv->pacing == FT_USBIP_PACING_NONE || ft_clock_now_ns(srv->clock) >= u->due;
+}
+
 /* Offers every pending URB to the device, in order per endpoint: a NAK holds back the later
- * URBs of its endpoint. Repeats while completions may have made a held URB ready. */
+ * URBs of its endpoint, and so does an answered URB still on the bus (pacing), which also keeps
+ * every other URB from the bus. Repeats while completions may have made a held URB ready. */
 static void serve_urbs(ft_usbip_server *srv, conn *c)
 {
 	bool progress = true;
@@ -593,17 +640,21 @@ static void serve_urbs(ft_usbip_server *srv, conn *c)
 		while (*link && !c->dead) {
 			urb *u = *link;
 			uint32_t bit = 1u << ep_key(u->endpoint);
-			size_t actual = 0;
-			ft_usb_status st = FT_USB_NAK;
-			if (!(blocked & bit))
-				st = run_urb(srv, c, u, &actual);
-			if (st == FT_USB_NAK) {
+			if (!(blocked & bit) && !u->answered && bus_is_free(srv)) {
+				ft_usb_status st = run_urb(srv, c, u, &u->actual);
+				if (st != FT_USB_NAK) {
+					u->answered = true;
+					u->status = urb_status(u, st, u->actual);
+					occupy_bus(srv, u);
+				}
+			}
+			if ((blocked & bit) || !u->answered || !off_the_bus(srv, u)) {
 				blocked |= bit;
 				link = &u->next;
 				continue;
 			}
 			unqueue(c, link);
-			complete(srv, c, u, urb_status(u, st, actual), actual);
+			complete(srv, c, u, u->status, u->actual);
 			free(u);
 			progress = true;
 		}
@@ -806,6 +857,10 @@ ft_error ft_usbip_server_new(const ft_usbip_server_config *cfg, const ft_usb_dev
 	ft_error err = ft_usb_device_check(dev, diag);
 	if (err != FT_OK)
 		return err;
+	if (cfg->pacing != FT_USBIP_PACING_NONE &&
+	    (cfg->pacing != FT_USBIP_PACING_FULL_SPEED || !cfg->clock))
+		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "pacing",
+		                   "pacing %d needs a known pacing and a clock", (int)cfg->pacing);
 	const char *busid = cfg->busid ? cfg->busid : "1-1";
 	uint32_t busnum;
 	if (!parse_busid(busid, &busnum))
@@ -824,6 +879,8 @@ ft_error ft_usbip_server_new(const ft_usbip_server_config *cfg, const ft_usb_dev
 	srv->log_ctx = cfg->log_ctx;
 	srv->observer = cfg->observer;
 	srv->observer_ctx = cfg->observer_ctx;
+	srv->pacing = cfg->pacing;
+	srv->clock = cfg->clock;
 	srv->listen_fd = -1;
 	map_endpoints(srv);
 	srv->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -897,7 +954,23 @@ static bool service(ft_usbip_server *srv, conn *c, const struct pollfd *pfd)
 	return true;
 }
 
+/* Pacing: how long until the transfer on the bus is off it, when the attached client has URBs
+ * waiting for that; -1 otherwise. */
+static int64_t bus_wait_ns(const ft_usbip_server *srv)
+{
+	if (srv->pacing == FT_USBIP_PACING_NONE || !srv->attached || !srv->attached->urbs)
+		return -1;
+	uint64_t now = ft_clock_now_ns(srv->clock);
+	return srv->bus_free_ns > now ? (int64_t)(srv->bus_free_ns - now) : -1;
+}
+
 ft_error ft_usbip_server_run_once(ft_usbip_server *srv, int timeout_ms, ft_diag *diag)
+{
+	return ft_usbip_server_run_once_ns(srv, timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000,
+	                                   diag);
+}
+
+ft_error ft_usbip_server_run_once_ns(ft_usbip_server *srv, int64_t timeout_ns, ft_diag *diag)
 {
 	struct pollfd fds[2 + FT_USBIP_MAX_CONNECTIONS];
 	fds[0] = (struct pollfd){.fd = srv->wake_fd, .events = POLLIN};
@@ -912,7 +985,11 @@ ft_error ft_usbip_server_run_once(ft_usbip_server *srv, int timeout_ms, ft_diag 
 			events |= POLLOUT;
 		fds[2 + i] = (struct pollfd){.fd = c->fd, .events = events};
 	}
-	if (poll(fds, 2 + n, timeout_ms) < 0) {
+	int64_t bus = bus_wait_ns(srv);
+	if (bus >= 0 && (timeout_ns < 0 || bus < timeout_ns))
+		timeout_ns = bus;
+	struct timespec ts = {(time_t)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
+	if (ppoll(fds, 2 + n, timeout_ns < 0 ? NULL : &ts, NULL) < 0) {
 		if (errno == EINTR)
 			return FT_OK;
 		srv_log(srv, FT_USBIP_LOG_ERROR, "poll: %s", strerror(errno));

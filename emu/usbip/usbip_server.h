@@ -15,7 +15,16 @@
  *     (PORT_RESET) to the port (bmRequestType 0x23, bRequest 3, wValue 4), the device reset a
  *     client sends as the Linux stub driver expects it, resets the device and completes with 0;
  *   - CMD_UNLINK: RET_UNLINK with -ECONNRESET (-104) when the URB was still pending (it then
- *     never gets a RET_SUBMIT), 0 when it had completed or is unknown.
+ *     never gets a RET_SUBMIT), 0 when it had completed or is unknown. A URB the device has
+ *     answered but whose bus time (pacing, below) is not over completes at once and gets 0.
+ * Bus pacing (optional, FT_USBIP_PACING_FULL_SPEED): the device sits on a USB full-speed bus
+ * that carries one transfer at a time. A URB is offered to the device only while the bus is
+ * free; once the device answers it, the transfer holds the bus for ft_usb_bus_fs_transfer_ns
+ * (emu/usb_bus.h) of the data moved (OUT: the data sent; IN: the data returned), on the
+ * configured clock, and its RET_SUBMIT waits until that time has passed. A NAK takes no bus
+ * time. So a client sees the transfer times of a real full-speed device, and a device model
+ * that keeps time (the DFU bootloader's flash operations) sees requests as far apart as on a
+ * real bus.
  * Device statuses map to RET_SUBMIT status: FT_USB_OK 0 (or -EREMOTEIO when the URB asked for
  * SHORT_NOT_OK and got less), FT_USB_STALL -EPIPE, FT_USB_ERROR -EPROTO.
  *
@@ -35,6 +44,7 @@
 #ifndef FT_USBIP_SERVER_H
 #define FT_USBIP_SERVER_H
 
+#include "models/clock.h"
 #include "models/error.h"
 #include "models/usb_device.h"
 
@@ -91,6 +101,11 @@ typedef struct ft_usbip_urb_event {
 
 typedef void (*ft_usbip_observer_fn)(void *ctx, const ft_usbip_urb_event *event);
 
+typedef enum ft_usbip_pacing {
+	FT_USBIP_PACING_NONE = 0,   /* a URB completes as soon as the device answers it */
+	FT_USBIP_PACING_FULL_SPEED, /* USB full-speed bus time, see above */
+} ft_usbip_pacing;
+
 typedef struct ft_usbip_server_config {
 	const char *address; /* numeric IPv4 or IPv6 address to listen on; NULL: "127.0.0.1" */
 	uint16_t port;       /* 0: any free port, see ft_usbip_server_port; usually
@@ -101,16 +116,20 @@ typedef struct ft_usbip_server_config {
 	void *log_ctx;
 	ft_usbip_observer_fn observer; /* NULL: none */
 	void *observer_ctx;
+	ft_usbip_pacing pacing; /* 0: none */
+	ft_clock *clock; /* the time pacing runs on; required with pacing, not owned, must outlive
+	                  * the server (FT_CLOCK_INSTANT: transfers take no time; FT_CLOCK_MANUAL:
+	                  * a test steps it) */
 } ft_usbip_server_config;
 
 typedef struct ft_usbip_server ft_usbip_server;
 
 /* Creates a server listening on cfg->address:cfg->port and exporting dev, which must stay valid
  * until ft_usbip_server_free. cfg may be NULL for the defaults; its strings are copied.
- * Returns FT_OK with *out set, or FT_ERR_INVALID_ARG (malformed busid or address),
- * FT_ERR_FORMAT (the device's descriptors fail ft_usb_device_check), FT_ERR_IO (the socket
- * cannot be created, bound or listened on, e.g. the port is taken) or FT_ERR_NO_MEM, with diag
- * saying which. Does not block. */
+ * Returns FT_OK with *out set, or FT_ERR_INVALID_ARG (malformed busid or address, an unknown
+ * pacing, pacing without a clock), FT_ERR_FORMAT (the device's descriptors fail
+ * ft_usb_device_check), FT_ERR_IO (the socket cannot be created, bound or listened on, e.g. the
+ * port is taken) or FT_ERR_NO_MEM, with diag saying which. Does not block. */
 ft_error ft_usbip_server_new(const ft_usbip_server_config *cfg, const ft_usb_device *dev,
                              ft_usbip_server **out, ft_diag *diag);
 
@@ -133,6 +152,11 @@ ft_error ft_usbip_server_adopt(ft_usbip_server *srv, int fd, ft_diag *diag);
  * (or its host calls run_once again). Returns FT_OK, whatever clients did, or FT_ERR_IO when
  * poll fails, with diag. */
 ft_error ft_usbip_server_run_once(ft_usbip_server *srv, int timeout_ms, ft_diag *diag);
+
+/* The same with the timeout in nanoseconds (-1: no limit), for hosts whose models need waking
+ * at sub-millisecond deadlines. With pacing, either returns by the time the transfer on the bus
+ * is due to complete, whatever the timeout. */
+ft_error ft_usbip_server_run_once_ns(ft_usbip_server *srv, int64_t timeout_ns, ft_diag *diag);
 
 /* Calls ft_usbip_server_run_once until *stop is true, checking it at least every 100 ms and
  * at once after ft_usbip_server_wake. Returns FT_OK when stopped, or the first error. */

@@ -40,6 +40,35 @@ static void test_real_clock_follows_host_time(void)
 	ft_clock_free(clock);
 }
 
+static void test_held_real_clock_answers_the_held_time_until_released(void)
+{
+	ft_clock *clock = ft_clock_new(FT_CLOCK_REAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(clock);
+	struct timespec pause = {0, 2000000};
+	nanosleep(&pause, NULL);
+	ft_clock_hold(clock, 1000);
+	FT_ASSERT_HEX(ft_clock_now_ns(clock), 1000);
+	nanosleep(&pause, NULL);
+	FT_ASSERT_HEX(ft_clock_now_ns(clock), 1000);
+	FT_ASSERT_HEX(ft_clock_deadline_ns(clock, 500), 1500);
+	ft_clock_release(clock);
+	CU_ASSERT(ft_clock_now_ns(clock) >= 4000000);
+	/* never ahead of the host */
+	ft_clock_hold(clock, UINT64_MAX);
+	uint64_t held = ft_clock_now_ns(clock);
+	ft_clock_release(clock);
+	CU_ASSERT(held < UINT64_MAX && held <= ft_clock_now_ns(clock));
+	ft_clock_free(clock);
+
+	ft_clock *manual = ft_clock_new(FT_CLOCK_MANUAL);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(manual);
+	ft_clock_advance(manual, 300);
+	ft_clock_hold(manual, 100);
+	FT_ASSERT_HEX(ft_clock_now_ns(manual), 300);
+	ft_clock_release(manual);
+	ft_clock_free(manual);
+}
+
 static void test_diag_set_fills_fields_and_truncates(void)
 {
 	ft_diag diag;
@@ -59,6 +88,8 @@ static CU_TestInfo tests[] = {
     {"manual_clock_moves_only_when_advanced", test_manual_clock_moves_only_when_advanced},
     {"instant_clock_deadline_is_now", test_instant_clock_deadline_is_now},
     {"real_clock_follows_host_time", test_real_clock_follows_host_time},
+    {"held_real_clock_answers_the_held_time_until_released",
+     test_held_real_clock_answers_the_held_time_until_released},
     {"diag_set_fills_fields_and_truncates", test_diag_set_fills_fields_and_truncates},
     CU_TEST_INFO_NULL,
 };

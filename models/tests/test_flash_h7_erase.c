@@ -210,6 +210,45 @@ static void test_injected_failure_sets_operr_instead_of_eop(void)
 	FT_ASSERT_HEX(hal_program(&f, BANK2 + 0x60, word_data()), SR_OPERR | SR_EOP);
 }
 
+/* The query hosts budget with gives the datasheet figures the model runs on. */
+static void test_duration_query_gives_the_times_the_model_takes(void)
+{
+	/* DS12110 Table 53 typical: x64 100 us per flash word, 1 s per sector; x8 290 us, 2 s */
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(&geo_h743xi, FT_FLASH_H7_OP_PROGRAM, 3), 100 * US);
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(&geo_h743xi, FT_FLASH_H7_OP_SECTOR_ERASE, 3),
+	              1000 * MS);
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(&geo_h743xi, FT_FLASH_H7_OP_PROGRAM, 0), 290 * US);
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(&geo_h743xi, FT_FLASH_H7_OP_SECTOR_ERASE, 0),
+	              2000 * MS);
+	/* bank erase x64 6.5 s per MB, scaled by the bank size [U] */
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(&geo_h743xg, FT_FLASH_H7_OP_BANK_ERASE, 3),
+	              3250 * MS);
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(&geo_h743xi, FT_FLASH_H7_OP_OPTION_CHANGE, 3),
+	              300 * MS);
+	/* H7Ax has no PSIZE: placeholders 50 us per 128-bit word, 62.5 ms per 8 KB sector [U] */
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(&geo_h7a3xi, FT_FLASH_H7_OP_SECTOR_ERASE, 0),
+	              62500 * US);
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(&geo_h7a3xi, FT_FLASH_H7_OP_PROGRAM, 3), 50 * US);
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(&geo_h743xi, FT_FLASH_H7_OP_PROGRAM, 4), 0);
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(NULL, FT_FLASH_H7_OP_PROGRAM, 3), 0);
+	const ft_flash_geometry none = {0};
+	FT_ASSERT_HEX(ft_flash_h7_duration_ns(&none, FT_FLASH_H7_OP_PROGRAM, 3), 0);
+
+	/* the model's own deadlines agree: an x16 erase and an x64 program */
+	unlock_bank(&f, 0);
+	uint64_t t0 = ft_clock_now_ns(f.clock);
+	wr(&f, R_CR1, CR_SER | (1u << 4) | CR_SNB(2) | CR_START);
+	FT_ASSERT_HEX(ft_flash_h7_next_event_ns(f.fl) - t0,
+	              ft_flash_h7_duration_ns(&geo_h743xi, FT_FLASH_H7_OP_SECTOR_ERASE, 1));
+	wait_idle(&f);
+	t0 = ft_clock_now_ns(f.clock);
+	wr(&f, R_CCR1, SR_ALL_FLAGS);
+	wr(&f, R_CR1, CR_PG | CR_PSIZE_X64);
+	store_words(&f, BANK1, word_data(), 32);
+	FT_ASSERT_HEX(ft_flash_h7_next_event_ns(f.fl) - t0,
+	              ft_flash_h7_duration_ns(&geo_h743xi, FT_FLASH_H7_OP_PROGRAM, 3));
+}
+
 static CU_TestInfo tests[] = {
     {"sector_erase_takes_one_second_at_x64", test_sector_erase_takes_one_second_at_x64},
     {"sector_erase_at_x32_takes_1_1_seconds", test_sector_erase_at_x32_takes_1_1_seconds},
@@ -227,6 +266,8 @@ static CU_TestInfo tests[] = {
      test_reset_during_erase_leaves_the_sector_unreadable},
     {"erase_completed_before_reset_is_kept", test_erase_completed_before_reset_is_kept},
     {"injected_failure_sets_operr_instead_of_eop", test_injected_failure_sets_operr_instead_of_eop},
+    {"duration_query_gives_the_times_the_model_takes",
+     test_duration_query_gives_the_times_the_model_takes},
     CU_TEST_INFO_NULL,
 };
 
