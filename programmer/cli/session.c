@@ -57,6 +57,9 @@ int ft_cli_connect(ft_cli_session *s, const char *command, const char *conn, boo
 	s->options.progress = on_progress;
 	s->options.warning = on_warning;
 	s->options.user = s;
+	/* AN3156 block addressing: one SET_ADDRESS per contiguous run instead of one per block
+	 * saves a command and its status poll for every 1 KiB written. */
+	s->options.contiguous_blocks = true;
 	if (no_poll_wait)
 		s->options.sleep_ms = no_sleep;
 	ft_diag diag;
