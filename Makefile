@@ -64,7 +64,7 @@ DEPS_STAMP := build/.deps-checked
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all deps test test-build bench fuzz run clean fixtures
+.PHONY: all deps test test-build bench fuzz run clean fixtures qemu
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS) fixtures
@@ -113,8 +113,13 @@ fixtures:
 
 test-build: $(TEST_BINS) $(PROGRAMS) fixtures
 
-# Tests run under ASan+UBSan in their own build tree.
-test: | $(DEPS_STAMP)
+# qemu-system-arm with the flashtwin machines, linked at build/qemu/ (emu/qemu/build.sh: Debian's
+# QEMU 7.2 source plus emu/qemu's overlay, cached outside the tree by the overlay's content hash).
+qemu: | $(DEPS_STAMP)
+	@emu/qemu/build.sh build/qemu
+
+# Tests run under ASan+UBSan in their own build tree; the QEMU tests need qemu.
+test: qemu | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 test-build
 	@ci/run-tests.sh build/san
 
