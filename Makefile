@@ -110,6 +110,7 @@ $(BUILD)/bench/%: $$(filter $$(addsuffix $$*.c,$$(sort $$(dir $(BENCH_SRC)))),$(
 # conformance/fixtures/fixtures.mk adds the firmware fixtures as prerequisites.
 fixtures:
 -include conformance/fixtures/fixtures.mk
+-include emu/qemu/firmware/firmware.mk
 
 test-build: $(TEST_BINS) $(PROGRAMS) fixtures
 
