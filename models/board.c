@@ -287,3 +287,35 @@ ft_error ft_board_load(const char *path, ft_board *board, ft_diag *diag)
 		                   MAX_FILE);
 	return ft_board_parse(path, buf, len, board, diag);
 }
+
+bool ft_board_arg_is_path(const char *arg)
+{
+	size_t len = strlen(arg), suffix = strlen(".board");
+	return strchr(arg, '/') || (len > suffix && strcmp(arg + len - suffix, ".board") == 0);
+}
+
+size_t ft_board_search_dirs(const char *env_dir, const char *exe_path,
+                            char (*dirs)[FT_BOARD_PATH_MAX], size_t max)
+{
+	if (max > FT_BOARD_SEARCH_DIRS)
+		max = FT_BOARD_SEARCH_DIRS;
+	size_t n = 0;
+	if (env_dir && env_dir[0] && n < max)
+		snprintf(dirs[n++], FT_BOARD_PATH_MAX, "%s", env_dir);
+	if (n < max)
+		snprintf(dirs[n++], FT_BOARD_PATH_MAX, "boards");
+	const char *slash = exe_path ? strrchr(exe_path, '/') : NULL;
+	if (!slash)
+		return n;
+	/* the executable's directory, then up to two parents: cut at the last '/' each time */
+	size_t len = (size_t)(slash - exe_path);
+	for (int up = 0; up < 3 && n < max; up++) {
+		snprintf(dirs[n++], FT_BOARD_PATH_MAX, "%.*s/boards", (int)len, exe_path);
+		while (len > 0 && exe_path[len - 1] != '/')
+			len--;
+		if (len == 0)
+			break;
+		len--; /* drop the '/' itself */
+	}
+	return n;
+}

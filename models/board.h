@@ -75,6 +75,24 @@ typedef struct ft_board {
 ft_error ft_board_parse(const char *name, const char *text, size_t len, ft_board *board,
                         ft_diag *diag);
 
+/* Bytes of one directory path from ft_board_search_dirs. */
+#define FT_BOARD_PATH_MAX 4096
+/* Entries ft_board_search_dirs writes at most. */
+#define FT_BOARD_SEARCH_DIRS 5
+
+/* True when a --board argument names a file rather than a board: it contains a '/' or ends in
+ * ".board". */
+bool ft_board_arg_is_path(const char *arg);
+
+/* The directories a board NAME (not a path) is looked for in, as NAME.board, in this order:
+ * env_dir (the value of $FLASHTWIN_BOARDS; skipped when NULL or empty), "boards" (relative to the
+ * working directory), then the boards/ directory beside the executable exe_path and one and two
+ * levels above it (skipped when exe_path is NULL or has no '/'), so that build/flashtwin-emu and
+ * build/san/flashtwin-emu find the source tree's boards/. Writes at most max (and at most
+ * FT_BOARD_SEARCH_DIRS) entries, cutting paths to FT_BOARD_PATH_MAX - 1 bytes; returns how many. */
+size_t ft_board_search_dirs(const char *env_dir, const char *exe_path,
+                            char (*dirs)[FT_BOARD_PATH_MAX], size_t max);
+
 /* Reads and parses the file at path. FT_ERR_NOT_FOUND when it does not exist, FT_ERR_IO when it
  * cannot be read or is larger than 64 KiB, else as ft_board_parse. */
 ft_error ft_board_load(const char *path, ft_board *board, ft_diag *diag);

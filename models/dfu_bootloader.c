@@ -1,5 +1,5 @@
-/* The ST system bootloader's USB DFU function: descriptors and the DFU 1.1 + DfuSe state machine.
- * Memory access lives in dfu_memory.c.
+/* The ST system bootloader's USB DFU function: the DFU 1.1 + DfuSe state machine, quirks, exits.
+ * Descriptors live in dfu_descriptors.c, memory access in dfu_memory.c.
  *
  * Sources: AN3156 (DfuSe commands), DFU 1.1 §6.1.2 (states, statuses), the ST USB device library
  * usbd_dfu.c (USBLIB: the request rules the ROM is built on), dfu-util dfuse.c (what hosts
@@ -31,10 +31,10 @@
  * must stay reachable for RDP to be lowered; CubeProgrammer reads them on protected parts].
  */
 #include "models/dfu_bootloader.h"
+#include "models/dfu_descriptors.h"
 #include "models/dfu_memory.h"
 #include "models/usb_std.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +49,21 @@ enum dfu_request {
 	DFU_ABORT = 6,
 };
 
+/* bState values, DFU 1.1 §6.1.2. */
+enum dfu_state {
+	STATE_APP_IDLE = 0,
+	STATE_APP_DETACH = 1,
+	STATE_IDLE = 2,
+	STATE_DNLOAD_SYNC = 3,
+	STATE_DNBUSY = 4,
+	STATE_DNLOAD_IDLE = 5,
+	STATE_MANIFEST_SYNC = 6,
+	STATE_MANIFEST = 7,
+	STATE_MANIFEST_WAIT_RESET = 8,
+	STATE_UPLOAD_IDLE = 9,
+	STATE_ERROR = 10,
+};
+
 /* DfuSe commands, AN3156 (DNLOAD wBlockNum 0; Get Commands is UPLOAD wBlockNum 0). */
 #define CMD_GET_COMMANDS   0x00
 #define CMD_SET_ADDRESS    0x21
@@ -57,32 +72,8 @@ enum dfu_request {
 
 #define GETSTATUS_SIZE 6 /* bStatus, bwPollTimeout[3], bState, iString (DFU 1.1 §6.1.2) */
 
-/* Descriptors. Full-speed device (ROM DFU is FS only, performance.md §2.1). */
-#define BCD_USB                                                                                    \
-	0x0200                  /* [U] lsusb of the G0 ROM of the same generation ("DFU in FS      \
-	                           Mode", bcdDevice 2.00); the older F4 ROM reported 1.00 */
-#define EP0_SIZE           64   /* bMaxPacketSize0 in every ROM capture */
-#define CONFIG_ATTRIBUTES  0xC0 /* self-powered (F4/G0 ROM lsusb) [U for H7] */
-#define CONFIG_MAX_POWER   0x32 /* 100 mA (F4 ROM lsusb) [U for H7] */
-#define DFU_CLASS          0xFE /* application specific */
-#define DFU_SUBCLASS       0x01
-#define DFU_PROTOCOL_DFU   0x02 /* DFU mode (DFU 1.1 §4.2.3) */
-#define DFU_FUNCTIONAL     0x21 /* DFU functional descriptor type (DFU 1.1 §4.1.3) */
-#define DFU_FUNCTIONAL_LEN 9
-#define DFU_ATTRIBUTES                                                                             \
-	0x0B                       /* CanDnload|CanUpload|WillDetach: USBLIB                       \
-	                              USBD_DFU_BM_ATTRIBUTES [U: ROM value not captured] */
-#define DFU_DETACH_TIMEOUT  0x00FF /* ms; USBLIB USBD_DFU_DETACH_TIMEOUT [U] */
-#define STRING_MANUFACTURER 1
-#define STRING_PRODUCT      2
-#define STRING_SERIAL       3
-#define STRING_FIRST_ALT    4 /* iInterface of alternate n is 4 + n (F4 ROM lsusb) */
-#define LANGID_EN_US        0x0409
-
 /* The H7 ROMs list flash, option bytes, OTP in that order (devices.md §5.2). */
 #define ALT_OPTION_BYTES 1
-
-#define IDCODE_RESERVED_BITS 0x6000u /* DBGMCU_IDCODE[15:12] as read on H74x, see build_serial */
 
 #define POINTER_AT_START 0x08000000u /* address pointer before any Set Address [U] */
 
@@ -110,10 +101,6 @@ typedef enum pending {
 	PENDING_WRITE,
 } pending;
 
-#define MAX_CONFIG_LEN                                                                             \
-	(FT_USB_CONFIG_DESC_SIZE + FT_MAX_DFU_ALTS * FT_USB_INTERFACE_DESC_SIZE +                  \
-	 DFU_FUNCTIONAL_LEN)
-
 struct ft_dfu_bootloader {
 	const ft_part *part;
 	const ft_bootloader_info *info;
@@ -123,18 +110,14 @@ struct ft_dfu_bootloader {
 	ft_usb_device dev;
 	ft_usb_std_state std;
 
-	uint8_t device_desc[FT_USB_DEVICE_DESC_SIZE];
-	uint8_t config_desc[MAX_CONFIG_LEN];
-	size_t config_len;
-	const char *alt_names[FT_MAX_DFU_ALTS];
-	char serial[13];
-	uint8_t string_scratch[2 + 2 * 127];
+	ft_dfu_descriptors *desc;
 
 	uint32_t quirks_active; /* bit i: info->quirks[i] in effect */
 	bool bank2_erase_stuck; /* QUIRK_BANK2_ERASE_STUCK_DNBUSY in effect */
 
 	uint8_t state, status;
-	ft_dfu_status result; /* of the last DNLOAD, reported by the GETSTATUS after dfuDNBUSY */
+	ft_dfu_memory_status
+	    result; /* of the last DNLOAD, reported by the GETSTATUS after dfuDNBUSY */
 	uint32_t pointer;
 	pending pending;
 	uint32_t pending_addr; /* command argument */
@@ -150,166 +133,38 @@ struct ft_dfu_bootloader {
 	uint32_t corrupt_addr; /* nonzero: corrupt this flash word when the operation succeeds */
 
 	unsigned data_blocks; /* data DNLOADs received */
-	ft_dfu_exit exit;
+	ft_dfu_bootloader_exit exit;
 	uint32_t jump_addr;
 
 	ft_dfu_bootloader_config cfg; /* knobs and callbacks */
 };
 
-/* ---- names -------------------------------------------------------------------------------- */
-
-static const char *const status_names[] = {
-    "OK",      "errTARGET", "errFILE",    "errWRITE",      "errERASE",    "errCHECK_ERASED",
-    "errPROG", "errVERIFY", "errADDRESS", "errNOTDONE",    "errFIRMWARE", "errVENDOR",
-    "errUSBR", "errPOR",    "errUNKNOWN", "errSTALLEDPKT",
-};
-
-static const char *const state_names[] = {
-    "appIDLE",        "appDETACH",        "dfuIDLE",     "dfuDNLOAD-SYNC",         "dfuDNBUSY",
-    "dfuDNLOAD-IDLE", "dfuMANIFEST-SYNC", "dfuMANIFEST", "dfuMANIFEST-WAIT-RESET", "dfuUPLOAD-IDLE",
-    "dfuERROR",
-};
+/* ---- exit names --------------------------------------------------------------------------------
+ */
 
 static const char *const exit_names[] = {"none", "jump", "reset", "disconnect", "crash"};
 
-#define NAME_OF(table, value)                                                                      \
-	((value) < sizeof(table) / sizeof((table)[0]) ? (table)[value] : "unknown")
-
-const char *ft_dfu_status_name(unsigned status)
+const char *ft_dfu_bootloader_exit_name(ft_dfu_bootloader_exit exit)
 {
-	return NAME_OF(status_names, status);
-}
-
-const char *ft_dfu_state_name(unsigned state)
-{
-	return NAME_OF(state_names, state);
-}
-
-const char *ft_dfu_exit_name(ft_dfu_exit exit)
-{
-	return NAME_OF(exit_names, (unsigned)exit);
+	unsigned i = (unsigned)exit;
+	return i < sizeof(exit_names) / sizeof(exit_names[0]) ? exit_names[i] : "unknown";
 }
 
 /* ---- descriptors -------------------------------------------------------------------------- */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void build_descriptors(ft_dfu_bootloader *bl)
-{
-	const ft_bootloader_info *info = bl->info;
-	uint8_t *d = bl->device_desc;
-	d[0] = FT_USB_DEVICE_DESC_SIZE;
-	d[1] = FT_USB_DT_DEVICE;
-	put16(d + 2, BCD_USB);
-	d[4] = d[5] = d[6] = 0; /* class per interface */
-	d[7] = EP0_SIZE;
-	put16(d + 8, info->vid);
-	put16(d + 10, info->pid);
-	put16(d + 12, info->bcd_device);
-	d[14] = STRING_MANUFACTURER;
-	d[15] = STRING_PRODUCT;
-	d[16] = STRING_SERIAL;
-	d[17] = 1; /* bNumConfigurations */
-
-	uint8_t *c = bl->config_desc;
-	size_t n = FT_USB_CONFIG_DESC_SIZE;
-	for (uint8_t alt = 0; alt < info->alt_count; alt++, n += FT_USB_INTERFACE_DESC_SIZE) {
-		uint8_t *i = c + n;
-		i[0] = FT_USB_INTERFACE_DESC_SIZE;
-		i[1] = FT_USB_DT_INTERFACE;
-		i[2] = 0; /* bInterfaceNumber */
-		i[3] = alt;
-		i[4] = 0; /* bNumEndpoints: EP0 only */
-		i[5] = DFU_CLASS;
-		i[6] = DFU_SUBCLASS;
-		i[7] = DFU_PROTOCOL_DFU;
-		i[8] = (uint8_t)(STRING_FIRST_ALT + alt);
-	}
-	uint8_t *f = c + n;
-	f[0] = DFU_FUNCTIONAL_LEN;
-	f[1] = DFU_FUNCTIONAL;
-	f[2] = DFU_ATTRIBUTES;
-	put16(f + 3, DFU_DETACH_TIMEOUT);
-	put16(f + 5, info->transfer_size);
-	put16(f + 7, info->bcd_dfu);
-	n += DFU_FUNCTIONAL_LEN;
-	c[0] = FT_USB_CONFIG_DESC_SIZE;
-	c[1] = FT_USB_DT_CONFIG;
-	put16(c + 2, (uint16_t)n);
-	c[4] = 1; /* bNumInterfaces */
-	c[5] = 1; /* bConfigurationValue */
-	c[6] = 0; /* iConfiguration */
-	c[7] = CONFIG_ATTRIBUTES;
-	c[8] = CONFIG_MAX_POWER;
-	bl->config_len = n;
-}
-
-/* The serial number string the ROM reports, built the way the ST USB library's Get_SerialNum
- * does: 8 hex digits of word0 + word2, then the top 4 hex digits of word1.
- *   H74x/H75x (DEV_ID 0x450): the words come from DBGMCU at 0x5C001000 instead of the UID
- *     ("pulling these values from 0x5C001000 instead of 0x1FF1E800", devices.md §5.1): IDCODE,
- *     then DBGMCU_CR and a reserved word, both 0 after reset [U]; 0x20036450 -> "200364500000"
- *     matches the captures of rev V and rev Y parts. IDCODE bits 15:12 are reserved and read
- *     0x6 (the full IDCODE 0x20036450 of a NUCLEO-H743ZI2, devices.md §1.1) [U].
- *   H72x and H7Ax: the 96-bit UID ("3560376F3431"-style serials) [U: derivation inferred].
- */
-static void build_serial(ft_dfu_bootloader *bl, uint16_t rev_id, const uint32_t uid[3])
-{
-	uint32_t w0 = uid[0], w1 = uid[1], w2 = uid[2];
-	if (bl->part->family == FT_FAMILY_H74X || bl->part->family == FT_FAMILY_H74X_DUAL_CORE) {
-		w0 = (uint32_t)rev_id << 16 | IDCODE_RESERVED_BITS | bl->part->dev_id;
-		w1 = w2 = 0;
-	}
-	snprintf(bl->serial, sizeof(bl->serial), "%08X%04X", (unsigned)(w0 + w2),
-	         (unsigned)(w1 >> 16));
-}
 
 static const uint8_t *bl_descriptor(void *ctx, uint8_t type, uint8_t index, uint16_t langid,
                                     size_t *len)
 {
 	ft_dfu_bootloader *bl = ctx;
 	(void)langid; /* one language, answered for any */
-	const char *text = NULL;
-	switch (type) {
-	case FT_USB_DT_DEVICE:
-		*len = sizeof(bl->device_desc);
-		return index == 0 ? bl->device_desc : NULL;
-	case FT_USB_DT_CONFIG: *len = bl->config_len; return index == 0 ? bl->config_desc : NULL;
-	case FT_USB_DT_STRING:
-		if (index == 0) {
-			/* USB 2.0 §9.6.7: string 0 lists the language IDs. */
-			bl->string_scratch[0] = 4;
-			bl->string_scratch[1] = FT_USB_DT_STRING;
-			put16(bl->string_scratch + 2, LANGID_EN_US);
-			*len = 4;
-			return bl->string_scratch;
-		}
-		if (index == STRING_MANUFACTURER)
-			text = bl->info->manufacturer;
-		else if (index == STRING_PRODUCT)
-			text = bl->info->product;
-		else if (index == STRING_SERIAL)
-			text = bl->serial;
-		else if (index - STRING_FIRST_ALT < bl->info->alt_count)
-			text = bl->alt_names[index - STRING_FIRST_ALT];
-		if (!text)
-			return NULL;
-		*len =
-		    ft_usb_string_descriptor(text, bl->string_scratch, sizeof(bl->string_scratch));
-		return bl->string_scratch;
-	default: return NULL;
-	}
+	return ft_dfu_descriptors_get(bl->desc, type, index, len);
 }
 
 /* ---- exits, protection, completion --------------------------------------------------------- */
 
-static void leave_bus(ft_dfu_bootloader *bl, ft_dfu_exit reason, uint32_t jump_addr)
+static void leave_bus(ft_dfu_bootloader *bl, ft_dfu_bootloader_exit reason, uint32_t jump_addr)
 {
-	if (bl->exit != FT_DFU_EXIT_NONE)
+	if (bl->exit != FT_DFU_BOOTLOADER_EXIT_NONE)
 		return;
 	bl->exit = reason;
 	bl->jump_addr = jump_addr;
@@ -330,40 +185,40 @@ static bool option_alt_selected(const ft_dfu_bootloader *bl)
 }
 
 /* The operation has finished: fix the state the next GETSTATUS reports, or leave the bus. */
-static void complete_operation(ft_dfu_bootloader *bl, ft_dfu_status result)
+static void complete_operation(ft_dfu_bootloader *bl, ft_dfu_memory_status result)
 {
 	bl->running = false;
 	if (bl->reset_after) {
-		leave_bus(bl, FT_DFU_EXIT_RESET, 0);
+		leave_bus(bl, FT_DFU_BOOTLOADER_EXIT_RESET, 0);
 		return;
 	}
 	if (bl->discard) {
 		bl->discard = false;
-		bl->state = FT_DFU_STATE_IDLE;
-		bl->status = FT_DFU_STATUS_OK;
+		bl->state = STATE_IDLE;
+		bl->status = FT_DFU_MEMORY_OK;
 		return;
 	}
-	if (result == FT_DFU_STATUS_OK && bl->corrupt_addr != 0 &&
+	if (result == FT_DFU_MEMORY_OK && bl->corrupt_addr != 0 &&
 	    ft_flash_h7_inject_ecc_error(bl->flash, bl->corrupt_addr, bl->cfg.corrupt_double) !=
 	        FT_OK)
-		result = FT_DFU_STATUS_ERR_UNKNOWN;
+		result = FT_DFU_MEMORY_ERR_UNKNOWN;
 	bl->corrupt_addr = 0;
 	bl->result = result;
-	bl->stuck = result == FT_DFU_STATUS_OK && bl->stuck_after;
+	bl->stuck = result == FT_DFU_MEMORY_OK && bl->stuck_after;
 }
 
 /* Moves a running operation on; every entry point calls it first. */
 static void advance(ft_dfu_bootloader *bl)
 {
-	if (bl->running && bl->exit == FT_DFU_EXIT_NONE && !ft_dfu_memory_step(bl->mem))
+	if (bl->running && bl->exit == FT_DFU_BOOTLOADER_EXIT_NONE && !ft_dfu_memory_step(bl->mem))
 		complete_operation(bl, ft_dfu_memory_result(bl->mem));
 }
 
-static ft_dfu_status start_operation(ft_dfu_bootloader *bl, ft_dfu_op op, uint32_t addr,
-                                     const uint8_t *data, size_t len)
+static ft_dfu_memory_status start_operation(ft_dfu_bootloader *bl, ft_dfu_memory_op op,
+                                            uint32_t addr, const uint8_t *data, size_t len)
 {
-	ft_dfu_status status = ft_dfu_memory_start(bl->mem, op, addr, data, len);
-	if (status == FT_DFU_STATUS_OK)
+	ft_dfu_memory_status status = ft_dfu_memory_start(bl->mem, op, addr, data, len);
+	if (status == FT_DFU_MEMORY_OK)
 		bl->running = true;
 	return status;
 }
@@ -371,64 +226,66 @@ static ft_dfu_status start_operation(ft_dfu_bootloader *bl, ft_dfu_op op, uint32
 /* Executes the stored DNLOAD at the first GETSTATUS after it (AN3156; dfu-util expects this
  * GETSTATUS to answer dfuDNBUSY). Returns the status the operation failed to start with, or OK:
  * a started operation reports its own result when it finishes. */
-static ft_dfu_status execute_dnload(ft_dfu_bootloader *bl)
+static ft_dfu_memory_status execute_dnload(ft_dfu_bootloader *bl)
 {
 	bool ob_alt = option_alt_selected(bl);
 	switch (bl->pending) {
 	case PENDING_NONE: break;
 	case PENDING_SET_ADDRESS: {
 		uint32_t a = bl->pending_addr;
-		if (ft_dfu_memory_kind(bl->mem, a, 1, false, ob_alt) == FT_DFU_MEM_NONE &&
-		    ft_dfu_memory_kind(bl->mem, a, 1, true, ob_alt) == FT_DFU_MEM_NONE)
-			return FT_DFU_STATUS_ERR_TARGET;
+		if (ft_dfu_memory_area_of(bl->mem, a, 1, false, ob_alt) ==
+		        FT_DFU_MEMORY_AREA_NONE &&
+		    ft_dfu_memory_area_of(bl->mem, a, 1, true, ob_alt) == FT_DFU_MEMORY_AREA_NONE)
+			return FT_DFU_MEMORY_ERR_TARGET;
 		bl->pointer = a;
-		return FT_DFU_STATUS_OK;
+		return FT_DFU_MEMORY_OK;
 	}
 	case PENDING_ERASE:
 	case PENDING_MASS_ERASE: {
 		if (read_protected(bl))
-			return FT_DFU_STATUS_ERR_VENDOR;
+			return FT_DFU_MEMORY_ERR_VENDOR;
 		bool sector = bl->pending == PENDING_ERASE;
 		uint32_t bank2 = bl->part->flash.bank_base[1];
 		bl->stuck_after =
 		    sector && bl->bank2_erase_stuck && bank2 != 0 && bl->pending_addr >= bank2;
-		return start_operation(bl, sector ? FT_DFU_OP_ERASE : FT_DFU_OP_MASS_ERASE,
-		                       bl->pending_addr, NULL, 0);
+		return start_operation(
+		    bl, sector ? FT_DFU_MEMORY_OP_ERASE : FT_DFU_MEMORY_OP_MASS_ERASE,
+		    bl->pending_addr, NULL, 0);
 	}
 	case PENDING_UNPROTECT:
 		bl->reset_after = true;
-		return start_operation(bl, FT_DFU_OP_UNPROTECT, 0, NULL, 0);
+		return start_operation(bl, FT_DFU_MEMORY_OP_UNPROTECT, 0, NULL, 0);
 	case PENDING_WRITE: {
 		uint64_t addr =
 		    bl->pointer + (uint64_t)(bl->pending_block - 2) * bl->info->transfer_size;
 		if (addr + bl->pending_len > (uint64_t)UINT32_MAX + 1)
-			return FT_DFU_STATUS_ERR_TARGET;
+			return FT_DFU_MEMORY_ERR_TARGET;
 		uint32_t a = (uint32_t)addr;
-		ft_dfu_mem_kind kind =
-		    ft_dfu_memory_kind(bl->mem, a, bl->pending_len, true, ob_alt);
-		if (kind == FT_DFU_MEM_WORKAREA) {
-			leave_bus(bl, FT_DFU_EXIT_CRASH, 0);
-			return FT_DFU_STATUS_OK;
+		ft_dfu_memory_area kind =
+		    ft_dfu_memory_area_of(bl->mem, a, bl->pending_len, true, ob_alt);
+		if (kind == FT_DFU_MEMORY_AREA_WORKAREA) {
+			leave_bus(bl, FT_DFU_BOOTLOADER_EXIT_CRASH, 0);
+			return FT_DFU_MEMORY_OK;
 		}
-		if (kind != FT_DFU_MEM_OPTION_BYTES && read_protected(bl))
-			return FT_DFU_STATUS_ERR_VENDOR;
-		if (kind == FT_DFU_MEM_NONE)
-			return FT_DFU_STATUS_ERR_TARGET;
-		bl->reset_after = kind == FT_DFU_MEM_OPTION_BYTES;
-		if (kind == FT_DFU_MEM_FLASH && bl->cfg.corrupt_block != 0 &&
+		if (kind != FT_DFU_MEMORY_AREA_OPTION_BYTES && read_protected(bl))
+			return FT_DFU_MEMORY_ERR_VENDOR;
+		if (kind == FT_DFU_MEMORY_AREA_NONE)
+			return FT_DFU_MEMORY_ERR_TARGET;
+		bl->reset_after = kind == FT_DFU_MEMORY_AREA_OPTION_BYTES;
+		if (kind == FT_DFU_MEMORY_AREA_FLASH && bl->cfg.corrupt_block != 0 &&
 		    bl->data_blocks == bl->cfg.corrupt_block)
 			bl->corrupt_addr = a & ~(uint32_t)(bl->part->flash.word_size - 1);
-		return start_operation(bl, FT_DFU_OP_WRITE, a, bl->buf, bl->pending_len);
+		return start_operation(bl, FT_DFU_MEMORY_OP_WRITE, a, bl->buf, bl->pending_len);
 	}
 	}
-	return FT_DFU_STATUS_OK;
+	return FT_DFU_MEMORY_OK;
 }
 
 /* ---- class requests ----------------------------------------------------------------------- */
 
-static ft_usb_status stall_error(ft_dfu_bootloader *bl, ft_dfu_status status)
+static ft_usb_status stall_error(ft_dfu_bootloader *bl, ft_dfu_memory_status status)
 {
-	bl->state = FT_DFU_STATE_ERROR;
+	bl->state = STATE_ERROR;
 	bl->status = status;
 	return FT_USB_STALL;
 }
@@ -445,12 +302,12 @@ static ft_usb_status reply(uint8_t *data, size_t len, size_t *actual, const uint
 static ft_usb_status dnload(ft_dfu_bootloader *bl, const ft_usb_setup *s, const uint8_t *data,
                             size_t len, size_t *actual)
 {
-	if (bl->state != FT_DFU_STATE_IDLE && bl->state != FT_DFU_STATE_DNLOAD_IDLE)
+	if (bl->state != STATE_IDLE && bl->state != STATE_DNLOAD_IDLE)
 		return FT_USB_STALL;
 	if (len > bl->info->transfer_size)
-		return stall_error(bl, FT_DFU_STATUS_ERR_STALLEDPKT);
+		return stall_error(bl, FT_DFU_MEMORY_ERR_STALLEDPKT);
 	if (len == 0) {
-		bl->state = FT_DFU_STATE_MANIFEST_SYNC;
+		bl->state = STATE_MANIFEST_SYNC;
 		return FT_USB_OK;
 	}
 	bl->pending_len = len;
@@ -467,21 +324,21 @@ static ft_usb_status dnload(ft_dfu_bootloader *bl, const ft_usb_setup *s, const 
 		else if (data[0] == CMD_READ_UNPROTECT && len == 1)
 			bl->pending = PENDING_UNPROTECT;
 		else
-			return stall_error(bl, FT_DFU_STATUS_ERR_STALLEDPKT);
+			return stall_error(bl, FT_DFU_MEMORY_ERR_STALLEDPKT);
 		bl->pending_addr = arg;
 	} else if (s->wValue == 1) {
-		return stall_error(bl, FT_DFU_STATUS_ERR_STALLEDPKT);
+		return stall_error(bl, FT_DFU_MEMORY_ERR_STALLEDPKT);
 	} else {
 		bl->data_blocks++;
 		if (bl->data_blocks == bl->cfg.disconnect_at_block) {
-			leave_bus(bl, FT_DFU_EXIT_DISCONNECT, 0);
+			leave_bus(bl, FT_DFU_BOOTLOADER_EXIT_DISCONNECT, 0);
 			return FT_USB_ERROR;
 		}
 		memcpy(bl->buf, data, len);
 		bl->pending = PENDING_WRITE;
 		bl->pending_block = s->wValue;
 	}
-	bl->state = FT_DFU_STATE_DNLOAD_SYNC;
+	bl->state = STATE_DNLOAD_SYNC;
 	*actual = len;
 	return FT_USB_OK;
 }
@@ -491,31 +348,33 @@ static ft_usb_status upload(ft_dfu_bootloader *bl, const ft_usb_setup *s, uint8_
 {
 	static const uint8_t commands[] = {CMD_GET_COMMANDS, CMD_SET_ADDRESS, CMD_ERASE,
 	                                   CMD_READ_UNPROTECT};
-	if (bl->state != FT_DFU_STATE_IDLE && bl->state != FT_DFU_STATE_UPLOAD_IDLE)
+	if (bl->state != STATE_IDLE && bl->state != STATE_UPLOAD_IDLE)
 		return FT_USB_STALL;
 	if (len > bl->info->transfer_size || s->wValue == 1)
-		return stall_error(bl, FT_DFU_STATUS_ERR_STALLEDPKT);
+		return stall_error(bl, FT_DFU_MEMORY_ERR_STALLEDPKT);
 	if (len == 0) {
-		bl->state = FT_DFU_STATE_IDLE;
+		bl->state = STATE_IDLE;
 		return FT_USB_OK;
 	}
 	if (s->wValue == 0) {
 		reply(data, len, actual, commands, sizeof(commands));
-		bl->state = *actual < len ? FT_DFU_STATE_IDLE : FT_DFU_STATE_UPLOAD_IDLE;
+		bl->state = *actual < len ? STATE_IDLE : STATE_UPLOAD_IDLE;
 		return FT_USB_OK;
 	}
 	uint64_t addr = bl->pointer + (uint64_t)(s->wValue - 2) * bl->info->transfer_size;
 	if (addr + len > (uint64_t)UINT32_MAX + 1)
-		return stall_error(bl, FT_DFU_STATUS_ERR_TARGET);
+		return stall_error(bl, FT_DFU_MEMORY_ERR_TARGET);
 	bool ob_alt = option_alt_selected(bl);
-	ft_dfu_mem_kind kind = ft_dfu_memory_kind(bl->mem, (uint32_t)addr, len, false, ob_alt);
-	if (kind != FT_DFU_MEM_OPTION_BYTES && read_protected(bl))
-		return stall_error(bl, FT_DFU_STATUS_ERR_VENDOR);
-	ft_dfu_status status = ft_dfu_memory_read(bl->mem, (uint32_t)addr, data, len, ob_alt);
-	if (status != FT_DFU_STATUS_OK)
+	ft_dfu_memory_area kind =
+	    ft_dfu_memory_area_of(bl->mem, (uint32_t)addr, len, false, ob_alt);
+	if (kind != FT_DFU_MEMORY_AREA_OPTION_BYTES && read_protected(bl))
+		return stall_error(bl, FT_DFU_MEMORY_ERR_VENDOR);
+	ft_dfu_memory_status status =
+	    ft_dfu_memory_read(bl->mem, (uint32_t)addr, data, len, ob_alt);
+	if (status != FT_DFU_MEMORY_OK)
 		return stall_error(bl, status);
 	*actual = len;
-	bl->state = FT_DFU_STATE_UPLOAD_IDLE;
+	bl->state = STATE_UPLOAD_IDLE;
 	return FT_USB_OK;
 }
 
@@ -523,13 +382,13 @@ static ft_usb_status getstatus(ft_dfu_bootloader *bl, uint8_t *data, size_t len,
 {
 	uint32_t poll_ms = 0;
 	switch (bl->state) {
-	case FT_DFU_STATE_DNLOAD_SYNC: {
+	case STATE_DNLOAD_SYNC: {
 		bl->reset_after = bl->stuck_after = false;
-		ft_dfu_status status = execute_dnload(bl);
+		ft_dfu_memory_status status = execute_dnload(bl);
 		bl->pending = PENDING_NONE;
-		if (bl->exit != FT_DFU_EXIT_NONE)
+		if (bl->exit != FT_DFU_BOOTLOADER_EXIT_NONE)
 			return FT_USB_ERROR;
-		bl->state = FT_DFU_STATE_DNBUSY;
+		bl->state = STATE_DNBUSY;
 		poll_ms = bl->running ? ft_dfu_memory_poll_ms(bl->mem) : 1;
 		if (!bl->running)
 			complete_operation(bl, status);
@@ -539,22 +398,22 @@ static ft_usb_status getstatus(ft_dfu_bootloader *bl, uint8_t *data, size_t len,
 		 * GETSTATUS. A reset the clock has already completed (FT_CLOCK_INSTANT) takes the
 		 * device off the bus once this answer is out. */
 		const uint8_t busy[GETSTATUS_SIZE] = {
-		    FT_DFU_STATUS_OK,         (uint8_t)poll_ms,    (uint8_t)(poll_ms >> 8),
-		    (uint8_t)(poll_ms >> 16), FT_DFU_STATE_DNBUSY, 0};
+		    FT_DFU_MEMORY_OK,         (uint8_t)poll_ms, (uint8_t)(poll_ms >> 8),
+		    (uint8_t)(poll_ms >> 16), STATE_DNBUSY,     0};
 		return reply(data, len, actual, busy, sizeof(busy));
 	}
-	case FT_DFU_STATE_DNBUSY:
+	case STATE_DNBUSY:
 		if (bl->running || bl->stuck) {
 			poll_ms = ft_dfu_memory_poll_ms(bl->mem);
 		} else {
 			bl->status = bl->result;
-			bl->state = bl->result == FT_DFU_STATUS_OK ? FT_DFU_STATE_DNLOAD_IDLE
-			                                           : FT_DFU_STATE_ERROR;
+			bl->state =
+			    bl->result == FT_DFU_MEMORY_OK ? STATE_DNLOAD_IDLE : STATE_ERROR;
 		}
 		break;
-	case FT_DFU_STATE_MANIFEST_SYNC:
-		bl->state = FT_DFU_STATE_MANIFEST;
-		leave_bus(bl, FT_DFU_EXIT_JUMP, bl->pointer);
+	case STATE_MANIFEST_SYNC:
+		bl->state = STATE_MANIFEST;
+		leave_bus(bl, FT_DFU_BOOTLOADER_EXIT_JUMP, bl->pointer);
 		return FT_USB_ERROR;
 	default: break;
 	}
@@ -569,8 +428,8 @@ static ft_usb_status getstatus(ft_dfu_bootloader *bl, uint8_t *data, size_t len,
 
 static void to_idle(ft_dfu_bootloader *bl)
 {
-	bl->state = FT_DFU_STATE_IDLE;
-	bl->status = FT_DFU_STATUS_OK;
+	bl->state = STATE_IDLE;
+	bl->status = FT_DFU_MEMORY_OK;
 	bl->pending = PENDING_NONE;
 	bl->stuck = false;
 }
@@ -578,11 +437,11 @@ static void to_idle(ft_dfu_bootloader *bl)
 static ft_usb_status abort_request(ft_dfu_bootloader *bl)
 {
 	switch (bl->state) {
-	case FT_DFU_STATE_IDLE:
-	case FT_DFU_STATE_DNLOAD_SYNC:
-	case FT_DFU_STATE_DNLOAD_IDLE:
-	case FT_DFU_STATE_MANIFEST_SYNC:
-	case FT_DFU_STATE_UPLOAD_IDLE: to_idle(bl); break;
+	case STATE_IDLE:
+	case STATE_DNLOAD_SYNC:
+	case STATE_DNLOAD_IDLE:
+	case STATE_MANIFEST_SYNC:
+	case STATE_UPLOAD_IDLE: to_idle(bl); break;
 	default: break;
 	}
 	return FT_USB_OK;
@@ -590,11 +449,11 @@ static ft_usb_status abort_request(ft_dfu_bootloader *bl)
 
 static ft_usb_status clrstatus(ft_dfu_bootloader *bl)
 {
-	if (bl->state == FT_DFU_STATE_ERROR) {
+	if (bl->state == STATE_ERROR) {
 		to_idle(bl);
 	} else {
-		bl->state = FT_DFU_STATE_ERROR;
-		bl->status = FT_DFU_STATUS_ERR_UNKNOWN;
+		bl->state = STATE_ERROR;
+		bl->status = FT_DFU_MEMORY_ERR_UNKNOWN;
 		bl->pending = PENDING_NONE;
 		bl->stuck = false;
 	}
@@ -627,7 +486,7 @@ static ft_usb_status handle(ft_dfu_bootloader *bl, const uint8_t setup[8], uint8
                             size_t len, size_t *actual)
 {
 	advance(bl);
-	if (bl->exit != FT_DFU_EXIT_NONE)
+	if (bl->exit != FT_DFU_BOOTLOADER_EXIT_NONE)
 		return FT_USB_ERROR;
 	ft_usb_setup s = ft_usb_setup_parse(setup);
 	switch (s.bmRequestType & FT_USB_TYPE_MASK) {
@@ -642,7 +501,7 @@ static ft_usb_status bl_control(void *ctx, const uint8_t setup[8], uint8_t *data
                                 size_t *actual)
 {
 	ft_dfu_bootloader *bl = ctx;
-	ft_dfu_trace_record record = {
+	ft_dfu_bootloader_trace record = {
 	    .time_ns = ft_clock_now_ns(bl->clock),
 	    .data = data,
 	    .len = len,
@@ -668,7 +527,7 @@ static ft_usb_status bl_control(void *ctx, const uint8_t setup[8], uint8_t *data
 static void bl_reset(void *ctx)
 {
 	ft_dfu_bootloader *bl = ctx;
-	if (bl->exit != FT_DFU_EXIT_NONE)
+	if (bl->exit != FT_DFU_BOOTLOADER_EXIT_NONE)
 		return;
 	ft_usb_std_reset(&bl->std);
 	if (bl->running)
@@ -699,11 +558,11 @@ static bool known_effect(const char *name, quirk_effect *effect)
 
 /* Decides which of the part's quirks are in effect: revision match, then the overrides. */
 static ft_error select_quirks(ft_dfu_bootloader *bl, const ft_dfu_bootloader_config *cfg,
-                              ft_diag *diag)
+                              const char *alt_names[FT_MAX_DFU_ALTS], ft_diag *diag)
 {
 	const ft_bootloader_info *info = bl->info;
 	for (size_t o = 0; o < cfg->quirk_override_count; o++) {
-		const ft_dfu_quirk_override *ov = &cfg->quirk_overrides[o];
+		const ft_dfu_bootloader_quirk *ov = &cfg->quirk_overrides[o];
 		unsigned i = 0;
 		while (i < info->quirk_count &&
 		       (!ov->name || strcmp(info->quirks[i].name, ov->name)))
@@ -730,7 +589,7 @@ static ft_error select_quirks(ft_dfu_bootloader *bl, const ft_dfu_bootloader_con
 			                   "quirk \"%s\" is not reproduced by this model", q->name);
 		for (unsigned a = 0; a < FT_MAX_DFU_ALTS; a++)
 			if (q->alt_names[a])
-				bl->alt_names[a] = q->alt_names[a];
+				alt_names[a] = q->alt_names[a];
 	}
 	return FT_OK;
 }
@@ -747,7 +606,8 @@ static ft_error check_config(const ft_dfu_bootloader_config *cfg, ft_diag *diag)
 	if (ft_part_revision_name(cfg->part, cfg->rev_id) == '?')
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, cfg->part->name,
 		                   "REV_ID 0x%04x is not a revision of this part", cfg->rev_id);
-	if (cfg->partial_word > FT_DFU_PARTIAL_WORD_SKIP || cfg->workarea > FT_DFU_WORKAREA_CRASH)
+	if (cfg->partial_word > FT_DFU_BOOTLOADER_PARTIAL_WORD_SKIP ||
+	    cfg->workarea > FT_DFU_BOOTLOADER_WORKAREA_CRASH)
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "dfu bootloader config",
 		                   "partial_word or workarea knob out of range");
 	if (cfg->quirk_override_count && !cfg->quirk_overrides)
@@ -772,13 +632,11 @@ ft_error ft_dfu_bootloader_new(const ft_dfu_bootloader_config *config, ft_dfu_bo
 	bl->info = config->part->bootloader;
 	bl->flash = config->flash;
 	bl->clock = config->clock;
-	memcpy(bl->alt_names, bl->info->alt_names, sizeof(bl->alt_names));
-	err = select_quirks(bl, config, diag);
-	if (err != FT_OK) {
-		free(bl);
-		return err;
-	}
-	bl->buf = malloc(bl->info->transfer_size);
+	const char *alt_names[FT_MAX_DFU_ALTS];
+	memcpy(alt_names, bl->info->alt_names, sizeof(alt_names));
+	err = select_quirks(bl, config, alt_names, diag);
+	if (err != FT_OK)
+		goto fail;
 	ft_dfu_memory_config mc = {
 	    .part = bl->part,
 	    .flash = bl->flash,
@@ -786,17 +644,17 @@ ft_error ft_dfu_bootloader_new(const ft_dfu_bootloader_config *config, ft_dfu_bo
 	    .ram = config->ram,
 	    .partial_word = config->partial_word,
 	    .no_readback_verify = config->no_readback_verify,
-	    .workarea_accepted = config->workarea == FT_DFU_WORKAREA_CRASH,
+	    .workarea_accepted = config->workarea == FT_DFU_BOOTLOADER_WORKAREA_CRASH,
 	};
-	err = bl->buf ? ft_dfu_memory_new(&mc, &bl->mem, diag)
-	              : ft_diag_set(diag, FT_ERR_NO_MEM, bl->part->name, "DNLOAD buffer");
-	if (err != FT_OK) {
-		free(bl->buf);
-		free(bl);
-		return err;
+	err = ft_dfu_memory_new(&mc, &bl->mem, diag);
+	if (err != FT_OK)
+		goto fail;
+	bl->buf = malloc(bl->info->transfer_size);
+	bl->desc = ft_dfu_descriptors_new(bl->part, config->rev_id, config->uid, alt_names);
+	if (!bl->buf || !bl->desc) {
+		err = ft_diag_set(diag, FT_ERR_NO_MEM, bl->part->name, "bootloader buffers");
+		goto fail;
 	}
-	build_descriptors(bl);
-	build_serial(bl, config->rev_id, config->uid);
 	bl->dev = (ft_usb_device){.ops = &bl_ops, .ctx = bl, .speed = FT_USB_SPEED_FULL};
 	ft_usb_std_reset(&bl->std);
 	to_idle(bl);
@@ -804,12 +662,16 @@ ft_error ft_dfu_bootloader_new(const ft_dfu_bootloader_config *config, ft_dfu_bo
 	ft_flash_h7_set_intrusion(bl->flash, true);
 	*out = bl;
 	return FT_OK;
+fail:
+	ft_dfu_bootloader_free(bl);
+	return err;
 }
 
 void ft_dfu_bootloader_free(ft_dfu_bootloader *bl)
 {
 	if (!bl)
 		return;
+	ft_dfu_descriptors_free(bl->desc);
 	ft_dfu_memory_free(bl->mem);
 	free(bl->buf);
 	free(bl);
@@ -823,15 +685,16 @@ ft_usb_device ft_dfu_bootloader_usb_device(ft_dfu_bootloader *bl)
 uint64_t ft_dfu_bootloader_poll(ft_dfu_bootloader *bl)
 {
 	advance(bl);
-	return bl->running && bl->exit == FT_DFU_EXIT_NONE ? ft_dfu_memory_next_event_ns(bl->mem)
-	                                                   : UINT64_MAX;
+	return bl->running && bl->exit == FT_DFU_BOOTLOADER_EXIT_NONE
+	           ? ft_dfu_memory_next_event_ns(bl->mem)
+	           : UINT64_MAX;
 }
 
-ft_dfu_exit ft_dfu_bootloader_exit_reason(ft_dfu_bootloader *bl, uint32_t *jump_addr)
+ft_dfu_bootloader_exit ft_dfu_bootloader_exit_reason(ft_dfu_bootloader *bl, uint32_t *jump_addr)
 {
 	advance(bl);
 	if (jump_addr)
-		*jump_addr = bl->exit == FT_DFU_EXIT_JUMP ? bl->jump_addr : 0;
+		*jump_addr = bl->exit == FT_DFU_BOOTLOADER_EXIT_JUMP ? bl->jump_addr : 0;
 	return bl->exit;
 }
 

@@ -14,18 +14,19 @@
  *     FT_CLOCK_INSTANT mode, the datasheet duration), at least 1 ms. Further GETSTATUS requests
  *     answer dfuDNBUSY until the operation is over, then the result.
  *   - while a flash operation runs, other DFU requests answer FT_USB_NAK: the ROM serves no
- *     request until its erase or program returns [U].
+ *     request until its erase or program returns [U]. Completions are driven by the clock: any
+ *     call (a request, ft_dfu_bootloader_poll) first completes what the clock has passed.
  *   - memory is programmed only through the flash_h7 register interface, as the ROM does
  *     (KEYR, CR PG/SER/BER/FW/START, whole flash-word stores, SR/QW polling, CCR, OPTKEYR/OPTCR).
- * The state machine, the accepted addresses, the error mapping and every [U] choice are
- * documented in dfu_bootloader.c and dfu_memory.c.
+ * The state machine, the descriptors, the accepted addresses, the error mapping and every [U]
+ * choice are documented in dfu_bootloader.c, dfu_descriptors.c and dfu_memory.c.
  *
  * Leaving DFU: after a zero-length DNLOAD (leave), a Read Unprotect, an option-byte write, a
  * disconnect fault or a crash of the ROM, the device is gone: it fires the exit callback once,
  * every later control transfer ends in FT_USB_ERROR (no handshake: the device is off the bus) and
- * ft_dfu_bootloader_exit_reason says why. The host takes it off the bus; for FT_DFU_EXIT_RESET it
- * performs the system reset (ft_flash_h7_reset, boot from the pins), for FT_DFU_EXIT_JUMP it
- * starts the code at the jump address.
+ * ft_dfu_bootloader_exit_reason says why. The host takes it off the bus; for
+ * FT_DFU_BOOTLOADER_EXIT_RESET it performs the system reset (ft_flash_h7_reset, boot from the
+ * pins), for FT_DFU_BOOTLOADER_EXIT_JUMP it starts the code at the jump address.
  *
  * Not thread-safe: one host thread drives the device. Callbacks run inside a control transfer and
  * must not call back into this device. Library code: never prints or exits.
@@ -43,94 +44,58 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* bStatus values, DFU 1.1 §6.1.2 (ST USB library usbd_dfu.h; devices.md §5.3). */
-typedef enum ft_dfu_status {
-	FT_DFU_STATUS_OK = 0x00,
-	FT_DFU_STATUS_ERR_TARGET = 0x01,
-	FT_DFU_STATUS_ERR_FILE = 0x02,
-	FT_DFU_STATUS_ERR_WRITE = 0x03,
-	FT_DFU_STATUS_ERR_ERASE = 0x04,
-	FT_DFU_STATUS_ERR_CHECK_ERASED = 0x05,
-	FT_DFU_STATUS_ERR_PROG = 0x06,
-	FT_DFU_STATUS_ERR_VERIFY = 0x07,
-	FT_DFU_STATUS_ERR_ADDRESS = 0x08,
-	FT_DFU_STATUS_ERR_NOTDONE = 0x09,
-	FT_DFU_STATUS_ERR_FIRMWARE = 0x0A,
-	FT_DFU_STATUS_ERR_VENDOR = 0x0B,
-	FT_DFU_STATUS_ERR_USBR = 0x0C,
-	FT_DFU_STATUS_ERR_POR = 0x0D,
-	FT_DFU_STATUS_ERR_UNKNOWN = 0x0E,
-	FT_DFU_STATUS_ERR_STALLEDPKT = 0x0F,
-} ft_dfu_status;
-
-/* bState values, DFU 1.1 §6.1.2. */
-typedef enum ft_dfu_state {
-	FT_DFU_STATE_APP_IDLE = 0,
-	FT_DFU_STATE_APP_DETACH = 1,
-	FT_DFU_STATE_IDLE = 2,
-	FT_DFU_STATE_DNLOAD_SYNC = 3,
-	FT_DFU_STATE_DNBUSY = 4,
-	FT_DFU_STATE_DNLOAD_IDLE = 5,
-	FT_DFU_STATE_MANIFEST_SYNC = 6,
-	FT_DFU_STATE_MANIFEST = 7,
-	FT_DFU_STATE_MANIFEST_WAIT_RESET = 8,
-	FT_DFU_STATE_UPLOAD_IDLE = 9,
-	FT_DFU_STATE_ERROR = 10,
-} ft_dfu_state;
-
-/* The spec's spelling ("errTARGET", "dfuDNBUSY"); "unknown" for a value outside the enum. */
-const char *ft_dfu_status_name(unsigned status);
-const char *ft_dfu_state_name(unsigned state);
-
 /* What the ROM does with a flash word (16-bit OTP word) that a DNLOAD covers only in part, at
  * its head or its tail. The ROM's behaviour is not documented [U] (devices.md §5.3; CATALOGUE
  * D08), so both are offered. */
-typedef enum ft_dfu_partial_word {
-	FT_DFU_PARTIAL_WORD_PAD = 0, /* knob A: store the bytes and force-write (CR.FW), the
-	                              * missing bytes become 0xFF; OTP: the halfword is padded with
-	                              * 0xFF */
-	FT_DFU_PARTIAL_WORD_SKIP,    /* knob B: the partial word is not written at all */
-} ft_dfu_partial_word;
+typedef enum ft_dfu_bootloader_partial_word {
+	FT_DFU_BOOTLOADER_PARTIAL_WORD_PAD = 0, /* knob A: store the bytes and force-write (CR.FW),
+	                                         * the missing bytes become 0xFF; OTP: the halfword
+	                                         * is padded with 0xFF */
+	FT_DFU_BOOTLOADER_PARTIAL_WORD_SKIP,    /* knob B: the partial word is not written at all */
+} ft_dfu_bootloader_partial_word;
 
-/* A DNLOAD into the ROM's own work RAM (ft_bootloader_info.reserved_ram; CATALOGUE §2C). */
-typedef enum ft_dfu_workarea_write {
-	FT_DFU_WORKAREA_REFUSE = 0, /* errTARGET, like any address the ROM does not accept */
-	FT_DFU_WORKAREA_CRASH,      /* accepted; executing it overwrites the ROM's data and the
-	                             * device stops answering (FT_DFU_EXIT_CRASH) */
-} ft_dfu_workarea_write;
+/* A DNLOAD into the ROM's own work RAM (ft_bootloader_info.reserved_ram; CATALOGUE §2C).
+ *   REFUSE (default): errTARGET, like any address the ROM does not accept.
+ *   CRASH: accepted; executing it overwrites the ROM's data and the device stops answering
+ *          (FT_DFU_BOOTLOADER_EXIT_CRASH). */
+typedef enum ft_dfu_bootloader_workarea {
+	FT_DFU_BOOTLOADER_WORKAREA_REFUSE = 0,
+	FT_DFU_BOOTLOADER_WORKAREA_CRASH,
+} ft_dfu_bootloader_workarea;
 
 /* Why the device left the bus. */
-typedef enum ft_dfu_exit {
-	FT_DFU_EXIT_NONE = 0,   /* still in DFU mode */
-	FT_DFU_EXIT_JUMP,       /* leave: jump to the address pointer */
-	FT_DFU_EXIT_RESET,      /* system reset after Read Unprotect or an option-byte write */
-	FT_DFU_EXIT_DISCONNECT, /* fault knob: the device dropped off at a data block */
-	FT_DFU_EXIT_CRASH,      /* fault knob: a write into the ROM's work RAM */
-} ft_dfu_exit;
+typedef enum ft_dfu_bootloader_exit {
+	FT_DFU_BOOTLOADER_EXIT_NONE = 0,   /* still in DFU mode */
+	FT_DFU_BOOTLOADER_EXIT_JUMP,       /* leave: jump to the address pointer */
+	FT_DFU_BOOTLOADER_EXIT_RESET,      /* system reset after Read Unprotect or an option-byte
+	                                    * write [U for the latter] */
+	FT_DFU_BOOTLOADER_EXIT_DISCONNECT, /* fault knob: the device dropped off at a data block */
+	FT_DFU_BOOTLOADER_EXIT_CRASH,      /* fault knob: a write into the ROM's work RAM */
+} ft_dfu_bootloader_exit;
 
 /* Stable lower-case name ("jump", "reset"); "unknown" for a value outside the enum. */
-const char *ft_dfu_exit_name(ft_dfu_exit exit);
+const char *ft_dfu_bootloader_exit_name(ft_dfu_bootloader_exit exit);
 
 /* Forces one of the part's quirks (ft_bootloader_info.quirks, by name) on or off, whatever the
  * revision says. */
-typedef struct ft_dfu_quirk_override {
+typedef struct ft_dfu_bootloader_quirk {
 	const char *name;
 	bool enabled;
-} ft_dfu_quirk_override;
+} ft_dfu_bootloader_quirk;
 
 /* One control transfer as the device saw it, for conformance records. data/len are the data
  * stage (OUT: what the host sent; IN: what the device answered, actual bytes), valid only
  * during the callback. */
-typedef struct ft_dfu_trace_record {
+typedef struct ft_dfu_bootloader_trace {
 	uint64_t time_ns; /* clock time when the request arrived */
 	uint8_t setup[8];
 	const uint8_t *data;
 	size_t len;    /* wLength */
 	size_t actual; /* bytes moved */
 	ft_usb_status result;
-	uint8_t state_before, status_before; /* bState/bStatus before the request */
+	uint8_t state_before, status_before; /* bState/bStatus (DFU 1.1 §6.1.2 codes) before */
 	uint8_t state_after, status_after;   /* and after it */
-} ft_dfu_trace_record;
+} ft_dfu_bootloader_trace;
 
 typedef struct ft_dfu_bootloader_config {
 	const ft_part *part; /* required; its bootloader must have has_usb_dfu (not N6) */
@@ -142,28 +107,28 @@ typedef struct ft_dfu_bootloader_config {
 	 * have the model allocate it (zero-filled); otherwise at least that window's size bytes,
 	 * not owned (a host may share them with QEMU). Entries of non-RAM windows are ignored. */
 	uint8_t *ram[FT_MAX_BOOTLOADER_WINDOWS];
-	const ft_dfu_quirk_override *quirk_overrides; /* quirk_override_count entries */
+	const ft_dfu_bootloader_quirk *quirk_overrides; /* quirk_override_count entries */
 	size_t quirk_override_count;
 
 	/* Knobs (CATALOGUE §6); zero is the default behaviour. */
-	ft_dfu_partial_word partial_word;
+	ft_dfu_bootloader_partial_word partial_word;
 	bool no_readback_verify;      /* the ROM does not read back what it programmed, so
 	                               * programming over programmed words corrupts them silently
 	                               * (D07 variant); by default it verifies: errVERIFY */
 	unsigned disconnect_at_block; /* N > 0: the N-th data DNLOAD (wBlockNum >= 2, counted from
-	                               * 1) is never answered: FT_DFU_EXIT_DISCONNECT */
+	                               * 1) is never answered: FT_DFU_BOOTLOADER_EXIT_DISCONNECT */
 	unsigned corrupt_block;       /* N > 0: once the N-th data DNLOAD has been programmed into
 	                               * flash, the ECC of its first flash word is corrupted */
 	bool corrupt_double;          /* ... with a double (uncorrectable) error, else single */
-	ft_dfu_workarea_write workarea;
+	ft_dfu_bootloader_workarea workarea;
 
 	/* Called once when the device leaves the bus, from inside the control transfer that
-	 * caused it (or from ft_dfu_bootloader_exit_reason when time completed it). jump_addr is
-	 * the address pointer for FT_DFU_EXIT_JUMP, else 0. Optional. */
-	void (*on_exit)(void *user, ft_dfu_exit reason, uint32_t jump_addr);
+	 * caused it (or from ft_dfu_bootloader_poll/_exit_reason when time completed it). jump_addr
+	 * is the address pointer for FT_DFU_BOOTLOADER_EXIT_JUMP, else 0. Optional. */
+	void (*on_exit)(void *user, ft_dfu_bootloader_exit reason, uint32_t jump_addr);
 	void *exit_user;
 	/* Called after every control transfer the device handles. Optional. */
-	void (*trace)(void *user, const ft_dfu_trace_record *record);
+	void (*trace)(void *user, const ft_dfu_bootloader_trace *record);
 	void *trace_user;
 } ft_dfu_bootloader_config;
 
@@ -194,11 +159,11 @@ ft_usb_device ft_dfu_bootloader_usb_device(ft_dfu_bootloader *bl);
  * operation done, one step per request. */
 uint64_t ft_dfu_bootloader_poll(ft_dfu_bootloader *bl);
 
-/* Whether the device has left the bus, and why; FT_DFU_EXIT_NONE while it is in DFU mode. First
- * completes what the clock has passed, so a host that polls it sees a reset that ends an
- * option-byte change without sending a request. *jump_addr (may be NULL) receives the jump
- * address for FT_DFU_EXIT_JUMP, else 0. */
-ft_dfu_exit ft_dfu_bootloader_exit_reason(ft_dfu_bootloader *bl, uint32_t *jump_addr);
+/* Whether the device has left the bus, and why; FT_DFU_BOOTLOADER_EXIT_NONE while it is in DFU
+ * mode. First completes what the clock has passed, so a host that polls it sees a reset that ends
+ * an option-byte change without sending a request. *jump_addr (may be NULL) receives the jump
+ * address for FT_DFU_BOOTLOADER_EXIT_JUMP, else 0. */
+ft_dfu_bootloader_exit ft_dfu_bootloader_exit_reason(ft_dfu_bootloader *bl, uint32_t *jump_addr);
 
 /* Whether the named quirk is in effect on this device (revision match or override). */
 bool ft_dfu_bootloader_quirk_active(const ft_dfu_bootloader *bl, const char *name);

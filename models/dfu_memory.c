@@ -108,8 +108,8 @@ typedef enum phase {
 
 typedef struct window {
 	ft_range range;
-	ft_dfu_mem_kind kind;
-	uint8_t *ram; /* FT_DFU_MEM_RAM: backing bytes */
+	ft_dfu_memory_area kind;
+	uint8_t *ram; /* FT_DFU_MEMORY_AREA_RAM: backing bytes */
 	bool owned;   /* ram was allocated here */
 } window;
 
@@ -119,7 +119,7 @@ struct ft_dfu_memory {
 	ft_flash_h7 *flash;
 	ft_clock *clock;
 	const cr_fields *cr;
-	ft_dfu_partial_word partial_word;
+	ft_dfu_bootloader_partial_word partial_word;
 	bool verify;
 	bool workarea_accepted;
 	uint32_t ob_image_size;
@@ -127,10 +127,10 @@ struct ft_dfu_memory {
 	window windows[FT_MAX_BOOTLOADER_WINDOWS];
 
 	/* The operation in progress or last finished. */
-	ft_dfu_op op;
-	ft_dfu_mem_kind target;
+	ft_dfu_memory_op op;
+	ft_dfu_memory_area target;
 	phase phase;
-	ft_dfu_status result;
+	ft_dfu_memory_status result;
 	uint32_t addr;
 	size_t len;
 	uint8_t *data;    /* info->transfer_size bytes */
@@ -151,8 +151,8 @@ static uint32_t reg_read(ft_dfu_memory *mem, uint32_t offset)
 {
 	uint32_t value = 0;
 	if (ft_flash_h7_reg_read(mem->flash, offset, &value) != FT_OK &&
-	    mem->result == FT_DFU_STATUS_OK)
-		mem->result = FT_DFU_STATUS_ERR_UNKNOWN;
+	    mem->result == FT_DFU_MEMORY_OK)
+		mem->result = FT_DFU_MEMORY_ERR_UNKNOWN;
 	return value;
 }
 
@@ -162,8 +162,8 @@ static bool reg_write(ft_dfu_memory *mem, uint32_t offset, uint32_t value)
 	ft_error err = ft_flash_h7_reg_write(mem->flash, offset, value);
 	if (err == FT_ERR_BUSY)
 		return false;
-	if (err != FT_OK && mem->result == FT_DFU_STATUS_OK)
-		mem->result = FT_DFU_STATUS_ERR_UNKNOWN;
+	if (err != FT_OK && mem->result == FT_DFU_MEMORY_OK)
+		mem->result = FT_DFU_MEMORY_ERR_UNKNOWN;
 	return true;
 }
 
@@ -204,9 +204,9 @@ static bool unlock_options(ft_dfu_memory *mem)
 	return unlock(mem, REG_OPTCR, OPTCR_OPTLOCK, REG_OPTKEYR, OPTKEY1, OPTKEY2);
 }
 
-static void fail(ft_dfu_memory *mem, ft_dfu_status status)
+static void fail(ft_dfu_memory *mem, ft_dfu_memory_status status)
 {
-	if (mem->result == FT_DFU_STATUS_OK)
+	if (mem->result == FT_DFU_MEMORY_OK)
 		mem->result = status;
 }
 
@@ -217,41 +217,43 @@ static bool range_inside(ft_range r, uint32_t addr, size_t len)
 	return len > 0 && addr >= r.start && (uint64_t)addr + len <= (uint64_t)r.start + r.size;
 }
 
-static ft_dfu_mem_kind window_kind(const ft_part *part, const ft_bootloader_info *info, ft_range r)
+static ft_dfu_memory_area window_kind(const ft_part *part, const ft_bootloader_info *info,
+                                      ft_range r)
 {
 	if (info->option_bytes_addr != 0 && r.start == info->option_bytes_addr)
-		return FT_DFU_MEM_OPTION_BYTES;
+		return FT_DFU_MEMORY_AREA_OPTION_BYTES;
 	const ft_region *region = ft_part_region_at(part, r.start);
 	if (!region)
-		return FT_DFU_MEM_NONE;
+		return FT_DFU_MEMORY_AREA_NONE;
 	if (region->kind == FT_REGION_FLASH_BANK)
-		return FT_DFU_MEM_FLASH;
+		return FT_DFU_MEMORY_AREA_FLASH;
 	if (region->kind == FT_REGION_OTP)
-		return FT_DFU_MEM_OTP;
-	return ft_region_kind_is_volatile(region->kind) ? FT_DFU_MEM_RAM : FT_DFU_MEM_NONE;
+		return FT_DFU_MEMORY_AREA_OTP;
+	return ft_region_kind_is_volatile(region->kind) ? FT_DFU_MEMORY_AREA_RAM
+	                                                : FT_DFU_MEMORY_AREA_NONE;
 }
 
-ft_dfu_mem_kind ft_dfu_memory_kind(const ft_dfu_memory *mem, uint32_t addr, size_t len, bool write,
-                                   bool ob_image)
+ft_dfu_memory_area ft_dfu_memory_area_of(const ft_dfu_memory *mem, uint32_t addr, size_t len,
+                                         bool write, bool ob_image)
 {
 	for (size_t i = 0; i < mem->window_count; i++)
 		if (range_inside(mem->windows[i].range, addr, len))
 			return mem->windows[i].kind;
 	ft_range image = {mem->info->option_bytes_addr, mem->ob_image_size};
 	if (ob_image && range_inside(image, addr, len))
-		return FT_DFU_MEM_OPTION_BYTES;
+		return FT_DFU_MEMORY_AREA_OPTION_BYTES;
 	if (write && mem->workarea_accepted)
 		for (unsigned i = 0; i < mem->info->reserved_count; i++)
 			if (range_inside(mem->info->reserved_ram[i], addr, len))
-				return FT_DFU_MEM_WORKAREA;
-	return FT_DFU_MEM_NONE;
+				return FT_DFU_MEMORY_AREA_WORKAREA;
+	return FT_DFU_MEMORY_AREA_NONE;
 }
 
 uint8_t *ft_dfu_memory_ram(ft_dfu_memory *mem, uint32_t addr, size_t len)
 {
 	for (size_t i = 0; i < mem->window_count; i++) {
 		window *w = &mem->windows[i];
-		if (w->kind == FT_DFU_MEM_RAM && range_inside(w->range, addr, len))
+		if (w->kind == FT_DFU_MEMORY_AREA_RAM && range_inside(w->range, addr, len))
 			return w->ram + (addr - w->range.start);
 	}
 	return NULL;
@@ -292,7 +294,7 @@ ft_error ft_dfu_memory_new(const ft_dfu_memory_config *config, ft_dfu_memory **o
 		window *w = &mem->windows[i];
 		w->range = mem->info->writable[i];
 		w->kind = window_kind(part, mem->info, w->range);
-		if (w->kind != FT_DFU_MEM_RAM)
+		if (w->kind != FT_DFU_MEMORY_AREA_RAM)
 			continue;
 		w->ram = config->ram ? config->ram[i] : NULL;
 		if (!w->ram) {
@@ -332,24 +334,24 @@ static void read_option_image(ft_dfu_memory *mem, uint32_t addr, uint8_t *buf, s
 	}
 }
 
-ft_dfu_status ft_dfu_memory_read(ft_dfu_memory *mem, uint32_t addr, uint8_t *buf, size_t len,
-                                 bool ob_image)
+ft_dfu_memory_status ft_dfu_memory_read(ft_dfu_memory *mem, uint32_t addr, uint8_t *buf, size_t len,
+                                        bool ob_image)
 {
 	/* Register helpers report into mem->result: keep the last operation's result intact. */
-	ft_dfu_status last = mem->result;
-	ft_dfu_status status = FT_DFU_STATUS_ERR_TARGET;
-	mem->result = FT_DFU_STATUS_OK;
-	switch (ft_dfu_memory_kind(mem, addr, len, false, ob_image)) {
-	case FT_DFU_MEM_RAM:
+	ft_dfu_memory_status last = mem->result;
+	ft_dfu_memory_status status = FT_DFU_MEMORY_ERR_TARGET;
+	mem->result = FT_DFU_MEMORY_OK;
+	switch (ft_dfu_memory_area_of(mem, addr, len, false, ob_image)) {
+	case FT_DFU_MEMORY_AREA_RAM:
 		memcpy(buf, ft_dfu_memory_ram(mem, addr, len), len);
-		status = FT_DFU_STATUS_OK;
+		status = FT_DFU_MEMORY_OK;
 		break;
-	case FT_DFU_MEM_OPTION_BYTES:
+	case FT_DFU_MEMORY_AREA_OPTION_BYTES:
 		read_option_image(mem, addr, buf, len);
 		status = mem->result;
 		break;
-	case FT_DFU_MEM_FLASH:
-	case FT_DFU_MEM_OTP: {
+	case FT_DFU_MEMORY_AREA_FLASH:
+	case FT_DFU_MEMORY_AREA_OTP: {
 		bool fault = false;
 		unsigned bank = bank_of(mem, addr);
 		ft_error err = ft_flash_h7_bus_read(mem->flash, addr, buf, len, &fault);
@@ -357,14 +359,14 @@ ft_dfu_status ft_dfu_memory_read(ft_dfu_memory *mem, uint32_t addr, uint8_t *buf
 		reg_write(mem, bank_reg(bank, REG_CCR), sr & SR_ERRORS);
 		status = mem->result;
 		if (err != FT_OK)
-			status = FT_DFU_STATUS_ERR_UNKNOWN;
+			status = FT_DFU_MEMORY_ERR_UNKNOWN;
 		else if (fault)
-			status = sr & (SR_RDPERR | SR_RDSERR) ? FT_DFU_STATUS_ERR_VENDOR
-			                                      : FT_DFU_STATUS_ERR_VERIFY;
+			status = sr & (SR_RDPERR | SR_RDSERR) ? FT_DFU_MEMORY_ERR_VENDOR
+			                                      : FT_DFU_MEMORY_ERR_VERIFY;
 		break;
 	}
-	case FT_DFU_MEM_NONE:
-	case FT_DFU_MEM_WORKAREA: break;
+	case FT_DFU_MEMORY_AREA_NONE:
+	case FT_DFU_MEMORY_AREA_WORKAREA: break;
 	}
 	mem->result = last;
 	return status;
@@ -375,7 +377,7 @@ ft_dfu_status ft_dfu_memory_read(ft_dfu_memory *mem, uint32_t addr, uint8_t *buf
 /* Programming unit: a flash word, or an OTP halfword. */
 static uint32_t unit_size(const ft_dfu_memory *mem)
 {
-	return mem->target == FT_DFU_MEM_OTP ? OTP_UNIT : mem->part->flash.word_size;
+	return mem->target == FT_DFU_MEMORY_AREA_OTP ? OTP_UNIT : mem->part->flash.word_size;
 }
 
 static uint64_t nominal_bank_erase_us(const ft_part *part)
@@ -388,18 +390,19 @@ static uint32_t nominal_ms(const ft_dfu_memory *mem)
 	const ft_part *part = mem->part;
 	uint64_t us = 0;
 	switch (mem->op) {
-	case FT_DFU_OP_ERASE:
+	case FT_DFU_MEMORY_OP_ERASE:
 		us = (uint64_t)NOMINAL_SECTOR_ERASE_128K_US * part->flash.sector_size /
 		     (128u * 1024u);
 		break;
-	case FT_DFU_OP_MASS_ERASE: us = nominal_bank_erase_us(part); break;
-	case FT_DFU_OP_UNPROTECT:
+	case FT_DFU_MEMORY_OP_MASS_ERASE: us = nominal_bank_erase_us(part); break;
+	case FT_DFU_MEMORY_OP_UNPROTECT:
 		us = NOMINAL_OPTION_CHANGE_US + nominal_bank_erase_us(part);
 		break;
-	case FT_DFU_OP_WRITE:
-		if (mem->target == FT_DFU_MEM_OPTION_BYTES) {
+	case FT_DFU_MEMORY_OP_WRITE:
+		if (mem->target == FT_DFU_MEMORY_AREA_OPTION_BYTES) {
 			us = NOMINAL_OPTION_CHANGE_US;
-		} else if (mem->target == FT_DFU_MEM_FLASH || mem->target == FT_DFU_MEM_OTP) {
+		} else if (mem->target == FT_DFU_MEMORY_AREA_FLASH ||
+		           mem->target == FT_DFU_MEMORY_AREA_OTP) {
 			uint32_t unit = unit_size(mem);
 			uint64_t units = (mem->len + unit - 1) / unit + 1; /* an unaligned head */
 			us = units * (part->flash.layout == FT_FLASH_H7AX ? NOMINAL_WORD_H7AX_US
@@ -411,8 +414,8 @@ static uint32_t nominal_ms(const ft_dfu_memory *mem)
 	return ms ? (uint32_t)ms : 1;
 }
 
-ft_dfu_status ft_dfu_memory_start(ft_dfu_memory *mem, ft_dfu_op op, uint32_t addr,
-                                  const uint8_t *data, size_t len)
+ft_dfu_memory_status ft_dfu_memory_start(ft_dfu_memory *mem, ft_dfu_memory_op op, uint32_t addr,
+                                         const uint8_t *data, size_t len)
 {
 	assert(mem->phase == PHASE_IDLE || mem->phase == PHASE_DONE);
 	assert(len <= mem->info->transfer_size);
@@ -425,26 +428,27 @@ ft_dfu_status ft_dfu_memory_start(ft_dfu_memory *mem, ft_dfu_op op, uint32_t add
 	mem->fw_pending = false;
 	mem->banks = 0;
 	mem->unit_ns = 0;
-	mem->result = FT_DFU_STATUS_OK;
+	mem->result = FT_DFU_MEMORY_OK;
 	switch (op) {
-	case FT_DFU_OP_ERASE:
-		mem->target = ft_dfu_memory_kind(mem, addr, 1, true, false);
-		if (mem->target != FT_DFU_MEM_FLASH)
-			return FT_DFU_STATUS_ERR_TARGET;
+	case FT_DFU_MEMORY_OP_ERASE:
+		mem->target = ft_dfu_memory_area_of(mem, addr, 1, true, false);
+		if (mem->target != FT_DFU_MEMORY_AREA_FLASH)
+			return FT_DFU_MEMORY_ERR_TARGET;
 		break;
-	case FT_DFU_OP_MASS_ERASE:
-	case FT_DFU_OP_UNPROTECT: mem->target = FT_DFU_MEM_FLASH; break;
-	case FT_DFU_OP_WRITE:
-		mem->target = ft_dfu_memory_kind(mem, addr, len, true, false);
-		if (mem->target == FT_DFU_MEM_NONE || mem->target == FT_DFU_MEM_WORKAREA)
-			return FT_DFU_STATUS_ERR_TARGET;
+	case FT_DFU_MEMORY_OP_MASS_ERASE:
+	case FT_DFU_MEMORY_OP_UNPROTECT: mem->target = FT_DFU_MEMORY_AREA_FLASH; break;
+	case FT_DFU_MEMORY_OP_WRITE:
+		mem->target = ft_dfu_memory_area_of(mem, addr, len, true, false);
+		if (mem->target == FT_DFU_MEMORY_AREA_NONE ||
+		    mem->target == FT_DFU_MEMORY_AREA_WORKAREA)
+			return FT_DFU_MEMORY_ERR_TARGET;
 		memcpy(mem->data, data, len);
 		break;
 	}
 	mem->nominal_ms = nominal_ms(mem);
 	mem->phase = PHASE_BEGIN;
 	ft_dfu_memory_step(mem);
-	return FT_DFU_STATUS_OK;
+	return FT_DFU_MEMORY_OK;
 }
 
 /* Ends the operation: every bank taking part relocked with PG/SER/BER cleared and its flags
@@ -462,10 +466,10 @@ static void finish(ft_dfu_memory *mem)
 	}
 	/* PG_OTP is cleared before OPTLOCK is set: a write that sets OPTLOCK changes nothing
 	 * else (HAL clears PG_OTP, then HAL_FLASH_OB_Lock). */
-	if (mem->target == FT_DFU_MEM_OTP)
+	if (mem->target == FT_DFU_MEMORY_AREA_OTP)
 		reg_write(mem, REG_OPTCR, reg_read(mem, REG_OPTCR) & ~OPTCR_PG_OTP);
-	if (mem->target == FT_DFU_MEM_OTP || mem->target == FT_DFU_MEM_OPTION_BYTES ||
-	    mem->op == FT_DFU_OP_UNPROTECT)
+	if (mem->target == FT_DFU_MEMORY_AREA_OTP ||
+	    mem->target == FT_DFU_MEMORY_AREA_OPTION_BYTES || mem->op == FT_DFU_MEMORY_OP_UNPROTECT)
 		reg_write(mem, REG_OPTCR, OPTCR_OPTLOCK);
 	mem->phase = PHASE_DONE;
 }
@@ -477,7 +481,7 @@ static bool prepare_banks(ft_dfu_memory *mem)
 		if (!(mem->banks & (1u << b)))
 			continue;
 		if (!unlock_bank(mem, b)) {
-			fail(mem, FT_DFU_STATUS_ERR_UNKNOWN);
+			fail(mem, FT_DFU_MEMORY_ERR_UNKNOWN);
 			return false;
 		}
 		reg_write(mem, bank_reg(b, REG_CCR), CCR_CLEAR_ALL);
@@ -490,7 +494,7 @@ static bool prepare_banks(ft_dfu_memory *mem)
 static void begin_erase(ft_dfu_memory *mem)
 {
 	const cr_fields *cr = mem->cr;
-	if (mem->op == FT_DFU_OP_MASS_ERASE)
+	if (mem->op == FT_DFU_MEMORY_OP_MASS_ERASE)
 		mem->banks = mem->part->flash.banks == 2 ? 3u : 1u;
 	else
 		mem->banks = 1u << bank_of(mem, mem->addr);
@@ -502,7 +506,7 @@ static void begin_erase(ft_dfu_memory *mem)
 		if (!(mem->banks & (1u << b)))
 			continue;
 		uint32_t value = CR_BER | cr->psize;
-		if (mem->op == FT_DFU_OP_ERASE) {
+		if (mem->op == FT_DFU_MEMORY_OP_ERASE) {
 			uint32_t sector = (mem->addr - mem->part->flash.bank_base[b]) /
 			                  mem->part->flash.sector_size;
 			value = CR_SER | cr->psize | ((sector & cr->snb_mask) << cr->snb_shift);
@@ -533,7 +537,7 @@ static void step_erase(ft_dfu_memory *mem)
 	if (banks_busy(mem, &errors))
 		return;
 	if (errors & ~SR_WRPERR)
-		fail(mem, FT_DFU_STATUS_ERR_ERASE);
+		fail(mem, FT_DFU_MEMORY_ERR_ERASE);
 	finish(mem);
 }
 
@@ -562,11 +566,11 @@ static bool write_option_registers(ft_dfu_memory *mem)
 static void begin_option_change(ft_dfu_memory *mem)
 {
 	if (!unlock_options(mem)) {
-		fail(mem, FT_DFU_STATUS_ERR_UNKNOWN);
+		fail(mem, FT_DFU_MEMORY_ERR_UNKNOWN);
 		finish(mem);
 		return;
 	}
-	if (mem->op == FT_DFU_OP_UNPROTECT) {
+	if (mem->op == FT_DFU_MEMORY_OP_UNPROTECT) {
 		uint32_t optsr = reg_read(mem, REG_OPTSR_PRG);
 		if (!reg_write(mem, REG_OPTSR_PRG, (optsr & ~OPTSR_RDP_MASK) | OPTSR_RDP_LEVEL0))
 			return;
@@ -586,7 +590,7 @@ static void step_option_change(ft_dfu_memory *mem)
 	if (optsr & OPTSR_OPT_BUSY)
 		return;
 	if (optsr & OPTSR_OPTCHANGEERR)
-		fail(mem, FT_DFU_STATUS_ERR_PROG);
+		fail(mem, FT_DFU_MEMORY_ERR_PROG);
 	finish(mem);
 }
 
@@ -594,10 +598,10 @@ static void step_option_change(ft_dfu_memory *mem)
  * HAL_FLASH_Program). */
 static void begin_program(ft_dfu_memory *mem)
 {
-	if (mem->target == FT_DFU_MEM_OTP) {
+	if (mem->target == FT_DFU_MEMORY_AREA_OTP) {
 		mem->banks = 1u;
 		if (!prepare_banks(mem) || !unlock_options(mem)) {
-			fail(mem, FT_DFU_STATUS_ERR_UNKNOWN);
+			fail(mem, FT_DFU_MEMORY_ERR_UNKNOWN);
 			finish(mem);
 			return;
 		}
@@ -628,15 +632,15 @@ static void unit_bounds(const ft_dfu_memory *mem, uint32_t *unit, uint32_t *lo, 
 	*hi = (uint64_t)*unit + size < end ? *unit + size : (uint32_t)end;
 }
 
-static ft_dfu_status program_errors(uint32_t sr)
+static ft_dfu_memory_status program_errors(uint32_t sr)
 {
 	if (sr & SR_WRPERR)
-		return FT_DFU_STATUS_ERR_WRITE;
+		return FT_DFU_MEMORY_ERR_WRITE;
 	if (sr & (SR_PGSERR | SR_STRBERR | SR_INCERR | SR_OPERR))
-		return FT_DFU_STATUS_ERR_PROG;
+		return FT_DFU_MEMORY_ERR_PROG;
 	if (sr & (SR_RDPERR | SR_RDSERR))
-		return FT_DFU_STATUS_ERR_VENDOR;
-	return FT_DFU_STATUS_OK;
+		return FT_DFU_MEMORY_ERR_VENDOR;
+	return FT_DFU_MEMORY_OK;
 }
 
 /* Reads back [lo, hi) and compares it with the data. */
@@ -659,7 +663,7 @@ static bool store_unit(ft_dfu_memory *mem, uint32_t unit, uint32_t lo, uint32_t 
                        bool *fault)
 {
 	const uint8_t *src = mem->data + (lo - mem->addr);
-	if (mem->target == FT_DFU_MEM_OTP) {
+	if (mem->target == FT_DFU_MEMORY_AREA_OTP) {
 		uint8_t half[OTP_UNIT] = {0xFF, 0xFF};
 		memcpy(half + (lo - unit), src, hi - lo);
 		return ft_flash_h7_bus_write(mem->flash, unit, half, OTP_UNIT, fault) !=
@@ -688,7 +692,7 @@ static bool store_unit(ft_dfu_memory *mem, uint32_t unit, uint32_t lo, uint32_t 
 
 static void step_units(ft_dfu_memory *mem)
 {
-	while (mem->result == FT_DFU_STATUS_OK) {
+	while (mem->result == FT_DFU_MEMORY_OK) {
 		uint32_t unit, lo, hi;
 		if (mem->pos == mem->len)
 			break;
@@ -701,14 +705,14 @@ static void step_units(ft_dfu_memory *mem)
 				return;
 			mem->in_flight = false;
 			fail(mem, program_errors(sr));
-			if (mem->result == FT_DFU_STATUS_OK && mem->verify &&
+			if (mem->result == FT_DFU_MEMORY_OK && mem->verify &&
 			    !verify_unit(mem, lo, hi))
-				fail(mem, FT_DFU_STATUS_ERR_VERIFY);
+				fail(mem, FT_DFU_MEMORY_ERR_VERIFY);
 			mem->pos = hi - mem->addr;
 			mem->stored = 0;
 			continue;
 		}
-		if (partial && mem->partial_word == FT_DFU_PARTIAL_WORD_SKIP) {
+		if (partial && mem->partial_word == FT_DFU_BOOTLOADER_PARTIAL_WORD_SKIP) {
 			mem->pos = hi - mem->addr;
 			continue;
 		}
@@ -717,7 +721,7 @@ static void step_units(ft_dfu_memory *mem)
 		if (!store_unit(mem, unit, lo, hi, partial, &fault))
 			return;
 		if (fault) {
-			fail(mem, FT_DFU_STATUS_ERR_PROG);
+			fail(mem, FT_DFU_MEMORY_ERR_PROG);
 			break;
 		}
 		mem->in_flight = true;
@@ -739,11 +743,12 @@ bool ft_dfu_memory_step(ft_dfu_memory *mem)
 {
 	switch (mem->phase) {
 	case PHASE_BEGIN:
-		if (mem->op == FT_DFU_OP_ERASE || mem->op == FT_DFU_OP_MASS_ERASE)
+		if (mem->op == FT_DFU_MEMORY_OP_ERASE || mem->op == FT_DFU_MEMORY_OP_MASS_ERASE)
 			begin_erase(mem);
-		else if (mem->op == FT_DFU_OP_UNPROTECT || mem->target == FT_DFU_MEM_OPTION_BYTES)
+		else if (mem->op == FT_DFU_MEMORY_OP_UNPROTECT ||
+		         mem->target == FT_DFU_MEMORY_AREA_OPTION_BYTES)
 			begin_option_change(mem);
-		else if (mem->target == FT_DFU_MEM_RAM)
+		else if (mem->target == FT_DFU_MEMORY_AREA_RAM)
 			step_ram(mem);
 		else
 			begin_program(mem);
@@ -767,7 +772,7 @@ uint64_t ft_dfu_memory_next_event_ns(ft_dfu_memory *mem)
 	return ft_flash_h7_next_event_ns(mem->flash);
 }
 
-ft_dfu_status ft_dfu_memory_result(const ft_dfu_memory *mem)
+ft_dfu_memory_status ft_dfu_memory_result(const ft_dfu_memory *mem)
 {
 	return mem->result;
 }

@@ -93,7 +93,8 @@ static void run(ft_usb_device *dev, ft_dfu_bootloader *bl, ft_clock *clock, inpu
 		r = ft_usb_device_control(dev, getstate, &state, 1, &actual);
 		assert(r != FT_USB_OK || state <= 10);
 		if (r == FT_USB_ERROR)
-			assert(ft_dfu_bootloader_exit_reason(bl, NULL) != FT_DFU_EXIT_NONE);
+			assert(ft_dfu_bootloader_exit_reason(bl, NULL) !=
+			       FT_DFU_BOOTLOADER_EXIT_NONE);
 	}
 }
 
@@ -120,9 +121,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    .rev_id = boards[pick].rev_id,
 	    .flash = flash,
 	    .clock = clock,
-	    .partial_word = (knobs & 1) ? FT_DFU_PARTIAL_WORD_SKIP : FT_DFU_PARTIAL_WORD_PAD,
+	    .partial_word = (knobs & 1) ? FT_DFU_BOOTLOADER_PARTIAL_WORD_SKIP
+	                                : FT_DFU_BOOTLOADER_PARTIAL_WORD_PAD,
 	    .no_readback_verify = (knobs & 2) != 0,
-	    .workarea = (knobs & 4) ? FT_DFU_WORKAREA_CRASH : FT_DFU_WORKAREA_REFUSE,
+	    .workarea =
+	        (knobs & 4) ? FT_DFU_BOOTLOADER_WORKAREA_CRASH : FT_DFU_BOOTLOADER_WORKAREA_REFUSE,
 	    .disconnect_at_block = (knobs >> 3) & 3,
 	    .corrupt_block = (knobs >> 5) & 3,
 	    .corrupt_double = (knobs & 0x40) != 0,

@@ -57,13 +57,13 @@ typedef struct host {
 	ft_usb_device dev;
 	ft_dfu_bootloader_config cfg;
 	unsigned exits;
-	ft_dfu_exit exit_reason;
+	ft_dfu_bootloader_exit exit_reason;
 	uint32_t exit_addr;
 	unsigned traces;
-	ft_dfu_trace_record last_trace;
+	ft_dfu_bootloader_trace last_trace;
 } host;
 
-static inline void host_on_exit(void *user, ft_dfu_exit reason, uint32_t addr)
+static inline void host_on_exit(void *user, ft_dfu_bootloader_exit reason, uint32_t addr)
 {
 	host *h = user;
 	h->exits++;
@@ -71,7 +71,7 @@ static inline void host_on_exit(void *user, ft_dfu_exit reason, uint32_t addr)
 	h->exit_addr = addr;
 }
 
-static inline void host_on_trace(void *user, const ft_dfu_trace_record *rec)
+static inline void host_on_trace(void *user, const ft_dfu_bootloader_trace *rec)
 {
 	host *h = user;
 	h->traces++;

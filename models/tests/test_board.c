@@ -150,6 +150,31 @@ static void test_malformed_revision_uid_and_boot0_are_refused(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(diag.message, "0 or 1"));
 }
 
+static void test_search_dirs_follow_env_cwd_and_executable(void)
+{
+	char dirs[FT_BOARD_SEARCH_DIRS][FT_BOARD_PATH_MAX];
+	FT_ASSERT_HEX(ft_board_search_dirs("/etc/ft", "/src/build/san/flashtwin-emu", dirs, 5), 5);
+	CU_ASSERT_STRING_EQUAL(dirs[0], "/etc/ft");
+	CU_ASSERT_STRING_EQUAL(dirs[1], "boards");
+	CU_ASSERT_STRING_EQUAL(dirs[2], "/src/build/san/boards");
+	CU_ASSERT_STRING_EQUAL(dirs[3], "/src/build/boards");
+	CU_ASSERT_STRING_EQUAL(dirs[4], "/src/boards");
+	FT_ASSERT_HEX(ft_board_search_dirs("", "/flashtwin-emu", dirs, 5), 2);
+	CU_ASSERT_STRING_EQUAL(dirs[0], "boards");
+	CU_ASSERT_STRING_EQUAL(dirs[1], "/boards");
+	FT_ASSERT_HEX(ft_board_search_dirs(NULL, "flashtwin-emu", dirs, 5), 1);
+	FT_ASSERT_HEX(ft_board_search_dirs(NULL, "build/flashtwin-emu", dirs, 1), 1);
+	CU_ASSERT_STRING_EQUAL(dirs[0], "boards");
+}
+
+static void test_board_arguments_with_slash_or_suffix_are_paths(void)
+{
+	CU_ASSERT_TRUE(ft_board_arg_is_path("my.board"));
+	CU_ASSERT_TRUE(ft_board_arg_is_path("./nucleo-h743zi2"));
+	CU_ASSERT_FALSE(ft_board_arg_is_path("nucleo-h743zi2"));
+	CU_ASSERT_FALSE(ft_board_arg_is_path(".board"));
+}
+
 static void test_shipped_boards_parse(void)
 {
 	static const char *const names[] = {
@@ -181,6 +206,9 @@ static CU_TestInfo tests[] = {
     {"nor_part_without_bus_is_refused", test_nor_part_without_bus_is_refused},
     {"malformed_revision_uid_and_boot0_are_refused",
      test_malformed_revision_uid_and_boot0_are_refused},
+    {"search_dirs_follow_env_cwd_and_executable", test_search_dirs_follow_env_cwd_and_executable},
+    {"board_arguments_with_slash_or_suffix_are_paths",
+     test_board_arguments_with_slash_or_suffix_are_paths},
     {"shipped_boards_parse", test_shipped_boards_parse},
     CU_TEST_INFO_NULL,
 };

@@ -205,7 +205,7 @@ static void test_partial_tail_word_is_padded_under_knob_a(void)
 /* D08 knob B: the partial word is left unwritten; a host that pads itself completes it. */
 static void test_partial_tail_word_is_left_unwritten_under_knob_b(void)
 {
-	h.cfg.partial_word = FT_DFU_PARTIAL_WORD_SKIP;
+	h.cfg.partial_word = FT_DFU_BOOTLOADER_PARTIAL_WORD_SKIP;
 	host_boot(&h);
 	uint8_t data[0x400];
 	fill_pattern(data, sizeof(data), 8);
@@ -300,7 +300,7 @@ static void test_rev_v_bank2_erase_sticks_in_dnbusy_until_two_clrstatus(void)
 static void test_rev_v_quirk_follows_overrides(void)
 {
 	reinit("STM32H743ZI", 0x2003);
-	const ft_dfu_quirk_override off = {"h74x-rev-v-bank2-erase-dnbusy", false};
+	const ft_dfu_bootloader_quirk off = {"h74x-rev-v-bank2-erase-dnbusy", false};
 	h.cfg.quirk_overrides = &off;
 	h.cfg.quirk_override_count = 1;
 	host_boot(&h);
@@ -309,7 +309,7 @@ static void test_rev_v_quirk_follows_overrides(void)
 	FT_ASSERT_HEX(state, ST_DNLOAD_IDLE);
 
 	reinit("STM32H743ZI", 0x1003);
-	const ft_dfu_quirk_override on = {"h74x-rev-v-bank2-erase-dnbusy", true};
+	const ft_dfu_bootloader_quirk on = {"h74x-rev-v-bank2-erase-dnbusy", true};
 	h.cfg.quirk_overrides = &on;
 	h.cfg.quirk_override_count = 1;
 	host_boot(&h);
@@ -449,8 +449,8 @@ static void test_disconnect_at_block_drops_the_device(void)
 	FT_ASSERT_HEX(host_set_address(&h, 0x08000400, NULL), S_OK);
 	host_to_idle(&h);
 	CU_ASSERT_EQUAL(host_dnload(&h, 2, data, sizeof(data)), FT_USB_ERROR);
-	FT_ASSERT_HEX(h.exit_reason, FT_DFU_EXIT_DISCONNECT);
-	FT_ASSERT_HEX(ft_dfu_bootloader_exit_reason(h.bl, NULL), FT_DFU_EXIT_DISCONNECT);
+	FT_ASSERT_HEX(h.exit_reason, FT_DFU_BOOTLOADER_EXIT_DISCONNECT);
+	FT_ASSERT_HEX(ft_dfu_bootloader_exit_reason(h.bl, NULL), FT_DFU_BOOTLOADER_EXIT_DISCONNECT);
 	uint8_t st[6];
 	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_ERROR);
 	assert_erased(0x08000400, sizeof(data));
@@ -479,7 +479,7 @@ static void test_corrupted_word_is_caught_by_upload(void)
 /* CATALOGUE §2C knob: a write into 0x24000000-0x24004FFF wrecks the ROM. */
 static void test_workarea_write_crashes_with_the_knob(void)
 {
-	h.cfg.workarea = FT_DFU_WORKAREA_CRASH;
+	h.cfg.workarea = FT_DFU_BOOTLOADER_WORKAREA_CRASH;
 	host_boot(&h);
 	uint8_t data[28] = {0};
 	FT_ASSERT_HEX(host_set_address(&h, 0x24000000, NULL), S_OK);
@@ -487,7 +487,7 @@ static void test_workarea_write_crashes_with_the_knob(void)
 	CU_ASSERT_EQUAL(host_dnload(&h, 2, data, sizeof(data)), FT_USB_OK);
 	uint8_t st[6];
 	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_ERROR);
-	FT_ASSERT_HEX(h.exit_reason, FT_DFU_EXIT_CRASH);
+	FT_ASSERT_HEX(h.exit_reason, FT_DFU_BOOTLOADER_EXIT_CRASH);
 }
 
 static CU_TestInfo tests[] = {

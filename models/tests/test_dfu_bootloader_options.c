@@ -91,7 +91,7 @@ static void test_read_unprotect_erases_flash_and_resets(void)
 	CU_ASSERT(poll_ms_of(st) >= 300);
 	FT_ASSERT_HEX(h.exits, 0);
 	host_wait(&h, poll_ms_of(st));
-	FT_ASSERT_HEX(ft_dfu_bootloader_exit_reason(h.bl, NULL), FT_DFU_EXIT_RESET);
+	FT_ASSERT_HEX(ft_dfu_bootloader_exit_reason(h.bl, NULL), FT_DFU_BOOTLOADER_EXIT_RESET);
 	FT_ASSERT_HEX(h.exits, 1);
 	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_ERROR);
 	ft_flash_h7_options o;
@@ -155,7 +155,7 @@ static void test_option_write_changes_boot_add0_and_resets(void)
 	FT_ASSERT_HEX(poll_ms_of(st), 300);
 	host_wait(&h, 300);
 	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_ERROR);
-	FT_ASSERT_HEX(h.exit_reason, FT_DFU_EXIT_RESET);
+	FT_ASSERT_HEX(h.exit_reason, FT_DFU_BOOTLOADER_EXIT_RESET);
 	ft_flash_h7_options o;
 	ft_flash_h7_get_options(h.flash, &o);
 	FT_ASSERT_HEX(o.boot_add0, 0x0801);
@@ -236,7 +236,7 @@ static void test_instant_read_unprotect_answers_once_then_resets(void)
 	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_OK);
 	FT_ASSERT_HEX(st[4], ST_DNBUSY);
 	FT_ASSERT_HEX(poll_ms_of(st), 300 + 6500); /* option change + bank erase of 1 MB */
-	FT_ASSERT_HEX(h.exit_reason, FT_DFU_EXIT_RESET);
+	FT_ASSERT_HEX(h.exit_reason, FT_DFU_BOOTLOADER_EXIT_RESET);
 	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_ERROR);
 	ft_flash_h7_options o;
 	ft_flash_h7_get_options(h.flash, &o);

@@ -1,0 +1,610 @@
+/* flashtwin-emu: runs one emulated board. With BOOT0 = 1 (or --boot dfu) it serves the ST system
+ * DFU bootloader over USB/IP until SIGINT/SIGTERM or until the board leaves DFU. docs/emulator.md
+ * is the user's description; keep both in step. */
+#include "emu/board_runtime.h"
+#include "emu/cli/emu_cli.h"
+#include "emu/pcap.h"
+#include "emu/usbip/usbip_server.h"
+#include "models/dfu_bootloader.h"
+#include "models/usbip_proto.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_HOST "127.0.0.1"
+#define BUSID        "1-1"
+/* The longest the loop sleeps without looking at the DFU model and the stop flag. */
+#define MAX_WAIT_MS 100
+
+typedef enum log_level { LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_DEBUG } log_level;
+static const char *const log_names[] = {"error", "warning", "info", "debug"};
+
+typedef enum boot_mode { BOOT_PINS, BOOT_DFU, BOOT_FLASH } boot_mode;
+
+typedef struct options {
+	const char *board;
+	const char *state;
+	char host[64];
+	unsigned port;
+	boot_mode boot;
+	ft_clock_mode timing;
+	const char *pcap;
+	log_level level;
+	bool reenter_dfu; /* --on-leave dfu */
+} options;
+
+/* Signals arrive in a thread of their own (sigwait), which sets stop and wakes the server: no
+ * state is shared with a signal handler. */
+typedef struct signals {
+	sigset_t set;
+	pthread_t thread;
+	atomic_bool stop;
+	atomic_bool quit; /* the main thread is done: the signal thread returns */
+	atomic_int signo;
+	pthread_mutex_t lock; /* guards server */
+	ft_usbip_server *server;
+} signals;
+
+typedef struct emu {
+	options opt;
+	ft_board_runtime *rt;
+	ft_dfu_bootloader *bl;
+	ft_usb_device dev;
+	ft_usbip_server *server;
+	uint16_t port;
+	ft_pcap *pcap;
+	bool pcap_failed;
+	signals *sig;
+	char state_path[PATH_MAX];
+} emu;
+
+/* ---- logging: "flashtwin-emu: LEVEL: BOARD: message" on stderr ---- */
+
+static void vlog(const emu *e, log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void vlog(const emu *e, log_level level, const char *fmt, va_list ap)
+{
+	if (level > e->opt.level)
+		return;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	fprintf(stderr, "flashtwin-emu: %s: %s: %s\n", log_names[level],
+	        e->rt ? ft_board_runtime_name(e->rt) : e->opt.board, msg);
+}
+
+static void elog(const emu *e, log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void elog(const emu *e, log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vlog(e, level, fmt, ap);
+	va_end(ap);
+}
+
+static void log_diag(const emu *e, log_level level, const char *what, const ft_diag *d)
+{
+	elog(e, level, "%s: %s%s%s (%s)", what, d->origin, d->origin[0] ? ": " : "", d->message,
+	     ft_error_name(d->code));
+}
+
+static void usbip_log(void *ctx, ft_usbip_log_level level, const char *session, const char *message)
+{
+	(void)session; /* the board's name, which every line carries anyway */
+	static const log_level map[] = {[FT_USBIP_LOG_ERROR] = LOG_ERROR,
+	                                [FT_USBIP_LOG_WARNING] = LOG_WARNING,
+	                                [FT_USBIP_LOG_INFO] = LOG_INFO,
+	                                [FT_USBIP_LOG_DEBUG] = LOG_DEBUG};
+	elog(ctx, (size_t)level < sizeof(map) / sizeof(map[0]) ? map[level] : LOG_DEBUG,
+	     "usbip: %s", message);
+}
+
+static void dfu_trace(void *ctx, const ft_dfu_bootloader_trace *r)
+{
+	const emu *e = ctx;
+	if (e->opt.level < LOG_DEBUG)
+		return;
+	const uint8_t *s = r->setup;
+	/* bState/bStatus as DFU 1.1 §6.1.2 numbers them */
+	elog(e, LOG_DEBUG,
+	     "control %02x %02x %04x %04x %04x: %s, %zu bytes; state %u status 0x%02x -> "
+	     "state %u status 0x%02x",
+	     s[0], s[1], s[2] | s[3] << 8, s[4] | s[5] << 8, s[6] | s[7] << 8,
+	     ft_usb_status_name(r->result), r->actual, r->state_before, r->status_before,
+	     r->state_after, r->status_after);
+}
+
+/* ---- options ---- */
+
+static void usage(FILE *out)
+{
+	fputs("usage: flashtwin-emu --board BOARD --state DIR [options]\n"
+	      "\n"
+	      "Runs one emulated board. With BOOT0 = 1 (the board file's boot0, or --boot dfu) it\n"
+	      "serves the ST system DFU bootloader over USB/IP until SIGINT or SIGTERM, or until\n"
+	      "the board leaves DFU; the state (flash, option bytes, external NOR) lives in DIR.\n"
+	      "\n"
+	      "  --board BOARD        a board name (BOARD.board in $FLASHTWIN_BOARDS, ./boards,\n"
+	      "                       or the boards/ directory beside or above this program) or a\n"
+	      "                       path to a .board file\n"
+	      "  --state DIR          the board's state directory, created when missing (its\n"
+	      "                       parent must exist); one flashtwin-emu at a time may use it\n"
+	      "  --listen HOST:PORT   where the USB/IP server listens (default 127.0.0.1:3240);\n"
+	      "                       numeric addresses only, [ADDR]:PORT for IPv6; port 0 picks\n"
+	      "                       a free port, which the ready line gives\n"
+	      "  --boot dfu|flash     dfu: the system bootloader whatever the board's BOOT0;\n"
+	      "                       flash: boot the flash contents (needs the QEMU machines,\n"
+	      "                       not available yet). Default: the board file's boot0\n"
+	      "  --timing real|instant  flash operations take datasheet time on the host's clock\n"
+	      "                       (default), or complete at once\n"
+	      "  --on-leave exit|dfu  when the board leaves DFU: exit 0 (default), or reset and\n"
+	      "                       serve DFU again as with BOOT0 = 1\n"
+	      "  --pcap FILE          write the USB traffic as a usbmon pcap capture (Wireshark,\n"
+	      "                       tshark: -d usb.product==0x0483df11,usbdfu shows DFU)\n"
+	      "  --log-level LEVEL    error, warning, info (default) or debug, on stderr\n"
+	      "  --help, --version\n"
+	      "\n"
+	      "When the board is ready, one line on stdout says so:\n"
+	      "  flashtwin-emu: BOARD (PART rev R) ready at usbip://HOST:PORT/1-1 (state DIR)\n"
+	      "Exit status: 0 stopped or left DFU, 1 the board could not run (state directory\n"
+	      "in use or of another board, socket, I/O), 2 bad usage, board or boot mode.\n",
+	      out);
+}
+
+static bool parse_listen(const char *arg, options *opt)
+{
+	const char *colon;
+	const char *host = arg;
+	size_t host_len;
+	if (arg[0] == '[') {
+		const char *close = strchr(arg, ']');
+		if (!close || close[1] != ':')
+			return false;
+		host = arg + 1;
+		host_len = (size_t)(close - host);
+		colon = close + 1;
+	} else {
+		colon = strrchr(arg, ':');
+		if (!colon)
+			return false;
+		host_len = (size_t)(colon - arg);
+	}
+	if (host_len == 0 || host_len >= sizeof(opt->host))
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long port = strtoul(colon + 1, &end, 10);
+	if (errno || end == colon + 1 || *end || port > 65535)
+		return false;
+	memcpy(opt->host, host, host_len);
+	opt->host[host_len] = '\0';
+	opt->port = (unsigned)port;
+	return true;
+}
+
+static bool pick(const char *arg, const char *const *words, size_t count, int *out)
+{
+	for (size_t i = 0; i < count; i++) {
+		if (strcmp(arg, words[i]) == 0) {
+			*out = (int)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_options(int argc, char **argv, options *opt)
+{
+	enum {
+		OPT_BOARD = 256,
+		OPT_STATE,
+		OPT_LISTEN,
+		OPT_BOOT,
+		OPT_TIMING,
+		OPT_PCAP,
+		OPT_LEVEL,
+		OPT_LEAVE,
+		OPT_HELP,
+		OPT_VERSION
+	};
+	static const struct option longopts[] = {
+	    {"board", required_argument, NULL, OPT_BOARD},
+	    {"state", required_argument, NULL, OPT_STATE},
+	    {"listen", required_argument, NULL, OPT_LISTEN},
+	    {"boot", required_argument, NULL, OPT_BOOT},
+	    {"timing", required_argument, NULL, OPT_TIMING},
+	    {"pcap", required_argument, NULL, OPT_PCAP},
+	    {"log-level", required_argument, NULL, OPT_LEVEL},
+	    {"on-leave", required_argument, NULL, OPT_LEAVE},
+	    {"help", no_argument, NULL, OPT_HELP},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
+	};
+	static const char *const boots[] = {"dfu", "flash"};
+	static const char *const timings[] = {"real", "instant"};
+	static const char *const leaves[] = {"exit", "dfu"};
+	*opt = (options){.port = FT_USBIP_DEFAULT_PORT, .timing = FT_CLOCK_REAL, .level = LOG_INFO};
+	snprintf(opt->host, sizeof(opt->host), "%s", DEFAULT_HOST);
+	opterr = 0;
+	int c, choice;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_BOARD: opt->board = optarg; break;
+		case OPT_STATE: opt->state = optarg; break;
+		case OPT_PCAP: opt->pcap = optarg; break;
+		case OPT_LISTEN:
+			if (!parse_listen(optarg, opt)) {
+				fprintf(stderr,
+				        "flashtwin-emu: --listen '%s': expected HOST:PORT or "
+				        "[ADDR]:PORT with a port from 0 to 65535\n",
+				        optarg);
+				return FT_EMU_EXIT_USAGE;
+			}
+			break;
+		case OPT_BOOT:
+			if (!pick(optarg, boots, 2, &choice))
+				goto bad_value;
+			opt->boot = choice == 0 ? BOOT_DFU : BOOT_FLASH;
+			break;
+		case OPT_TIMING:
+			if (!pick(optarg, timings, 2, &choice))
+				goto bad_value;
+			opt->timing = choice == 0 ? FT_CLOCK_REAL : FT_CLOCK_INSTANT;
+			break;
+		case OPT_LEVEL:
+			if (!pick(optarg, log_names, 4, &choice))
+				goto bad_value;
+			opt->level = (log_level)choice;
+			break;
+		case OPT_LEAVE:
+			if (!pick(optarg, leaves, 2, &choice))
+				goto bad_value;
+			opt->reenter_dfu = choice == 1;
+			break;
+		case OPT_HELP: usage(stdout); return FT_EMU_EXIT_OK;
+		case OPT_VERSION:
+			printf("flashtwin-emu %s\n", FT_EMU_VERSION);
+			return FT_EMU_EXIT_OK;
+		default:
+			fprintf(stderr, "flashtwin-emu: %s: unknown option or missing value\n",
+			        argv[optind - 1]);
+			usage(stderr);
+			return FT_EMU_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "flashtwin-emu: unexpected argument '%s'\n", argv[optind]);
+		return FT_EMU_EXIT_USAGE;
+	}
+	if (!opt->board || !opt->state) {
+		fputs("flashtwin-emu: --board and --state are required (--help explains)\n",
+		      stderr);
+		return FT_EMU_EXIT_USAGE;
+	}
+	return -1;
+bad_value:
+	fprintf(stderr, "flashtwin-emu: --%s: unknown value '%s' (--help lists them)\n",
+	        longopts[c - OPT_BOARD].name, optarg);
+	return FT_EMU_EXIT_USAGE;
+}
+
+/* ---- signals ---- */
+
+static void *signal_thread(void *arg)
+{
+	signals *s = arg;
+	for (;;) {
+		int signo = 0;
+		if (sigwait(&s->set, &signo) != 0 || atomic_load(&s->quit))
+			return NULL;
+		atomic_store(&s->signo, signo);
+		atomic_store(&s->stop, true);
+		pthread_mutex_lock(&s->lock);
+		if (s->server)
+			ft_usbip_server_wake(s->server);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+static bool signals_start(signals *s)
+{
+	sigemptyset(&s->set);
+	sigaddset(&s->set, SIGINT);
+	sigaddset(&s->set, SIGTERM);
+	atomic_init(&s->stop, false);
+	atomic_init(&s->quit, false);
+	atomic_init(&s->signo, 0);
+	s->server = NULL;
+	if (pthread_mutex_init(&s->lock, NULL) != 0)
+		return false;
+	if (pthread_sigmask(SIG_BLOCK, &s->set, NULL) != 0 ||
+	    pthread_create(&s->thread, NULL, signal_thread, s) != 0) {
+		pthread_mutex_destroy(&s->lock);
+		return false;
+	}
+	return true;
+}
+
+static void signals_stop(signals *s)
+{
+	atomic_store(&s->quit, true);
+	pthread_kill(s->thread, SIGTERM); /* blocked everywhere: sigwait takes it */
+	pthread_join(s->thread, NULL);
+	pthread_mutex_destroy(&s->lock);
+}
+
+static void set_wake_target(signals *s, ft_usbip_server *server)
+{
+	pthread_mutex_lock(&s->lock);
+	s->server = server;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- the board ---- */
+
+static void stop_dfu(emu *e)
+{
+	set_wake_target(e->sig, NULL);
+	ft_usbip_server_free(e->server);
+	e->server = NULL;
+	ft_dfu_bootloader_free(e->bl);
+	e->bl = NULL;
+}
+
+/* Creates the bootloader and its USB/IP server on e->opt.host and port. */
+static int start_dfu(emu *e, uint16_t port)
+{
+	const ft_part *part = ft_board_runtime_part(e->rt);
+	ft_dfu_bootloader_config cfg = {.part = part,
+	                                .rev_id = ft_board_runtime_rev_id(e->rt),
+	                                .flash = ft_board_runtime_flash(e->rt),
+	                                .clock = ft_board_runtime_clock(e->rt),
+	                                .trace = dfu_trace,
+	                                .trace_user = e};
+	ft_board_runtime_uid(e->rt, cfg.uid);
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	ft_error err = ft_dfu_bootloader_new(&cfg, &e->bl, &diag);
+	if (err != FT_OK) {
+		log_diag(e, LOG_ERROR, "DFU bootloader", &diag);
+		return FT_EMU_EXIT_FAILED;
+	}
+	e->dev = ft_dfu_bootloader_usb_device(e->bl);
+	ft_usbip_server_config scfg = {.address = e->opt.host,
+	                               .port = port,
+	                               .busid = BUSID,
+	                               .session = ft_board_runtime_name(e->rt),
+	                               .log = usbip_log,
+	                               .log_ctx = e,
+	                               .observer = e->pcap ? ft_pcap_usbip_observer : NULL,
+	                               .observer_ctx = e->pcap};
+	err = ft_usbip_server_new(&scfg, &e->dev, &e->server, &diag);
+	if (err != FT_OK) {
+		log_diag(e, LOG_ERROR, "USB/IP server", &diag);
+		return err == FT_ERR_INVALID_ARG ? FT_EMU_EXIT_USAGE : FT_EMU_EXIT_FAILED;
+	}
+	e->port = ft_usbip_server_port(e->server);
+	set_wake_target(e->sig, e->server);
+	return FT_EMU_EXIT_OK;
+}
+
+static void sync_state(emu *e)
+{
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	if (ft_board_runtime_sync(e->rt, &diag) != FT_OK)
+		log_diag(e, LOG_ERROR, "saving the state", &diag);
+}
+
+/* The board left DFU: off the bus, state flushed. Returns -1 when it serves DFU again, else the
+ * exit status. */
+static int left_dfu(emu *e, ft_dfu_bootloader_exit why, uint32_t jump_addr)
+{
+	/* Let the last answers (the leave's GETSTATUS) reach the client, then drop off the bus. */
+	ft_usbip_server_run_once(e->server, 0, NULL);
+	stop_dfu(e);
+	ft_flash_h7 *flash = ft_board_runtime_flash(e->rt);
+	char where[64] = "";
+	if (why == FT_DFU_BOOTLOADER_EXIT_JUMP) {
+		snprintf(where, sizeof(where), ", would run the code at 0x%08x", jump_addr);
+	} else if (why == FT_DFU_BOOTLOADER_EXIT_RESET) {
+		/* a system reset loads the new option bytes; the pins pick the boot address */
+		ft_flash_h7_reset(flash);
+		bool boot0 = e->opt.boot == BOOT_DFU ||
+		             (e->opt.boot == BOOT_PINS && ft_board_runtime_boot0(e->rt));
+		snprintf(where, sizeof(where), ", would boot from 0x%08x",
+		         ft_flash_h7_boot_address(flash, boot0, false));
+	}
+	sync_state(e);
+	if (!e->opt.reenter_dfu) {
+		printf("flashtwin-emu: %s left DFU (%s)%s\n", ft_board_runtime_name(e->rt),
+		       ft_dfu_bootloader_exit_name(why), where);
+		fflush(stdout);
+		return FT_EMU_EXIT_OK;
+	}
+	elog(e, LOG_INFO, "left DFU (%s)%s; resetting into DFU again (--on-leave dfu)",
+	     ft_dfu_bootloader_exit_name(why), where);
+	if (why != FT_DFU_BOOTLOADER_EXIT_RESET)
+		ft_flash_h7_reset(flash);
+	int status = start_dfu(e, e->port);
+	return status == FT_EMU_EXIT_OK ? -1 : status;
+}
+
+static int wait_ms(const emu *e)
+{
+	uint64_t next = ft_dfu_bootloader_poll(e->bl);
+	if (next == UINT64_MAX)
+		return MAX_WAIT_MS;
+	uint64_t now = ft_clock_now_ns(ft_board_runtime_clock(e->rt));
+	if (next <= now)
+		return 0;
+	uint64_t ms = (next - now + 999999u) / 1000000u;
+	return ms < MAX_WAIT_MS ? (int)ms : MAX_WAIT_MS;
+}
+
+static int serve(emu *e)
+{
+	for (;;) {
+		if (atomic_load(&e->sig->stop)) {
+			int signo = atomic_load(&e->sig->signo);
+			elog(e, LOG_INFO, "%s: stopping", signo == SIGINT ? "SIGINT" : "SIGTERM");
+			return FT_EMU_EXIT_OK;
+		}
+		ft_diag diag;
+		ft_diag_clear(&diag);
+		if (ft_usbip_server_run_once(e->server, wait_ms(e), &diag) != FT_OK) {
+			log_diag(e, LOG_ERROR, "USB/IP server", &diag);
+			return FT_EMU_EXIT_FAILED;
+		}
+		if (e->pcap && !e->pcap_failed && ft_pcap_error(e->pcap, &diag) != FT_OK) {
+			log_diag(e, LOG_ERROR, "capture stopped", &diag);
+			e->pcap_failed = true;
+		}
+		uint32_t jump = 0;
+		ft_dfu_bootloader_exit why = ft_dfu_bootloader_exit_reason(e->bl, &jump);
+		if (why != FT_DFU_BOOTLOADER_EXIT_NONE) {
+			int status = left_dfu(e, why, jump);
+			if (status >= 0)
+				return status;
+		}
+	}
+}
+
+/* Checks what the board can do before its state is touched. */
+static int check_boot(const options *opt, const ft_board *board)
+{
+	const ft_part *part = ft_part_find(board->part);
+	if (!part) {
+		fprintf(stderr,
+		        "flashtwin-emu: %s: unknown part '%s' ('flashtwin parts' lists them)\n",
+		        opt->board, board->part);
+		return FT_EMU_EXIT_USAGE;
+	}
+	bool dfu = opt->boot == BOOT_DFU || (opt->boot == BOOT_PINS && board->boot0);
+	if (dfu && !part->bootloader->has_usb_dfu) {
+		fprintf(stderr,
+		        "flashtwin-emu: %s: %s has no USB DFU system bootloader in flashtwin's ROM "
+		        "model (%s), so it cannot boot into DFU\n",
+		        opt->board, part->name, part->bootloader->source);
+		return FT_EMU_EXIT_USAGE;
+	}
+	if (!dfu) {
+		fprintf(stderr,
+		        "flashtwin-emu: %s: booting the flash contents (BOOT0 = 0) needs the QEMU "
+		        "machines, which flashtwin-emu does not run yet; --boot dfu serves the "
+		        "system bootloader\n",
+		        opt->board);
+		return FT_EMU_EXIT_USAGE;
+	}
+	return FT_EMU_EXIT_OK;
+}
+
+static int open_board(emu *e, const char *board_path)
+{
+	ft_board_runtime_config cfg = {
+	    .board_path = board_path, .state_dir = e->opt.state, .clock_mode = e->opt.timing};
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	ft_error err = ft_board_runtime_open(&cfg, &e->rt, &diag);
+	if (err != FT_OK) {
+		fprintf(stderr, "flashtwin-emu: %s%s%s\n", diag.origin, diag.origin[0] ? ": " : "",
+		        diag.message);
+		bool input = err == FT_ERR_INVALID_ARG || err == FT_ERR_NOT_FOUND ||
+		             err == FT_ERR_UNSUPPORTED || err == FT_ERR_RANGE;
+		return input ? FT_EMU_EXIT_USAGE : FT_EMU_EXIT_FAILED;
+	}
+	if (!realpath(e->opt.state, e->state_path))
+		snprintf(e->state_path, sizeof(e->state_path), "%s", e->opt.state);
+	elog(e, LOG_INFO, "%s state in %s", ft_board_runtime_state_is_new(e->rt) ? "new" : "saved",
+	     e->state_path);
+	return FT_EMU_EXIT_OK;
+}
+
+static void print_ready(const emu *e)
+{
+	const ft_part *part = ft_board_runtime_part(e->rt);
+	bool v6 = strchr(e->opt.host, ':') != NULL;
+	printf("flashtwin-emu: %s (%s rev %c) ready at usbip://%s%s%s:%u/%s (state %s)\n",
+	       ft_board_runtime_name(e->rt), part->name, ft_board_runtime_revision(e->rt),
+	       v6 ? "[" : "", e->opt.host, v6 ? "]" : "", e->port, BUSID, e->state_path);
+	fflush(stdout);
+}
+
+static int run(emu *e)
+{
+	char board_path[FT_BOARD_PATH_MAX];
+	ft_board board;
+	int status = ft_emu_find_board(e->opt.board, board_path, sizeof(board_path), &board);
+	if (status == FT_EMU_EXIT_OK)
+		status = check_boot(&e->opt, &board);
+	if (status != FT_EMU_EXIT_OK)
+		return status;
+	status = open_board(e, board_path);
+	if (status != FT_EMU_EXIT_OK)
+		return status;
+	if (e->opt.pcap) {
+		ft_diag diag;
+		ft_diag_clear(&diag);
+		if (ft_pcap_open(e->opt.pcap, &e->pcap, &diag) != FT_OK) {
+			log_diag(e, LOG_ERROR, "--pcap", &diag);
+			return FT_EMU_EXIT_FAILED;
+		}
+	}
+	status = start_dfu(e, (uint16_t)e->opt.port);
+	if (status != FT_EMU_EXIT_OK)
+		return status;
+	print_ready(e);
+	return serve(e);
+}
+
+/* Frees what run() left open; returns status, or FT_EMU_EXIT_FAILED when the state or the
+ * capture could not be written out. */
+static int shut_down(emu *e, int status)
+{
+	stop_dfu(e);
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	if (e->pcap) {
+		if (ft_pcap_close(e->pcap, &diag) != FT_OK && !e->pcap_failed) {
+			log_diag(e, LOG_ERROR, "--pcap", &diag);
+			status = status ? status : FT_EMU_EXIT_FAILED;
+		}
+		e->pcap = NULL;
+	}
+	if (e->rt) {
+		ft_diag_clear(&diag);
+		if (ft_board_runtime_close(e->rt, &diag) != FT_OK) {
+			log_diag(e, LOG_ERROR, "saving the state", &diag);
+			status = status ? status : FT_EMU_EXIT_FAILED;
+		}
+		e->rt = NULL;
+	}
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	emu e = {0};
+	int status = parse_options(argc, argv, &e.opt);
+	if (status >= 0)
+		return status;
+	signals sig;
+	if (!signals_start(&sig)) {
+		fputs("flashtwin-emu: cannot set up signal handling\n", stderr);
+		return FT_EMU_EXIT_FAILED;
+	}
+	e.sig = &sig;
+	status = shut_down(&e, run(&e));
+	signals_stop(&sig);
+	return status;
+}
