@@ -103,7 +103,7 @@ static bool push(const char **argv, size_t cap, int *argc, const char *arg)
 
 /* Appends a formatted string to buf at *used and returns it, or NULL when it does not fit. */
 static const char *put(char *buf, size_t cap, size_t *used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static const char *put(char *buf, size_t cap, size_t *used, const char *fmt, ...)
 {
 	va_list ap;
@@ -123,15 +123,17 @@ ft_error ft_qemu_argv(const ft_qemu_config *config, const char **argv, size_t ca
 	if (!config || !config->machine || !config->binary || !argv || !argc || !buf)
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "qemu", "machine and binary required");
 	if (config->boot0 < -1 || config->boot0 > 1)
-		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "qemu", "boot0 %d: expected -1, 0 or 1",
-		                   config->boot0);
+		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "qemu",
+		                   "boot0 %d: expected -1, 0 or 1", config->boot0);
 	*argc = 0;
 	size_t used = 0;
 	const char *machine = put(
 	    buf, buf_cap, &used, "%s%s%s%s%s%s%s%s%s", config->machine,
 	    config->board_path ? ",board=" : "", config->board_path ? config->board_path : "",
 	    config->state_dir ? ",state=" : "", config->state_dir ? config->state_dir : "",
-	    config->boot0 == 0 ? ",boot0=off" : config->boot0 == 1 ? ",boot0=on" : "",
+	    config->boot0 == 0   ? ",boot0=off"
+	    : config->boot0 == 1 ? ",boot0=on"
+	                         : "",
 	    config->dev_boot ? ",boot1=on" : "", config->instant_timing ? ",timing=instant" : "",
 	    config->mode == FT_QEMU_QTEST ? ",accel=qtest" : "");
 	const char *gdb = NULL;
@@ -271,8 +273,9 @@ ft_error ft_qemu_start(const ft_qemu_config *config, ft_qemu **out, ft_diag *dia
 	 * (a QEMU that died cannot kill us with SIGPIPE); run mode: stdout is a pipe and stdin
 	 * is at EOF */
 	int io[2] = {-1, -1}, errp[2] = {-1, -1};
-	int made = cfg.mode == FT_QEMU_QTEST ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, io)
-	                                     : pipe2(io, O_CLOEXEC);
+	int made = cfg.mode == FT_QEMU_QTEST
+	               ? socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, io)
+	               : pipe2(io, O_CLOEXEC);
 	if (made || pipe2(errp, O_CLOEXEC)) {
 		err = ft_diag_set(diag, FT_ERR_IO, "qemu", "pipe: %s", strerror(errno));
 		goto fail;
@@ -365,9 +368,11 @@ ft_error ft_qemu_qtest(ft_qemu *q, const char *command, char *reply, size_t repl
 			if (strncmp(text, "IRQ", 3) == 0)
 				continue;
 			if (strncmp(text, "OK", 2) != 0)
-				return ft_diag_set(diag, FT_ERR_DEVICE, command, "QEMU answered: %s", text);
+				return ft_diag_set(diag, FT_ERR_DEVICE, command,
+				                   "QEMU answered: %s", text);
 			if (reply)
-				snprintf(reply, reply_cap, "%s", text[2] == ' ' ? text + 3 : text + 2);
+				snprintf(reply, reply_cap, "%s",
+				         text[2] == ' ' ? text + 3 : text + 2);
 			return FT_OK;
 		}
 		if (q->line_len == sizeof(q->line))
@@ -384,8 +389,7 @@ ft_error ft_qemu_qtest(ft_qemu *q, const char *command, char *reply, size_t repl
 	}
 }
 
-static ft_error parse_number(const char *text, const char *command, uint64_t *value,
-                             ft_diag *diag)
+static ft_error parse_number(const char *text, const char *command, uint64_t *value, ft_diag *diag)
 {
 	char *end;
 	errno = 0;
@@ -440,15 +444,16 @@ ft_error ft_qemu_read_serial(ft_qemu *q, const char *until, char *out, size_t ca
 		char tmp[1024];
 		ssize_t n = read_stdout(q, tmp, sizeof(tmp), left > 0 ? (int)left : 0);
 		if (n < 0) {
-			err = ft_diag_set(diag, FT_ERR_TIMEOUT, "qemu serial",
-			                  "%s not seen in %d ms", until ? until : "exit", timeout_ms);
+			err =
+			    ft_diag_set(diag, FT_ERR_TIMEOUT, "qemu serial", "%s not seen in %d ms",
+			                until ? until : "exit", timeout_ms);
 			break;
 		}
 		if (n == 0) {
 			if (until)
 				err = ft_diag_set(diag, FT_ERR_IO, "qemu serial",
-				                  "QEMU closed its serial port before \"%s\": %s", until,
-				                  q->err_len ? q->err : "no message");
+				                  "QEMU closed its serial port before \"%s\": %s",
+				                  until, q->err_len ? q->err : "no message");
 			break;
 		}
 		size_t take = (size_t)n < cap - 1 - used ? (size_t)n : cap - 1 - used;
@@ -481,8 +486,8 @@ ft_error ft_qemu_wait(ft_qemu *q, int timeout_ms, int *status, ft_diag *diag)
 			break;
 		}
 		if (now_ms() >= deadline)
-			return ft_diag_set(diag, FT_ERR_TIMEOUT, "qemu", "still running after %d ms",
-			                   timeout_ms);
+			return ft_diag_set(diag, FT_ERR_TIMEOUT, "qemu",
+			                   "still running after %d ms", timeout_ms);
 		char tmp[1024];
 		read_stdout(q, tmp, sizeof(tmp), 10); /* keep the pipes from filling */
 	}

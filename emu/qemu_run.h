@@ -34,7 +34,8 @@ ft_error ft_qemu_find_binary(char *path, size_t cap, ft_diag *diag);
 
 typedef enum ft_qemu_mode {
 	FT_QEMU_RUN,   /* the core runs; its serial port is the child's stdout */
-	FT_QEMU_QTEST, /* accel=qtest: the core stands still; stdin/stdout carry the qtest protocol */
+	FT_QEMU_QTEST, /* accel=qtest: the core stands still; stdin/stdout carry the qtest protocol
+	                */
 } ft_qemu_mode;
 
 typedef struct ft_qemu_config {

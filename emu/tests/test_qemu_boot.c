@@ -13,35 +13,35 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define RCC_CR          0x58024400u
-#define RCC_CFGR        0x58024410u
-#define RCC_CSR         0x58024474u
-#define CR_HSION        (1u << 0)
-#define CR_HSIRDY       (1u << 2)
-#define CR_HSEON        (1u << 16)
-#define CR_HSERDY       (1u << 17)
-#define CR_HSEBYP       (1u << 18)
-#define CR_PLL1ON       (1u << 24)
-#define CR_PLL1RDY      (1u << 25)
-#define CR_PLL3ON       (1u << 28)
-#define CR_PLL3RDY      (1u << 29)
-#define CFGR_SWS(v)     ((v) << 3)
-#define PWR_CSR1        0x58024804u
-#define PWR_CR3         0x5802480Cu
-#define PWR_D3CR        0x58024818u
-#define CSR1_ACTVOSRDY  (1u << 13)
-#define CSR1_ACTVOS(v)  ((v) << 14)
-#define CR3_BYPASS      (1u << 0)
-#define CR3_LDOEN       (1u << 1)
-#define CR3_SCUEN       (1u << 2) /* H74x; SMPSEN on H7Ax */
-#define D3CR_VOSRDY     (1u << 13)
-#define D3CR_VOS(v)     ((v) << 14)
-#define DBGMCU_IDCODE   0x5C001000u
-#define H74X_UID        0x1FF1E800u
-#define H74X_FLASHSIZE  0x1FF1E880u
-#define H7AX_UID        0x08FFF800u
-#define H7AX_FLASHSIZE  0x08FFF80Cu
-#define SCB_VTOR        0xE000ED08u
+#define RCC_CR         0x58024400u
+#define RCC_CFGR       0x58024410u
+#define RCC_CSR        0x58024474u
+#define CR_HSION       (1u << 0)
+#define CR_HSIRDY      (1u << 2)
+#define CR_HSEON       (1u << 16)
+#define CR_HSERDY      (1u << 17)
+#define CR_HSEBYP      (1u << 18)
+#define CR_PLL1ON      (1u << 24)
+#define CR_PLL1RDY     (1u << 25)
+#define CR_PLL3ON      (1u << 28)
+#define CR_PLL3RDY     (1u << 29)
+#define CFGR_SWS(v)    ((v) << 3)
+#define PWR_CSR1       0x58024804u
+#define PWR_CR3        0x5802480Cu
+#define PWR_D3CR       0x58024818u
+#define CSR1_ACTVOSRDY (1u << 13)
+#define CSR1_ACTVOS(v) ((v) << 14)
+#define CR3_BYPASS     (1u << 0)
+#define CR3_LDOEN      (1u << 1)
+#define CR3_SCUEN      (1u << 2) /* H74x; SMPSEN on H7Ax */
+#define D3CR_VOSRDY    (1u << 13)
+#define D3CR_VOS(v)    ((v) << 14)
+#define DBGMCU_IDCODE  0x5C001000u
+#define H74X_UID       0x1FF1E800u
+#define H74X_FLASHSIZE 0x1FF1E880u
+#define H7AX_UID       0x08FFF800u
+#define H7AX_FLASHSIZE 0x08FFF80Cu
+#define SCB_VTOR       0xE000ED08u
 
 static char g_dir[64];
 static ft_qemu *q;
@@ -74,8 +74,8 @@ static void start(const char *machine, int boot0)
 {
 	char state[128];
 	snprintf(state, sizeof(state), "%s/state", g_dir);
-	ft_qemu_config cfg = {.machine = machine, .state_dir = state, .boot0 = boot0,
-	                      .mode = FT_QEMU_QTEST};
+	ft_qemu_config cfg = {
+	    .machine = machine, .state_dir = state, .boot0 = boot0, .mode = FT_QEMU_QTEST};
 	ft_error err = ft_qemu_start(&cfg, &q, &diag);
 	if (err != FT_OK)
 		fprintf(stderr, "  qemu: %s: %s\n", diag.origin, diag.message);

@@ -21,19 +21,19 @@
 #include <unistd.h>
 
 /* RM0433 §4.9 (RM0468, RM0455 same offsets); keys §4.5.1 */
-#define FLASH_REGS    0x52002000u
-#define FLASH_KEYR    0x04u
-#define FLASH_CR      0x0Cu
-#define FLASH_SR      0x10u
-#define FLASH_BANK2   0x100u
-#define CR_LOCK       (1u << 0)
-#define CR_PG         (1u << 1)
-#define SR_QW         (1u << 2)
-#define KEY1          0x45670123u
-#define KEY2          0xCDEF89ABu
-#define BANK2_BASE    0x08100000u
-#define FLASH_LIMIT   0x08200000u
-#define RUN_TIMEOUT   30000 /* ms; the firmware exits in about a second */
+#define FLASH_REGS  0x52002000u
+#define FLASH_KEYR  0x04u
+#define FLASH_CR    0x0Cu
+#define FLASH_SR    0x10u
+#define FLASH_BANK2 0x100u
+#define CR_LOCK     (1u << 0)
+#define CR_PG       (1u << 1)
+#define SR_QW       (1u << 2)
+#define KEY1        0x45670123u
+#define KEY2        0xCDEF89ABu
+#define BANK2_BASE  0x08100000u
+#define FLASH_LIMIT 0x08200000u
+#define RUN_TIMEOUT 30000 /* ms; the firmware exits in about a second */
 
 typedef struct machine {
 	const char *name;  /* QEMU machine */
@@ -137,8 +137,8 @@ static ft_error program_word(ft_qemu *q, uint32_t addr, const uint8_t *bytes, un
 /* Programs every flash byte of the image into a new state, as a debugger would. */
 static ft_error program_image(const machine *m, const char *elf)
 {
-	ft_qemu_config cfg = {.machine = m->name, .state_dir = g_state, .boot0 = 0,
-	                      .mode = FT_QEMU_QTEST};
+	ft_qemu_config cfg = {
+	    .machine = m->name, .state_dir = g_state, .boot0 = 0, .mode = FT_QEMU_QTEST};
 	ft_image *image = ft_image_new();
 	ft_image_input in = {.path = elf, .format = FT_IMAGE_ELF};
 	ft_error err = image ? ft_image_add_file(image, &in, &diag) : FT_ERR_NO_MEM;
@@ -178,8 +178,11 @@ static int run_firmware(const machine *m, const char *program)
 	report(err);
 	if (err != FT_OK)
 		return -1;
-	ft_qemu_config cfg = {.machine = m->name, .state_dir = g_state, .boot0 = 0,
-	                      .semihosting = true, .mode = FT_QEMU_RUN};
+	ft_qemu_config cfg = {.machine = m->name,
+	                      .state_dir = g_state,
+	                      .boot0 = 0,
+	                      .semihosting = true,
+	                      .mode = FT_QEMU_RUN};
 	ft_qemu *q = NULL;
 	int status = -1;
 	err = ft_qemu_start(&cfg, &q, &diag);
@@ -279,8 +282,8 @@ static void test_self_programmed_words_persist_in_the_state_directory(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fputs("part = STM32H743ZIT6\nrevision = V\n", f);
 	fclose(f);
-	ft_board_runtime_config cfg = {.board_path = board, .state_dir = g_state,
-	                               .clock_mode = FT_CLOCK_INSTANT};
+	ft_board_runtime_config cfg = {
+	    .board_path = board, .state_dir = g_state, .clock_mode = FT_CLOCK_INSTANT};
 	ft_board_runtime *rt = NULL;
 	ft_error err = ft_board_runtime_open(&cfg, &rt, &diag);
 	report(err);

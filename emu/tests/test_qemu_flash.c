@@ -80,8 +80,8 @@ static void setup(void)
 	}
 	char state[128];
 	snprintf(state, sizeof(state), "%s/state", g_dir);
-	ft_qemu_config cfg = {.machine = "nucleo-h743zi2", .state_dir = state, .boot0 = 0,
-	                      .mode = FT_QEMU_QTEST};
+	ft_qemu_config cfg = {
+	    .machine = "nucleo-h743zi2", .state_dir = state, .boot0 = 0, .mode = FT_QEMU_QTEST};
 	if (ft_qemu_start(&cfg, &q, &diag) != FT_OK)
 		fprintf(stderr, "  qemu: %s: %s\n", diag.origin, diag.message);
 }
