@@ -1,7 +1,8 @@
 /*
  * STM32H7 embedded flash: a QEMU wrapper around the flashtwin flash_h7 model.
  *
- * - FLASH registers (0x52002000, sysbus MMIO 0) go to ft_flash_h7_reg_read/_write.
+ * - FLASH registers (0x52002000, sysbus MMIO 0) go to
+ * ft_flash_h7_reg_read/_write.
  * - Each physical bank is a ROM device whose RAM is the model's array (the
  *   board store's memory-mapped file): reads and instruction fetches hit it
  *   directly, every write traps into ft_flash_h7_bus_write. The banks sit in
@@ -19,7 +20,6 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/log.h"
-#include "exec/ram_addr.h"
 #include "hw/irq.h"
 #include "hw/arm/flashtwin/ft_devices.h"
 
@@ -30,12 +30,14 @@
 #define REG_OPTCR 0x18
 #define REG_OPTSR_CUR 0x1C
 #define REG_BANK2 0x100
-#define CR_START_H74X (1u << 7)  /* H74x/H72x CR.START */
-#define CR_START_H7AX (1u << 5)  /* H7Ax CR.START */
-#define CR_IRQ_MASK 0x1FFF0000u  /* EOPIE..CRCRDERRIE = SR flags EOP..CRCRDERR */
+#define CR_START_H74X (1u << 7) /* H74x/H72x CR.START */
+#define CR_START_H7AX (1u << 5) /* H7Ax CR.START */
+#define CR_IRQ_MASK 0x1FFF0000u /* EOPIE..CRCRDERRIE = SR flags EOP..CRCRDERR  \
+                                 */
 #define OPTCR_OPTSTART (1u << 1)
 #define OPTCR_MER (1u << 4)
-#define OPT_CHANGEERR (1u << 30) /* OPTCR.OPTCHANGEERRIE, OPTSR_CUR.OPTCHANGEERR */
+#define OPT_CHANGEERR                                                          \
+    (1u << 30) /* OPTCR.OPTCHANGEERRIE, OPTSR_CUR.OPTCHANGEERR */
 #define H7_FLASH_BASE 0x08000000u
 #define CONTAINER_SIZE 0x01000000u /* 0x08000000-0x08FFFFFF: banks and OTP */
 
@@ -170,9 +172,13 @@ static void flush_changes(FtH7FlashState *s)
         if (s->dirty_lo[b] >= s->dirty_hi[b]) {
             continue;
         }
-        memory_region_flush_rom_device(&s->bank[b].mr, s->dirty_lo[b],
-                                       s->dirty_hi[b] - s->dirty_lo[b]);
         rescan_traps(s, b, false);
+        /* a bank served through the model has no translated code to drop
+         * (and flushing needs ROMD mode) */
+        if (memory_region_is_romd(&s->bank[b].mr)) {
+            memory_region_flush_rom_device(&s->bank[b].mr, s->dirty_lo[b],
+                                           s->dirty_hi[b] - s->dirty_lo[b]);
+        }
         if (idle) {
             s->dirty_lo[b] = s->dirty_hi[b] = 0;
         }
@@ -192,9 +198,8 @@ static void map_banks(FtH7FlashState *s, bool swapped)
             memory_region_del_subregion(&s->container, &s->bank[b].mr);
         }
         s->bank[b].base = g->bank_base[slot];
-        memory_region_add_subregion(&s->container,
-                                    s->bank[b].base - H7_FLASH_BASE,
-                                    &s->bank[b].mr);
+        memory_region_add_subregion(
+            &s->container, s->bank[b].base - H7_FLASH_BASE, &s->bank[b].mr);
         rescan_traps(s, b, true);
     }
     s->swapped = swapped;
@@ -261,8 +266,10 @@ static uint64_t flash_reg_read(void *opaque, hwaddr offset, unsigned size)
 
     ft_time_sync(s->time);
     if (ft_flash_h7_reg_read(s->fl, offset, &value) != FT_OK) {
-        qemu_log_mask(LOG_GUEST_ERROR, "ft-h7-flash: read of 0x%" HWADDR_PRIx
-                      " outside the register block\n", offset);
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ft-h7-flash: read of 0x%" HWADDR_PRIx
+                      " outside the register block\n",
+                      offset);
     }
     update(s);
     return value;
@@ -272,15 +279,15 @@ static void flash_reg_write(void *opaque, hwaddr offset, uint64_t value,
                             unsigned size)
 {
     FtH7FlashState *s = opaque;
-    uint32_t start = s->part->flash.layout == FT_FLASH_H7AX ? CR_START_H7AX
-                                                             : CR_START_H74X;
+    uint32_t start =
+        s->part->flash.layout == FT_FLASH_H7AX ? CR_START_H7AX : CR_START_H74X;
 
     ft_time_sync(s->time);
     ft_error err = STALLED(s, ft_flash_h7_reg_write(s->fl, offset, value));
     if (err != FT_OK) {
         qemu_log_mask(LOG_GUEST_ERROR,
-                      "ft-h7-flash: write 0x%08" PRIx64 " to %s (0x%" HWADDR_PRIx
-                      ") not done: %s\n",
+                      "ft-h7-flash: write 0x%08" PRIx64
+                      " to %s (0x%" HWADDR_PRIx ") not done: %s\n",
                       value, ft_flash_h7_reg_name(s->fl, offset) ?: "reserved",
                       offset, ft_error_name(err));
     }
@@ -321,8 +328,8 @@ static MemTxResult flash_bus_read(void *opaque, hwaddr offset, uint64_t *data,
     bool fault = false;
 
     ft_time_sync(s->time);
-    ft_error err = STALLED(s, ft_flash_h7_bus_read(s->fl, addr, buf, size,
-                                                   &fault));
+    ft_error err =
+        STALLED(s, ft_flash_h7_bus_read(s->fl, addr, buf, size, &fault));
     update(s);
     *data = ldn_le_p(buf, size);
     return (err != FT_OK || fault) ? MEMTX_ERROR : MEMTX_OK;
@@ -341,8 +348,8 @@ static MemTxResult flash_bus_write(void *opaque, hwaddr offset, uint64_t data,
 
     stn_le_p(buf, size, data);
     ft_time_sync(s->time);
-    ft_error err = STALLED(s, ft_flash_h7_bus_write(s->fl, addr, buf, size,
-                                                    &fault));
+    ft_error err =
+        STALLED(s, ft_flash_h7_bus_write(s->fl, addr, buf, size, &fault));
     if (err != FT_OK) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "ft-h7-flash: %u-byte store at 0x%08" PRIx32
@@ -366,18 +373,6 @@ static const MemoryRegionOps flash_bus_ops = {
     .impl.min_access_size = 1,
     .impl.max_access_size = 8,
 };
-
-/* A ROM device whose RAM is host memory the caller owns (the store mapping):
- * memory_region_init_rom_device with qemu_ram_alloc_from_ptr instead of
- * qemu_ram_alloc. The region is never destroyed (machine lifetime). */
-static void init_rom_device_ptr(MemoryRegion *mr, Object *owner,
-                                const MemoryRegionOps *ops, void *opaque,
-                                const char *name, uint64_t size, void *host)
-{
-    memory_region_init_io(mr, owner, ops, opaque, name, size);
-    mr->rom_device = true;
-    mr->ram_block = qemu_ram_alloc_from_ptr(size, host, mr, &error_fatal);
-}
 
 static void ft_h7_flash_reset(DeviceState *dev)
 {
@@ -409,18 +404,18 @@ static void ft_h7_flash_realize(DeviceState *dev, Error **errp)
     sysbus_init_mmio(SYS_BUS_DEVICE(s), &s->container);
     for (unsigned b = 0; b < g->banks; b++) {
         s->bank[b].s = s;
-        init_rom_device_ptr(&s->bank[b].mr, OBJECT(s), &flash_bus_ops,
-                            &s->bank[b], b ? "ft-flash-bank2" : "ft-flash-bank1",
-                            g->bank_size, s->array + (size_t)b * g->bank_size);
+        ft_init_rom_device_ptr(
+            &s->bank[b].mr, OBJECT(s), &flash_bus_ops, &s->bank[b],
+            b ? "ft-flash-bank2" : "ft-flash-bank1", g->bank_size,
+            s->array + (size_t)b * g->bank_size);
     }
     if (g->layout == FT_FLASH_H7AX) {
         s->otp.s = s;
         s->otp.base = FT_FLASH_H7_OTP_BASE;
         memory_region_init_io(&s->otp.mr, OBJECT(s), &flash_bus_ops, &s->otp,
                               "ft-flash-otp", FT_FLASH_H7_OTP_SIZE);
-        memory_region_add_subregion(&s->container,
-                                    FT_FLASH_H7_OTP_BASE - H7_FLASH_BASE,
-                                    &s->otp.mr);
+        memory_region_add_subregion(
+            &s->container, FT_FLASH_H7_OTP_BASE - H7_FLASH_BASE, &s->otp.mr);
     }
     for (unsigned b = 0; b < g->banks; b++) {
         for (unsigned i = 0; i < FT_FLASH_MAX_TRAPS; i++) {

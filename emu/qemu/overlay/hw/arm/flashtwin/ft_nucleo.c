@@ -63,6 +63,17 @@
 OBJECT_DECLARE_TYPE(FtNucleoMachineState, FtNucleoMachineClass,
                     FT_NUCLEO_MACHINE)
 
+/* A QUADSPI/OCTOSPI/XSPI controller: the board buses on it, registers,
+ * memory-mapped window and interrupt. */
+typedef struct FtSpiInfo {
+    const char *name;
+    ft_board_bus buses[2]; /* FT_BOARD_BUS_NONE when unused */
+    uint32_t regs, window;
+    int irq;
+} FtSpiInfo;
+
+#define FT_MAX_SPI 3
+
 /* What differs between the four machines. */
 typedef struct FtNucleoInfo {
     const char *name;
@@ -77,6 +88,10 @@ typedef struct FtNucleoInfo {
     uint32_t usart_base; /* the ST-LINK virtual COM port */
     int usart_irq;
     int flash_irq; /* -1: no embedded flash */
+    ft_xspi_variant spi_variant;
+    FtSpiInfo spi[FT_MAX_SPI]; /* name NULL: absent */
+    /* N6: every peripheral also answers at its secure alias, this far above */
+    uint32_t secure_alias;
 } FtNucleoInfo;
 
 struct FtNucleoMachineClass {
@@ -84,7 +99,7 @@ struct FtNucleoMachineClass {
     const FtNucleoInfo *info;
 };
 
-#define FT_MAX_RAMS 24
+#define FT_MAX_RAMS 48
 
 struct FtNucleoMachineState {
     MachineState parent;
@@ -106,6 +121,9 @@ struct FtNucleoMachineState {
     FtRccState rcc;
     FtUsartState usart;
     FtSysinfoState sysinfo;
+    FtXspiState spi[FT_MAX_SPI];
+    MemoryRegion alias[16]; /* secure aliases of peripheral register blocks */
+    unsigned alias_count;
     MemoryRegion ram[FT_MAX_RAMS]; /* RAMs, ROMs and their secure aliases */
     unsigned ram_count;
 };
@@ -130,7 +148,8 @@ static void fill_wait_rom(uint8_t *p, uint32_t base, uint32_t sp)
     stw_le_p(p + 10, 0xE7FD); /* b.n back to the wfi */
 }
 
-/* ---- the board ------------------------------------------------------------ */
+/* ---- the board ------------------------------------------------------------
+ */
 
 static void remove_tmp_state(const char *dir)
 {
@@ -148,8 +167,8 @@ static void remove_tmp_state(const char *dir)
 
 static void ft_nucleo_exit(Notifier *n, void *data)
 {
-    FtNucleoMachineState *m = container_of(n, FtNucleoMachineState,
-                                           exit_notifier);
+    FtNucleoMachineState *m =
+        container_of(n, FtNucleoMachineState, exit_notifier);
     ft_diag diag;
 
     if (ft_board_runtime_close(m->rt, &diag) != FT_OK) {
@@ -171,8 +190,8 @@ static void open_board(FtNucleoMachineState *m, const FtNucleoInfo *info)
     cfg.board_path = m->board_path;
     if (!cfg.board_path) {
         int fd = g_file_open_tmp("ft-board-XXXXXX.board", &tmp_board, NULL);
-        if (fd < 0 || write(fd, info->default_board,
-                            strlen(info->default_board)) < 0) {
+        if (fd < 0 ||
+            write(fd, info->default_board, strlen(info->default_board)) < 0) {
             error_report("flashtwin: cannot write a temporary board file");
             exit(1);
         }
@@ -210,8 +229,8 @@ static void open_board(FtNucleoMachineState *m, const FtNucleoInfo *info)
     const ft_part *part = ft_board_runtime_part(m->rt);
     if (part->family != info->family) {
         error_report("flashtwin: board %s carries %s, which machine %s does "
-                     "not model", ft_board_runtime_name(m->rt), part->name,
-                     info->name);
+                     "not model",
+                     ft_board_runtime_name(m->rt), part->name, info->name);
         exit(1);
     }
     m->time.clock = ft_board_runtime_clock(m->rt);
@@ -223,7 +242,8 @@ static void open_board(FtNucleoMachineState *m, const FtNucleoInfo *info)
                          : m->boot0 == ON_OFF_AUTO_ON;
 }
 
-/* ---- memory map ----------------------------------------------------------- */
+/* ---- memory map -----------------------------------------------------------
+ */
 
 static const char *secure_suffix = " (secure)";
 
@@ -297,12 +317,8 @@ static void build_memory_map(FtNucleoMachineState *m, const ft_part *part)
         case FT_REGION_AXI_SRAM:
         case FT_REGION_AHB_SRAM:
         case FT_REGION_SRD_SRAM:
-        case FT_REGION_BACKUP_SRAM:
-            map_ram(m, part, r);
-            break;
-        case FT_REGION_SYSTEM_MEMORY:
-            map_system_memory(m, part, r);
-            break;
+        case FT_REGION_BACKUP_SRAM: map_ram(m, part, r); break;
+        case FT_REGION_SYSTEM_MEMORY: map_system_memory(m, part, r); break;
         case FT_REGION_PERIPHERAL:
             /* the PPB belongs to armv7m (NVIC, SysTick, SCB, MPU) */
             if (r->start != 0xE0000000u) {
@@ -311,20 +327,94 @@ static void build_memory_map(FtNucleoMachineState *m, const ft_part *part)
             break;
         case FT_REGION_FLASH_BANK: /* ft-h7-flash maps banks and OTP */
         case FT_REGION_OTP:
-        case FT_REGION_HOLE:        /* nothing there: a bus fault */
-        case FT_REGION_EXT_WINDOW:  /* the NOR controllers map their windows */
+        case FT_REGION_HOLE:       /* nothing there: a bus fault */
+        case FT_REGION_EXT_WINDOW: /* the NOR controllers map their windows */
             break;
         }
     }
 }
 
-/* ---- devices -------------------------------------------------------------- */
+/* ---- devices --------------------------------------------------------------
+ */
 
-static DeviceState *realize_mmio(SysBusDevice *dev, hwaddr base0)
+/* Realizes a device and maps its MMIO n at base, and at base + the secure
+ * alias offset on parts that have one. */
+static void map_mmio(FtNucleoMachineState *m, const FtNucleoInfo *info,
+                     SysBusDevice *dev, int n, hwaddr base)
+{
+    sysbus_mmio_map(dev, n, base);
+    if (info->secure_alias) {
+        MemoryRegion *mr = sysbus_mmio_get_region(dev, n);
+        assert(m->alias_count < ARRAY_SIZE(m->alias));
+        MemoryRegion *alias = &m->alias[m->alias_count++];
+        memory_region_init_alias(alias, OBJECT(m), "secure alias", mr, 0,
+                                 memory_region_size(mr));
+        memory_region_add_subregion(get_system_memory(),
+                                    base + info->secure_alias, alias);
+    }
+}
+
+static void realize_mmio(FtNucleoMachineState *m, const FtNucleoInfo *info,
+                         SysBusDevice *dev, hwaddr base0)
 {
     sysbus_realize(dev, &error_fatal);
-    sysbus_mmio_map(dev, 0, base0);
-    return DEVICE(dev);
+    map_mmio(m, info, dev, 0, base0);
+}
+
+/* The writable store mapping of a region the runtime has mapped already
+ * (mapping it again returns the same memory). */
+static uint8_t *store_region(FtNucleoMachineState *m, const char *name,
+                             size_t size, uint8_t fill)
+{
+    uint8_t *mem;
+    bool fresh;
+    ft_diag diag;
+
+    if (ft_store_map(ft_board_runtime_store(m->rt), name, size, fill, &mem,
+                     &fresh, &diag) != FT_OK) {
+        error_report("flashtwin: %s: %s", diag.origin, diag.message);
+        exit(1);
+    }
+    return mem;
+}
+
+static const ft_board_runtime_nor *nor_on(FtNucleoMachineState *m,
+                                          const FtSpiInfo *spi)
+{
+    for (size_t i = 0; i < ft_board_runtime_nor_count(m->rt); i++) {
+        const ft_board_runtime_nor *n = ft_board_runtime_nor_at(m->rt, i);
+        for (int b = 0; b < 2; b++) {
+            if (spi->buses[b] != FT_BOARD_BUS_NONE && n->bus == spi->buses[b]) {
+                return n;
+            }
+        }
+    }
+    return NULL;
+}
+
+static void create_spi(FtNucleoMachineState *m, const FtNucleoInfo *info,
+                       unsigned i)
+{
+    const FtSpiInfo *spi = &info->spi[i];
+    const ft_part *part = ft_board_runtime_part(m->rt);
+    const ft_region *window = ft_part_region_at(part, spi->window);
+    const ft_board_runtime_nor *n = nor_on(m, spi);
+    FtXspiState *s = &m->spi[i];
+
+    object_initialize_child(OBJECT(m), "spi[*]", s, TYPE_FT_XSPI);
+    qdev_prop_set_uint32(DEVICE(s), "variant", info->spi_variant);
+    qdev_prop_set_uint32(DEVICE(s), "window-size", window->size);
+    s->time = &m->time;
+    if (n) {
+        s->nor = n->nor;
+        s->array = store_region(
+            m, n->region, ft_nor_part_geometry(ft_nor_part_of(n->nor))->size,
+            0xFF);
+    }
+    realize_mmio(m, info, SYS_BUS_DEVICE(s), spi->regs);
+    sysbus_mmio_map(SYS_BUS_DEVICE(s), 1, spi->window);
+    sysbus_connect_irq(SYS_BUS_DEVICE(s), 0,
+                       qdev_get_gpio_in(DEVICE(&m->armv7m), spi->irq));
 }
 
 static void create_devices(FtNucleoMachineState *m, const FtNucleoInfo *info)
@@ -336,19 +426,18 @@ static void create_devices(FtNucleoMachineState *m, const FtNucleoInfo *info)
     /* RCC and PWR */
     object_initialize_child(OBJECT(m), "rcc", &m->rcc, TYPE_FT_RCC);
     qdev_prop_set_uint32(DEVICE(&m->rcc), "variant", info->rcc);
-    realize_mmio(SYS_BUS_DEVICE(&m->rcc), info->rcc_base);
-    sysbus_mmio_map(SYS_BUS_DEVICE(&m->rcc), 1, info->pwr_base);
+    realize_mmio(m, info, SYS_BUS_DEVICE(&m->rcc), info->rcc_base);
+    map_mmio(m, info, SYS_BUS_DEVICE(&m->rcc), 1, info->pwr_base);
 
     /* the ST-LINK virtual COM port */
     object_initialize_child(OBJECT(m), "usart", &m->usart, TYPE_FT_USART);
     qdev_prop_set_chr(DEVICE(&m->usart), "chardev", serial_hd(0));
-    realize_mmio(SYS_BUS_DEVICE(&m->usart), info->usart_base);
+    realize_mmio(m, info, SYS_BUS_DEVICE(&m->usart), info->usart_base);
     sysbus_connect_irq(SYS_BUS_DEVICE(&m->usart), 0,
                        qdev_get_gpio_in(armv7m, info->usart_irq));
 
     /* DBGMCU, UID, flash size */
-    object_initialize_child(OBJECT(m), "sysinfo", &m->sysinfo,
-                            TYPE_FT_SYSINFO);
+    object_initialize_child(OBJECT(m), "sysinfo", &m->sysinfo, TYPE_FT_SYSINFO);
     ft_board_runtime_uid(m->rt, uid);
     qdev_prop_set_uint32(DEVICE(&m->sysinfo), "idcode",
                          (uint32_t)ft_board_runtime_rev_id(m->rt) << 16 |
@@ -357,9 +446,9 @@ static void create_devices(FtNucleoMachineState *m, const FtNucleoInfo *info)
     qdev_prop_set_uint32(DEVICE(&m->sysinfo), "uid1", uid[1]);
     qdev_prop_set_uint32(DEVICE(&m->sysinfo), "uid2", uid[2]);
     qdev_prop_set_uint32(DEVICE(&m->sysinfo), "flash-kb", part->flash_size_kb);
-    realize_mmio(SYS_BUS_DEVICE(&m->sysinfo), part->idcode_addr);
-    /* UID and flash size sit inside system memory (H74x, H72x) or next to
-     * the OTP area (H7Ax): above whatever is mapped there */
+    realize_mmio(m, info, SYS_BUS_DEVICE(&m->sysinfo), part->idcode_addr);
+    /* UID and flash size sit inside system memory (H74x, H72x), next to the
+     * OTP area (H7Ax) or in BSEC (N6): above whatever is mapped there */
     memory_region_add_subregion_overlap(
         get_system_memory(), part->uid_reg,
         sysbus_mmio_get_region(SYS_BUS_DEVICE(&m->sysinfo), 1), 10);
@@ -371,36 +460,29 @@ static void create_devices(FtNucleoMachineState *m, const FtNucleoInfo *info)
 
     /* embedded flash */
     if (info->flash_irq >= 0) {
-        ft_flash_h7 *fl = ft_board_runtime_flash(m->rt);
-        ft_store *st = ft_board_runtime_store(m->rt);
-        uint8_t *array, *ecc;
-        bool fresh;
-        ft_diag diag;
-        /* the regions the runtime mapped: mapping them again returns the
-         * same memory */
-        if (ft_store_map(st, "flash", ft_flash_h7_array_size(&part->flash),
-                         0xFF, &array, &fresh, &diag) != FT_OK ||
-            ft_store_map(st, "flash-ecc",
-                         ft_flash_h7_ecc_state_size(&part->flash), 0, &ecc,
-                         &fresh, &diag) != FT_OK) {
-            error_report("flashtwin: %s: %s", diag.origin, diag.message);
-            exit(1);
-        }
         object_initialize_child(OBJECT(m), "flash", &m->flash,
                                 TYPE_FT_H7_FLASH);
-        m->flash.fl = fl;
+        m->flash.fl = ft_board_runtime_flash(m->rt);
         m->flash.part = part;
         m->flash.time = &m->time;
-        m->flash.array = array;
-        m->flash.ecc = ecc;
-        realize_mmio(SYS_BUS_DEVICE(&m->flash), part->flash_regs);
+        m->flash.array = store_region(
+            m, "flash", ft_flash_h7_array_size(&part->flash), 0xFF);
+        m->flash.ecc = store_region(
+            m, "flash-ecc", ft_flash_h7_ecc_state_size(&part->flash), 0);
+        realize_mmio(m, info, SYS_BUS_DEVICE(&m->flash), part->flash_regs);
         sysbus_mmio_map(SYS_BUS_DEVICE(&m->flash), 1, 0x08000000u);
         sysbus_connect_irq(SYS_BUS_DEVICE(&m->flash), 0,
                            qdev_get_gpio_in(armv7m, info->flash_irq));
     }
+
+    /* external-memory controllers and their NOR flash */
+    for (unsigned i = 0; i < FT_MAX_SPI && info->spi[i].name; i++) {
+        create_spi(m, info, i);
+    }
 }
 
-/* ---- boot ----------------------------------------------------------------- */
+/* ---- boot -----------------------------------------------------------------
+ */
 
 /* The N6 boot ROM in flash boot: the FSBL's start address, or 0 when the
  * header is refused (the reason is logged). */
@@ -422,12 +504,14 @@ static uint32_t n6_load_fsbl(FtNucleoMachineState *m)
     uint32_t entry = ldl_le_p(p + N6_HDR_ENTRY);
     if (ldl_le_p(p) != N6_MAGIC) {
         qemu_log("flashtwin: N6 boot ROM: no STM32 header (magic 0x%08x) "
-                 "at XSPI2 offset 0\n", ldl_le_p(p));
+                 "at XSPI2 offset 0\n",
+                 ldl_le_p(p));
         return 0;
     }
     if (p[N6_HDR_VERSION + 2] != 2) {
         qemu_log("flashtwin: N6 boot ROM: header version %u.%u, expected "
-                 "2.x\n", p[N6_HDR_VERSION + 2], p[N6_HDR_VERSION + 1]);
+                 "2.x\n",
+                 p[N6_HDR_VERSION + 2], p[N6_HDR_VERSION + 1]);
         return 0;
     }
     if (len == 0 || len > N6_MAX_IMAGE - N6_HEADER_SIZE) {
@@ -441,7 +525,8 @@ static uint32_t n6_load_fsbl(FtNucleoMachineState *m)
     }
     if (sum != ldl_le_p(p + N6_HDR_CHECKSUM)) {
         qemu_log("flashtwin: N6 boot ROM: image checksum 0x%08x, header "
-                 "says 0x%08x\n", sum, ldl_le_p(p + N6_HDR_CHECKSUM));
+                 "says 0x%08x\n",
+                 sum, ldl_le_p(p + N6_HDR_CHECKSUM));
         return 0;
     }
     address_space_write(&address_space_memory, N6_FSBL_LOAD,
@@ -458,8 +543,8 @@ static void ft_nucleo_reset(MachineState *ms, ShutdownCause reason)
 
     qemu_devices_reset(reason);
     if (info->flash_irq >= 0) {
-        uint32_t vtor = ft_flash_h7_boot_address(
-            ft_board_runtime_flash(m->rt), m->boot0_level, false);
+        uint32_t vtor = ft_flash_h7_boot_address(ft_board_runtime_flash(m->rt),
+                                                 m->boot0_level, false);
         cpu->init_nsvtor = vtor;
         cpu_reset(CPU(cpu));
         return;
@@ -482,7 +567,8 @@ static void ft_nucleo_reset(MachineState *ms, ShutdownCause reason)
     }
 }
 
-/* ---- machine -------------------------------------------------------------- */
+/* ---- machine --------------------------------------------------------------
+ */
 
 static void ft_nucleo_init(MachineState *ms)
 {
@@ -571,8 +657,7 @@ static void ft_nucleo_class_init(ObjectClass *oc, void *data)
     mc->default_cpu_type = info->cpu_type;
 
     object_class_property_add_str(oc, "board", get_board_path, set_board_path);
-    object_class_property_set_description(oc, "board",
-                                          "flashtwin board file");
+    object_class_property_set_description(oc, "board", "flashtwin board file");
     object_class_property_add_str(oc, "state", get_state_dir, set_state_dir);
     object_class_property_set_description(
         oc, "state", "board state directory (flash, option bytes, NOR)");
@@ -588,11 +673,22 @@ static void ft_nucleo_class_init(ObjectClass *oc, void *data)
         oc, "boot1", "STM32N6 BOOT1 pin: on = development boot");
 }
 
+/* OCTOSPI1/2 of H72x and H7Ax: CMSIS stm32h723xx.h, stm32h7a3xxq.h
+ * OCTOSPIn_R_BASE, OCTOSPIn_BASE, OCTOSPIn_IRQn. */
+#define OCTOSPI1                                                               \
+    {                                                                          \
+        "OCTOSPI1", {FT_BOARD_BUS_OCTOSPI1}, 0x52005000, 0x90000000, 92        \
+    }
+#define OCTOSPI2                                                               \
+    {                                                                          \
+        "OCTOSPI2", {FT_BOARD_BUS_OCTOSPI2}, 0x5200A000, 0x70000000, 150       \
+    }
+
 /* STM32H7 addresses: CMSIS stm32h743xx.h / stm32h723xx.h / stm32h7a3xx.h
  * RCC_BASE 0x58024400, PWR_BASE 0x58024800, USART3_BASE 0x40004800;
- * FLASH_IRQn 4, USART3_IRQn 39. NVIC sizes: the last IRQn + 1 (H743 150,
- * H723 163, H7A3 155 [U]), rounded up. Nucleo-144 VCP: USART3 on PD8/PD9
- * (UM2407). */
+ * FLASH_IRQn 4, USART3_IRQn 39; QSPI_R_BASE, QSPI_BASE, QUADSPI_IRQn 92. NVIC
+ * sizes: the last IRQn + 1 (H743 150, H723 163, H7A3 155 [U]), rounded up.
+ * Nucleo-144 VCP: USART3 on PD8/PD9 (UM2407). */
 static const FtNucleoInfo ft_nucleo_infos[] = {
     {
         .name = "nucleo-h743zi2",
@@ -603,9 +699,17 @@ static const FtNucleoInfo ft_nucleo_infos[] = {
         .num_irq = 160,
         .sysclk_hz = 400000000,
         .rcc = FT_RCC_H74X,
-        .rcc_base = 0x58024400, .pwr_base = 0x58024800,
-        .usart_base = 0x40004800, .usart_irq = 39,
+        .rcc_base = 0x58024400,
+        .pwr_base = 0x58024800,
+        .usart_base = 0x40004800,
+        .usart_irq = 39,
         .flash_irq = 4,
+        .spi_variant = FT_XSPI_QUADSPI,
+        .spi = {{"QUADSPI",
+                 {FT_BOARD_BUS_QUADSPI1, FT_BOARD_BUS_QUADSPI2},
+                 0x52005000,
+                 0x90000000,
+                 92}},
     },
     {
         .name = "nucleo-h723zg",
@@ -616,9 +720,13 @@ static const FtNucleoInfo ft_nucleo_infos[] = {
         .num_irq = 170,
         .sysclk_hz = 550000000,
         .rcc = FT_RCC_H72X,
-        .rcc_base = 0x58024400, .pwr_base = 0x58024800,
-        .usart_base = 0x40004800, .usart_irq = 39,
+        .rcc_base = 0x58024400,
+        .pwr_base = 0x58024800,
+        .usart_base = 0x40004800,
+        .usart_irq = 39,
         .flash_irq = 4,
+        .spi_variant = FT_XSPI_OCTOSPI,
+        .spi = {OCTOSPI1, OCTOSPI2},
     },
     {
         .name = "nucleo-h7a3zi-q",
@@ -629,9 +737,13 @@ static const FtNucleoInfo ft_nucleo_infos[] = {
         .num_irq = 160,
         .sysclk_hz = 280000000,
         .rcc = FT_RCC_H7AX,
-        .rcc_base = 0x58024400, .pwr_base = 0x58024800,
-        .usart_base = 0x40004800, .usart_irq = 39,
+        .rcc_base = 0x58024400,
+        .pwr_base = 0x58024800,
+        .usart_base = 0x40004800,
+        .usart_irq = 39,
         .flash_irq = 4,
+        .spi_variant = FT_XSPI_OCTOSPI,
+        .spi = {OCTOSPI1, OCTOSPI2},
     },
     {
         .name = "nucleo-n657x0-q",
@@ -645,11 +757,20 @@ static const FtNucleoInfo ft_nucleo_infos[] = {
         .num_irq = 200,
         .sysclk_hz = 800000000,
         .rcc = FT_RCC_N6,
-        /* CMSIS-N6 RCC_BASE_NS, PWR_BASE_NS, USART1_BASE_NS; USART1_IRQn
-         * [U: 159] (NUCLEO-N657X0-Q VCP: USART1, UM3417 [U]) */
-        .rcc_base = 0x46028000, .pwr_base = 0x46024800,
-        .usart_base = 0x42001000, .usart_irq = 159,
+        /* CMSIS stm32n657xx.h RCC_BASE_NS, PWR_BASE_NS, USART1_BASE_NS,
+         * USART1_IRQn 159, XSPIn_BASE_NS, XSPIn_IRQn 170-172; peripheral
+         * secure aliases at +0x10000000 (PERIPH_BASE_S). NUCLEO-N657X0-Q VCP:
+         * USART1 (UM3417 [U]) */
+        .rcc_base = 0x46028000,
+        .pwr_base = 0x46024800,
+        .usart_base = 0x42001000,
+        .usart_irq = 159,
         .flash_irq = -1,
+        .spi_variant = FT_XSPI_XSPI,
+        .spi = {{"XSPI1", {FT_BOARD_BUS_XSPI1}, 0x48025000, 0x90000000, 170},
+                {"XSPI2", {FT_BOARD_BUS_XSPI2}, 0x4802A000, 0x70000000, 171},
+                {"XSPI3", {FT_BOARD_BUS_XSPI3}, 0x4802D000, 0x80000000, 172}},
+        .secure_alias = 0x10000000,
     },
 };
 

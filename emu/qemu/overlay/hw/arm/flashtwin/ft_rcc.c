@@ -16,7 +16,8 @@
 #include "hw/qdev-properties.h"
 #include "hw/arm/flashtwin/ft_devices.h"
 
-/* ---- STM32H7 -------------------------------------------------------------- */
+/* ---- STM32H7 --------------------------------------------------------------
+ */
 
 #define H7_RCC_CR 0x000
 #define H7_RCC_CFGR 0x010
@@ -57,7 +58,8 @@
 #define H7_PWR_D3CR 0x18 /* SRDCR on H7Ax */
 #define H7_CSR1_ACTVOSRDY (1u << 13)
 #define H7_CSR1_ACTVOS_SHIFT 14
-#define H7_CR3_SUPPLY_MASK 0x3Fu /* BYPASS LDOEN SCUEN/SMPSEN SMPSEXTHP LEVEL */
+#define H7_CR3_SUPPLY_MASK 0x3Fu /* BYPASS LDOEN SCUEN/SMPSEN SMPSEXTHP LEVEL  \
+                                  */
 #define H7_CR3_SCUEN (1u << 2)   /* H74x/H72x: supply update still allowed */
 #define H7_CR3_SMPSEN (1u << 2)  /* H7Ax */
 #define H7_CR3_LDOEN (1u << 1)
@@ -67,7 +69,8 @@
 #define H7_D3CR_VOSRDY (1u << 13)
 #define H7_D3CR_VOS_SHIFT 14
 
-/* ---- STM32N6 -------------------------------------------------------------- */
+/* ---- STM32N6 --------------------------------------------------------------
+ */
 
 #define N6_RCC_CR 0x000
 #define N6_RCC_SR 0x004
@@ -82,7 +85,7 @@
 #define N6_CFGR1_CPUSWS_SHIFT 20
 #define N6_CFGR1_SYSSW_SHIFT 24
 #define N6_CFGR1_SYSSWS_SHIFT 28
-#define N6_PWR_VOSCR 0x20
+#define N6_PWR_VOSCR 0x20         /* CMSIS PWR_TypeDef VOSCR */
 #define N6_VOSCR_VOSRDY (1u << 1) /* VOS b0, VOSRDY b1, ACTVOSRDY b17 */
 #define N6_VOSCR_ACTVOSRDY (1u << 17)
 
@@ -91,7 +94,8 @@ static bool is_n6(FtRccState *s)
     return s->variant == FT_RCC_N6;
 }
 
-/* ---- RCC ------------------------------------------------------------------ */
+/* ---- RCC ------------------------------------------------------------------
+ */
 
 static uint64_t rcc_read(void *opaque, hwaddr offset, unsigned size)
 {
@@ -107,7 +111,8 @@ static uint64_t rcc_read(void *opaque, hwaddr offset, unsigned size)
         }
         if (offset == N6_RCC_CFGR1) {
             uint32_t v = s->rcc[offset / 4];
-            v &= ~((3u << N6_CFGR1_CPUSWS_SHIFT) | (3u << N6_CFGR1_SYSSWS_SHIFT));
+            v &= ~((3u << N6_CFGR1_CPUSWS_SHIFT) |
+                   (3u << N6_CFGR1_SYSSWS_SHIFT));
             v |= ((v >> N6_CFGR1_CPUSW_SHIFT) & 3u) << N6_CFGR1_CPUSWS_SHIFT;
             v |= ((v >> N6_CFGR1_SYSSW_SHIFT) & 3u) << N6_CFGR1_SYSSWS_SHIFT;
             return v;
@@ -135,8 +140,7 @@ static uint64_t rcc_read(void *opaque, hwaddr offset, unsigned size)
         uint32_t v = s->rcc[offset / 4] & ~(H7_ON_RDY << 1);
         return v | ((v & H7_ON_RDY) << 1);
     }
-    default:
-        return s->rcc[offset / 4];
+    default: return s->rcc[offset / 4];
     }
 }
 
@@ -169,7 +173,8 @@ static const MemoryRegionOps rcc_ops = {
     .valid.max_access_size = 4,
 };
 
-/* ---- PWR ------------------------------------------------------------------ */
+/* ---- PWR ------------------------------------------------------------------
+ */
 
 static uint64_t pwr_read(void *opaque, hwaddr offset, unsigned size)
 {
@@ -193,10 +198,8 @@ static uint64_t pwr_read(void *opaque, hwaddr offset, unsigned size)
             v |= H7_CR3_SMPSEXTRDY;
         }
         return v | ((v & H7_CR3_USB33DEN) ? H7_CR3_USB33RDY : 0);
-    case H7_PWR_D3CR:
-        return v | H7_D3CR_VOSRDY;
-    default:
-        return v;
+    case H7_PWR_D3CR: return v | H7_D3CR_VOSRDY;
+    default: return v;
     }
 }
 
@@ -210,10 +213,10 @@ static void pwr_write(void *opaque, hwaddr offset, uint64_t value,
         /* The supply configuration is written once after power-on (RM0433
          * §6.8.4: SCUEN; RM0455: any write locks it); later writes change
          * only the other bits. */
-        bool locked = s->variant == FT_RCC_H7AX
-                          ? (*r & H7_CR3_SUPPLY_MASK) !=
-                                (H7_CR3_SMPSEN | H7_CR3_LDOEN)
-                          : !(*r & H7_CR3_SCUEN);
+        bool locked =
+            s->variant == FT_RCC_H7AX
+                ? (*r & H7_CR3_SUPPLY_MASK) != (H7_CR3_SMPSEN | H7_CR3_LDOEN)
+                : !(*r & H7_CR3_SCUEN);
         uint32_t keep = locked ? H7_CR3_SUPPLY_MASK : 0;
         *r = (*r & keep) | (value & ~keep);
         if (!locked && s->variant != FT_RCC_H7AX) {
@@ -237,7 +240,8 @@ static const MemoryRegionOps pwr_ops = {
     .valid.max_access_size = 4,
 };
 
-/* ---- reset values --------------------------------------------------------- */
+/* ---- reset values ---------------------------------------------------------
+ */
 
 static void ft_rcc_reset(DeviceState *dev)
 {

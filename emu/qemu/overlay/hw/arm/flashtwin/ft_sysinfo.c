@@ -29,7 +29,7 @@ static void dbgmcu_write(void *opaque, hwaddr offset, uint64_t value,
 
     if (offset == DBGMCU_IDCODE) {
         qemu_log_mask(LOG_GUEST_ERROR, "ft-sysinfo: DBGMCU_IDCODE is "
-                      "read-only\n");
+                                       "read-only\n");
         return;
     }
     s->dbgmcu_regs[offset / 4] = value;
@@ -70,11 +70,10 @@ static uint64_t size_read(void *opaque, hwaddr offset, unsigned size)
     return id_read(s, bytes, sizeof(bytes), offset, size);
 }
 
-static void id_write(void *opaque, hwaddr offset, uint64_t value,
-                     unsigned size)
+static void id_write(void *opaque, hwaddr offset, uint64_t value, unsigned size)
 {
     qemu_log_mask(LOG_GUEST_ERROR, "ft-sysinfo: write to a read-only "
-                  "identification register\n");
+                                   "identification register\n");
 }
 
 static const MemoryRegionOps uid_ops = {

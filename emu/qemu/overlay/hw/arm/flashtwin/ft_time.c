@@ -1,9 +1,23 @@
 /*
- * Virtual time for the flashtwin models: an ft_clock in manual mode follows
- * QEMU_CLOCK_VIRTUAL (ft_devices.h says how stalls move it ahead).
+ * What the flashtwin devices share: virtual time (an ft_clock in manual mode
+ * follows QEMU_CLOCK_VIRTUAL; ft_devices.h says how stalls move it ahead) and
+ * ROM devices over host memory.
  */
 #include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "exec/ram_addr.h"
 #include "hw/arm/flashtwin/ft_devices.h"
+
+/* memory_region_init_rom_device with qemu_ram_alloc_from_ptr instead of
+ * qemu_ram_alloc. The region lives as long as the machine. */
+void ft_init_rom_device_ptr(MemoryRegion *mr, Object *owner,
+                            const MemoryRegionOps *ops, void *opaque,
+                            const char *name, uint64_t size, void *host)
+{
+    memory_region_init_io(mr, owner, ops, opaque, name, size);
+    mr->rom_device = true;
+    mr->ram_block = qemu_ram_alloc_from_ptr(size, host, mr, &error_fatal);
+}
 
 static void advance_to(FtTime *t, uint64_t target_ns)
 {

@@ -39,8 +39,9 @@
 #define ISR_TEACK (1u << 21)
 #define ISR_REACK (1u << 22)
 #define ISR_TXFE (1u << 23)
-#define ICR_CLEARABLE 0x00123B5Fu /* PE FE NE ORE IDLE TXFE TC TCBGT LBD CTS
-                                   * RTO EOB UDR CM WU: the ISR flags ICR clears */
+#define ICR_CLEARABLE                                                          \
+    0x00123B5Fu /* PE FE NE ORE IDLE TXFE TC TCBGT LBD CTS                     \
+                 * RTO EOB UDR CM WU: the ISR flags ICR clears */
 #define RQR_RXFRQ (1u << 3)
 #define ISR_RESET (ISR_TXE | ISR_TC | ISR_TXFE)
 
@@ -101,11 +102,11 @@ static uint64_t usart_read(void *opaque, hwaddr offset, unsigned size)
     }
     case USART_RQR:
     case USART_ICR:
-    case USART_TDR:
-        return 0;
+    case USART_TDR: return 0;
     default:
-        qemu_log_mask(LOG_GUEST_ERROR, "ft-usart: read of reserved 0x%"
-                      HWADDR_PRIx "\n", offset);
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ft-usart: read of reserved 0x%" HWADDR_PRIx "\n",
+                      offset);
         return 0;
     }
 }
@@ -129,9 +130,7 @@ static void usart_write(void *opaque, hwaddr offset, uint64_t value,
             qemu_chr_fe_accept_input(&s->chr);
         }
         break;
-    case USART_ICR:
-        s->isr &= ~(value & ICR_CLEARABLE);
-        break;
+    case USART_ICR: s->isr &= ~(value & ICR_CLEARABLE); break;
     case USART_TDR:
         if ((s->cr1 & (CR1_UE | CR1_TE)) == (CR1_UE | CR1_TE)) {
             uint8_t ch = value;
@@ -145,8 +144,10 @@ static void usart_write(void *opaque, hwaddr offset, uint64_t value,
         s->isr |= ISR_TXE | ISR_TC | ISR_TXFE;
         break;
     default:
-        qemu_log_mask(LOG_GUEST_ERROR, "ft-usart: write to 0x%" HWADDR_PRIx
-                      " (reserved or read-only)\n", offset);
+        qemu_log_mask(LOG_GUEST_ERROR,
+                      "ft-usart: write to 0x%" HWADDR_PRIx
+                      " (reserved or read-only)\n",
+                      offset);
         return;
     }
     usart_update(s);
