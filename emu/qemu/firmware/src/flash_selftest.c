@@ -5,22 +5,22 @@
  * Registers: RM0433 §4.9 (RM0468, RM0455 same offsets); the bank's block is at +test_regs. */
 #include "fw.h"
 
-#define FLASH_BASE     0x52002000u
-#define FLASH_KEYR     0x04u
-#define FLASH_CR       0x0Cu
-#define FLASH_SR       0x10u
-#define FLASH_CCR      0x14u
-#define FLASH_ECC_FA   0x60u
-#define CR_LOCK        (1u << 0)
-#define CR_PG          (1u << 1)
-#define CR_SER         (1u << 2)
-#define SR_QW          (1u << 2)
-#define SR_ERRORS      0x07EE0000u /* WRPERR PGSERR STRBERR INCERR OPERR RDPERR RDSERR SNECC DBECC */
-#define SR_DBECCERR    (1u << 26)
-#define CCR_ALL        0x1FEF0000u
-#define KEY1           0x45670123u
-#define KEY2           0xCDEF89ABu
-#define OP_TIMEOUT_MS  4000u /* sector erase up to 4 s (DS12110 [U]) */
+#define FLASH_BASE    0x52002000u
+#define FLASH_KEYR    0x04u
+#define FLASH_CR      0x0Cu
+#define FLASH_SR      0x10u
+#define FLASH_CCR     0x14u
+#define FLASH_ECC_FA  0x60u
+#define CR_LOCK       (1u << 0)
+#define CR_PG         (1u << 1)
+#define CR_SER        (1u << 2)
+#define SR_QW         (1u << 2)
+#define SR_ERRORS     0x07EE0000u /* WRPERR PGSERR STRBERR INCERR OPERR RDPERR RDSERR SNECC DBECC */
+#define SR_DBECCERR   (1u << 26)
+#define CCR_ALL       0x1FEF0000u
+#define KEY1          0x45670123u
+#define KEY2          0xCDEF89ABu
+#define OP_TIMEOUT_MS 4000u /* sector erase up to 4 s (DS12110 [U]) */
 
 static uint32_t reg(uint32_t off)
 {

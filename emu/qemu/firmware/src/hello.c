@@ -2,8 +2,6 @@
  * the unique ID, and a SysTick-timed delay. */
 #include "fw.h"
 
-#define DBGMCU_IDCODE 0x5C001000u /* devices.md §1.1 */
-
 int main(void)
 {
 	fw_clock_init();
@@ -11,8 +9,9 @@ int main(void)
 	uart_puts("hello from ");
 	uart_puts(fw_part_info.name);
 	uart_puts("\n");
-	uart_kv("idcode", REG(DBGMCU_IDCODE));
-	uart_kv("flash-size-kb", *(volatile uint16_t *)(uintptr_t)fw_part_info.size_reg);
+	uart_kv("idcode", REG(fw_part_info.idcode_reg));
+	if (fw_part_info.size_reg)
+		uart_kv("flash-size-kb", *(volatile uint16_t *)(uintptr_t)fw_part_info.size_reg);
 	uart_kv("uid0", REG(fw_part_info.uid_reg));
 	uart_kv("uid1", REG(fw_part_info.uid_reg + 4));
 	uart_kv("uid2", REG(fw_part_info.uid_reg + 8));

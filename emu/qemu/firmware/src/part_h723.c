@@ -4,7 +4,10 @@
 
 const fw_part fw_part_info = {
     .name = "STM32H723",
-    .dev_id = 0x483,
+    .idcode_reg = 0x5C001000u, /* DBGMCU_IDCODE (devices.md §1.1) */
+    .uart_base = 0x40004800u,  /* USART3 */
+    .uart_enr = 0x580244E8u,   /* RCC_APB1LENR */
+    .uart_en_bit = 1u << 18,   /* USART3EN */
     .uid_reg = 0x1FF1E800u,
     .size_reg = 0x1FF1E880u,
     .supply = 0x2u, /* PWR_LDO_SUPPLY */
@@ -22,4 +25,7 @@ const fw_part fw_part_info = {
     .test_regs = 0,
     .test_snb = 7,
     .sector_size = 0x20000,
+    .spi_layout = FW_SPI_OCTOSPI, /* OCTOSPI1: OCTOSPI1_R_BASE, OCTOSPI1_BASE */
+    .spi_regs = 0x52005000u,
+    .spi_window = 0x90000000u,
 };

@@ -12,11 +12,11 @@ void BusFault_Handler(void);
 volatile uint32_t fw_bus_faults;
 volatile uint32_t fw_bus_fault_addr;
 
-#define SCB_VTOR  0xE000ED08u
-#define SCB_CPACR 0xE000ED88u
-#define SCB_SHCSR 0xE000ED24u
-#define SCB_CFSR  0xE000ED28u
-#define SCB_BFAR  0xE000ED38u
+#define SCB_VTOR          0xE000ED08u
+#define SCB_CPACR         0xE000ED88u
+#define SCB_SHCSR         0xE000ED24u
+#define SCB_CFSR          0xE000ED28u
+#define SCB_BFAR          0xE000ED38u
 #define SHCSR_BUSFAULTENA (1u << 17)
 #define CFSR_BFARVALID    (1u << 15)
 #define CFSR_BFSR_MASK    0x0000FF00u
@@ -29,7 +29,10 @@ __attribute__((section(".isr_vector"), used)) static const uintptr_t vectors[16]
     (uintptr_t)Default_Handler, /* MemManage */
     (uintptr_t)BusFault_Handler,
     (uintptr_t)Default_Handler, /* UsageFault */
-    0, 0, 0, 0,
+    0,
+    0,
+    0,
+    0,
     (uintptr_t)Default_Handler, /* SVCall */
     (uintptr_t)Default_Handler, /* DebugMonitor */
     0,
