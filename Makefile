@@ -124,7 +124,7 @@ test: qemu | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 test-build
 	@ci/run-tests.sh build/san
 
-bench: | $(DEPS_STAMP)
+bench: qemu | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory BUILD=build/bench-tree OPT="-O2 -g -DNDEBUG" \
 		$(patsubst $(BUILD)/%,build/bench-tree/%,$(BENCH_BINS)) build/bench-tree/flashtwin fixtures
 	@ci/run-bench.sh build/bench-tree

@@ -163,6 +163,8 @@ ft_error ft_qemu_argv(const ft_qemu_config *config, const char **argv, size_t ca
 	if (gdb)
 		ok = ok && push(argv, cap, argc, "-gdb") && push(argv, cap, argc, gdb) &&
 		     push(argv, cap, argc, "-S");
+	for (size_t i = 0; config->extra && config->extra[i]; i++)
+		ok = ok && push(argv, cap, argc, config->extra[i]);
 	if (!ok)
 		return ft_diag_set(diag, FT_ERR_RANGE, "qemu", "argument vector too small");
 	return FT_OK;

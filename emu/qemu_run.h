@@ -50,9 +50,11 @@ typedef struct ft_qemu_config {
 	                         * debugger continues it; NULL: none */
 	bool semihosting;       /* Arm semihosting (the test firmware exits through it) */
 	ft_qemu_mode mode;
+	const char *const *extra; /* more QEMU arguments, NULL-terminated; NULL: none */
 } ft_qemu_config;
 
-/* The argument vector of qemu-system-arm for config, NULL-terminated, in argv (cap entries);
+/* The argument vector of qemu-system-arm for config (config->extra last), NULL-terminated, in
+ * argv (cap entries);
  * strings point into config or into static text, except the -machine and -gdb values, which
  * are written into buf (buf_cap bytes). *argc receives the count. Returns FT_OK,
  * FT_ERR_INVALID_ARG (no machine or binary, boot0 not -1/0/1, a gdb address without a port) or

@@ -14,7 +14,7 @@ QFW_COMMON := startup.c tick.c uart.c
 # <part>-<program>.elf: part_<part>.c, system_<family>.c, <program>.c and the common sources for the
 # part's core, linked with its script. N6 images are FSBLs: the tests give their .bin the STM32
 # header the boot ROM checks.
-QFW_PROGRAMS := hello flash_selftest nor_read
+QFW_PROGRAMS := hello flash_selftest nor_read bench
 QFW_N6_PROGRAMS := hello nor_read
 QFW_IMAGES :=
 define qfw_part
