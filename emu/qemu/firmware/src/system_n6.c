@@ -1,6 +1,6 @@
 /* STM32N6: the clock start-up of the NUCLEO-N657X0-Q FSBL template (SystemClock_Config with
  * HAL_PWREx_ControlVoltageScaling and HAL_RCC_OscConfig/ClockConfig reduced to their register
- * accesses and polls): overdrive, PLL1 from the 64 MHz HSI to 1200 MHz, IC1 = PLL1 / 2 for the
+ * accesses and polls): overdrive, PLL1 from the 64 MHz HSI to 1600 MHz, IC1 = PLL1 / 2 (800 MHz) for the
  * CPU, CPU and system bus switched to their IC dividers. RCC control bits are set and cleared
  * through RCC_CSR (+0x800) and RCC_CCR (+0x1000). CMSIS stm32n657xx.h offsets and bits. */
 #include "fw.h"
@@ -38,8 +38,8 @@ void fw_clock_init(void)
 	REG(RCC_CCR) = PLL1ON;
 	if (!fw_wait(RCC_SR, PLL1ON, 0, TIMEOUT_MS))
 		fw_fail("PLL1 did not stop");
-	/* PLL1SEL HSI (0), DIVM 4, DIVN 75: 64 / 4 * 75 = 1200 MHz; PDIV1 = PDIV2 = 1, PDIVEN */
-	REG(RCC_PLL1CFGR1) = (4u << 20) | (75u << 8);
+	/* PLL1SEL HSI (0), DIVM 4, DIVN 100: 64 / 4 * 100 = 1600 MHz; PDIV1 = PDIV2 = 1, PDIVEN */
+	REG(RCC_PLL1CFGR1) = (4u << 20) | (100u << 8);
 	REG(RCC_PLL1CFGR3) = (1u << 30) | (1u << 27) | (1u << 24);
 	REG(RCC_CSR) = PLL1ON;
 	if (!fw_wait(RCC_SR, PLL1ON, PLL1ON, TIMEOUT_MS))
