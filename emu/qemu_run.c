@@ -154,6 +154,8 @@ ft_error ft_qemu_argv(const ft_qemu_config *config, const char **argv, size_t ca
 	if (config->mode == FT_QEMU_QTEST) {
 		ok = ok && push(argv, cap, argc, "-qtest") && push(argv, cap, argc, "stdio") &&
 		     push(argv, cap, argc, "-serial") && push(argv, cap, argc, "null");
+	} else if (config->mode == FT_QEMU_CONSOLE) {
+		ok = ok && push(argv, cap, argc, "-serial") && push(argv, cap, argc, "mon:stdio");
 	} else {
 		ok = ok && push(argv, cap, argc, "-serial") && push(argv, cap, argc, "stdio");
 	}
@@ -295,9 +297,14 @@ ft_error ft_qemu_start(const ft_qemu_config *config, ft_qemu **out, ft_diag *dia
 	}
 	if (q->pid == 0) {
 		/* child: only async-signal-safe calls until exec */
-		int in = cfg.mode == FT_QEMU_QTEST ? io[1] : devnull;
-		if (dup2(in, 0) < 0 || dup2(io[1], 1) < 0 || dup2(errp[1], 2) < 0)
-			_exit(127);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (cfg.mode != FT_QEMU_CONSOLE) {
+			int in = cfg.mode == FT_QEMU_QTEST ? io[1] : devnull;
+			if (dup2(in, 0) < 0 || dup2(io[1], 1) < 0 || dup2(errp[1], 2) < 0)
+				_exit(127);
+		}
 		execv(cfg.binary, (char *const *)argv);
 		_exit(127);
 	}
@@ -305,7 +312,10 @@ ft_error ft_qemu_start(const ft_qemu_config *config, ft_qemu **out, ft_diag *dia
 	close(io[1]);
 	close(errp[1]);
 	q->err_fd = errp[0];
-	if (cfg.mode == FT_QEMU_RUN) {
+	if (cfg.mode == FT_QEMU_CONSOLE) {
+		close(io[0]);
+		close_fd(&q->err_fd);
+	} else if (cfg.mode == FT_QEMU_RUN) {
 		q->out_fd = io[0];
 	} else {
 		q->in_fd = io[0];
@@ -491,7 +501,10 @@ ft_error ft_qemu_wait(ft_qemu *q, int timeout_ms, int *status, ft_diag *diag)
 			return ft_diag_set(diag, FT_ERR_TIMEOUT, "qemu",
 			                   "still running after %d ms", timeout_ms);
 		char tmp[1024];
-		read_stdout(q, tmp, sizeof(tmp), 10); /* keep the pipes from filling */
+		if (q->out_fd >= 0)
+			read_stdout(q, tmp, sizeof(tmp), 10); /* keep the pipes from filling */
+		else
+			poll(NULL, 0, 10);
 	}
 	if (status)
 		*status = q->status;

@@ -33,9 +33,13 @@ const char *ft_qemu_machine_for_part(const ft_part *part);
 ft_error ft_qemu_find_binary(char *path, size_t cap, ft_diag *diag);
 
 typedef enum ft_qemu_mode {
-	FT_QEMU_RUN,   /* the core runs; its serial port is the child's stdout */
-	FT_QEMU_QTEST, /* accel=qtest: the core stands still; stdin/stdout carry the qtest protocol
-	                */
+	FT_QEMU_RUN,     /* the core runs; its serial port is the child's stdout, read through
+	                  * ft_qemu_read_serial */
+	FT_QEMU_QTEST,   /* accel=qtest: the core stands still; stdin/stdout carry the qtest
+	                  * protocol */
+	FT_QEMU_CONSOLE, /* the core runs; QEMU shares the caller's stdin, stdout (the serial port,
+	                  * with QEMU's monitor on Ctrl-A c) and stderr: flashtwin-emu --boot flash
+	                  */
 } ft_qemu_mode;
 
 typedef struct ft_qemu_config {
@@ -64,7 +68,8 @@ ft_error ft_qemu_argv(const ft_qemu_config *config, const char **argv, size_t ca
 
 typedef struct ft_qemu ft_qemu;
 
-/* Starts QEMU as a child process. Returns FT_OK and *out (free with ft_qemu_free), or an
+/* Starts QEMU as a child process, with no signal blocked whatever the caller blocks (so ^C and
+ * SIGTERM reach it). Returns FT_OK and *out (free with ft_qemu_free), or an
  * ft_qemu_argv error, FT_ERR_NOT_FOUND (no binary), FT_ERR_IO (pipe, fork or exec failed) or
  * FT_ERR_NO_MEM. In qtest mode it waits (up to 10 s) for the machine to answer, so a machine that
  * refuses its board (a bad board file, a locked state) is reported here: FT_ERR_DEVICE with

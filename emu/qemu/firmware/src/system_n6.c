@@ -1,8 +1,8 @@
 /* STM32N6: the clock start-up of the NUCLEO-N657X0-Q FSBL template (SystemClock_Config with
  * HAL_PWREx_ControlVoltageScaling and HAL_RCC_OscConfig/ClockConfig reduced to their register
- * accesses and polls): overdrive, PLL1 from the 64 MHz HSI to 1600 MHz, IC1 = PLL1 / 2 (800 MHz) for the
- * CPU, CPU and system bus switched to their IC dividers. RCC control bits are set and cleared
- * through RCC_CSR (+0x800) and RCC_CCR (+0x1000). CMSIS stm32n657xx.h offsets and bits. */
+ * accesses and polls): overdrive, PLL1 from the 64 MHz HSI to 1600 MHz, IC1 = PLL1 / 2 (800 MHz)
+ * for the CPU, CPU and system bus switched to their IC dividers. RCC control bits are set and
+ * cleared through RCC_CSR (+0x800) and RCC_CCR (+0x1000). CMSIS stm32n657xx.h offsets and bits. */
 #include "fw.h"
 
 #define PWR_BASE      0x56024800u /* PWR_BASE_S */
