@@ -319,7 +319,7 @@ ft_error ft_qemu_start(const ft_qemu_config *config, ft_qemu **out, ft_diag *dia
 		q->out_fd = io[0];
 	} else {
 		q->in_fd = io[0];
-		q->out_fd = dup(io[0]);
+		q->out_fd = fcntl(io[0], F_DUPFD_CLOEXEC, 0);
 		if (q->out_fd < 0) {
 			err = ft_diag_set(diag, FT_ERR_IO, "qemu", "dup: %s", strerror(errno));
 			ft_qemu_free(q);

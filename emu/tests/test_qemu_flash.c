@@ -23,6 +23,7 @@
 #define CCR1           (FLASH + 0x14)
 #define OPTCR          (FLASH + 0x18)
 #define OPTSR_CUR      (FLASH + 0x1C)
+#define OPTSR_PRG      (FLASH + 0x20)
 #define BOOT_CUR       (FLASH + 0x40)
 #define BOOT_PRG       (FLASH + 0x44)
 #define ECC_FA1        (FLASH + 0x60)
@@ -45,6 +46,7 @@
 #define OPTCR_OPTLOCK  (1u << 0)
 #define OPTCR_OPTSTART (1u << 1)
 #define OPTSR_OPT_BUSY (1u << 0)
+#define OPTSR_SWAP     (1u << 31) /* SWAP_BANK_OPT */
 #define KEY1           0x45670123u
 #define KEY2           0xCDEF89ABu
 #define OPTKEY1        0x08192A3Bu
@@ -296,6 +298,28 @@ static void test_boot_add0_option_byte_moves_the_vector_table_at_reset(void)
 	FT_ASSERT_HEX(rd(SCB_VTOR), 0x24000000u);
 }
 
+/* SWAP_BANK_OPT takes effect at the next reset: the physical bank 2 then answers at 0x08000000
+ * and its registers are CR1/SR1 (RM0433 §4.3.13 [U]). */
+static void test_bank_swap_exchanges_the_banks_at_reset(void)
+{
+	wr(KEYR2, KEY1);
+	wr(KEYR2, KEY2);
+	wr(CR2, CR_PSIZE_X64 | CR_PG);
+	for (uint32_t i = 0; i < 8; i++)
+		wr(BANK2 + 4 * i, 0xB2000000u + i);
+	wait_queue(SR2, 10);
+	unlock_options();
+	wr(OPTSR_PRG, rd(OPTSR_PRG) | OPTSR_SWAP);
+	wr(OPTCR, OPTCR_OPTSTART);
+	wait_options();
+	FT_ASSERT_HEX(rd(BANK1), 0xFFFFFFFFu);
+	wr(SCB_AIRCR, AIRCR_RESET);
+	step(0);
+	FT_ASSERT_HEX(rd(BANK1), 0xB2000000u);
+	FT_ASSERT_HEX(rd(BANK1 + 28), 0xB2000007u);
+	FT_ASSERT_HEX(rd(BANK2), 0xFFFFFFFFu);
+}
+
 int main(int argc, char **argv)
 {
 	static CU_TestInfo tests[] = {
@@ -318,6 +342,8 @@ int main(int argc, char **argv)
 	     test_reprogrammed_word_reads_with_ecc_double_error},
 	    {"test_boot_add0_option_byte_moves_the_vector_table_at_reset",
 	     test_boot_add0_option_byte_moves_the_vector_table_at_reset},
+	    {"test_bank_swap_exchanges_the_banks_at_reset",
+	     test_bank_swap_exchanges_the_banks_at_reset},
 	    CU_TEST_INFO_NULL,
 	};
 	CU_SuiteInfo suite = {"qemu_flash", NULL, NULL, setup, teardown, tests};

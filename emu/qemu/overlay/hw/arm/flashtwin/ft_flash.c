@@ -32,8 +32,9 @@
 #define REG_BANK2 0x100
 #define CR_START_H74X (1u << 7) /* H74x/H72x CR.START */
 #define CR_START_H7AX (1u << 5) /* H7Ax CR.START */
-#define CR_IRQ_MASK 0x1FFF0000u /* EOPIE..CRCRDERRIE = SR flags EOP..CRCRDERR  \
-                                 */
+#define CR_IRQ_MASK                                                            \
+    0x1FFF0000u /* EOPIE..CRCRDERRIE = SR flags EOP..CRCRDERR                  \
+                 */
 #define OPTCR_OPTSTART (1u << 1)
 #define OPTCR_MER (1u << 4)
 #define OPT_CHANGEERR                                                          \

@@ -543,8 +543,13 @@ static void ft_nucleo_reset(MachineState *ms, ShutdownCause reason)
 
     qemu_devices_reset(reason);
     if (info->flash_irq >= 0) {
-        uint32_t vtor = ft_flash_h7_boot_address(ft_board_runtime_flash(m->rt),
-                                                 m->boot0_level, false);
+        ft_flash_h7 *fl = ft_board_runtime_flash(m->rt);
+        uint32_t vtor = ft_flash_h7_boot_address(fl, m->boot0_level, false);
+        const ft_region *from = ft_part_region_at(part, vtor);
+        /* booting from RAM or system memory counts as an intrusion for RDP
+         * level 1 (flash_h7.h) */
+        ft_flash_h7_set_intrusion(fl,
+                                  !from || from->kind != FT_REGION_FLASH_BANK);
         cpu->init_nsvtor = vtor;
         cpu_reset(CPU(cpu));
         return;

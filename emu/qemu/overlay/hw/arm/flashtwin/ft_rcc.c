@@ -58,10 +58,11 @@
 #define H7_PWR_D3CR 0x18 /* SRDCR on H7Ax */
 #define H7_CSR1_ACTVOSRDY (1u << 13)
 #define H7_CSR1_ACTVOS_SHIFT 14
-#define H7_CR3_SUPPLY_MASK 0x3Fu /* BYPASS LDOEN SCUEN/SMPSEN SMPSEXTHP LEVEL  \
-                                  */
-#define H7_CR3_SCUEN (1u << 2)   /* H74x/H72x: supply update still allowed */
-#define H7_CR3_SMPSEN (1u << 2)  /* H7Ax */
+#define H7_CR3_SUPPLY_MASK                                                     \
+    0x3Fu                       /* BYPASS LDOEN SCUEN/SMPSEN SMPSEXTHP LEVEL   \
+                                 */
+#define H7_CR3_SCUEN (1u << 2)  /* H74x/H72x: supply update still allowed */
+#define H7_CR3_SMPSEN (1u << 2) /* H7Ax */
 #define H7_CR3_LDOEN (1u << 1)
 #define H7_CR3_SMPSEXTRDY (1u << 16)
 #define H7_CR3_USB33DEN (1u << 24)
