@@ -44,6 +44,8 @@ endif
 ifneq ($(wildcard conformance/cli/*.c),)
 PROGRAMS += $(BUILD)/flashtwin-conform
 $(BUILD)/flashtwin-conform_SRC := $(sort $(wildcard conformance/cli/*.c))
+# the conformance runner replays its scenarios through CUnit
+$(BUILD)/flashtwin-conform_LIBS := -lcunit
 endif
 
 TEST_HARNESS_SRC := models/tests/ft_test.c
@@ -61,6 +63,8 @@ FUZZ_BUILD := build/fuzz
 FUZZ_SECONDS ?= 60
 
 DEPS_STAMP := build/.deps-checked
+# Parallel jobs for the builds that test, bench and fuzz start (one per core).
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -94,7 +98,7 @@ $(LIB_CONFORM): $(call obj,$(CONFORM_SRC)) ; $(archive)
 
 .SECONDEXPANSION:
 $(PROGRAMS): $$(call obj,$$($$@_SRC)) $(ALL_LIBS)
-	$(CC) $(FT_LDFLAGS) -o $@ $(call obj,$($@_SRC)) $(ALL_LIBS) $(FT_LDLIBS)
+	$(CC) $(FT_LDFLAGS) -o $@ $(call obj,$($@_SRC)) $(ALL_LIBS) $($@_LIBS) $(FT_LDLIBS)
 
 define test_rule
 $(call test_bin,$(1)): $(call obj,$(1) $(TEST_HARNESS_SRC)) $(ALL_LIBS)
@@ -117,21 +121,21 @@ test-build: $(TEST_BINS) $(PROGRAMS) fixtures
 # qemu-system-arm with the flashtwin machines, linked at build/qemu/ (emu/qemu/build.sh: Debian's
 # QEMU 7.2 source plus emu/qemu's overlay, cached outside the tree by the overlay's content hash).
 qemu: | $(DEPS_STAMP)
-	@emu/qemu/build.sh build/qemu
+	@FT_QEMU_JOBS=$(JOBS) emu/qemu/build.sh build/qemu
 
 # Tests run under ASan+UBSan in their own build tree; the QEMU tests need qemu.
 test: qemu | $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory BUILD=build/san SAN=1 test-build
-	@ci/run-tests.sh build/san
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/san SAN=1 test-build
+	@ci/run-tests.sh $(patsubst $(BUILD)/%,build/san/%,$(TEST_BINS))
 
 bench: qemu | $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory BUILD=build/bench-tree OPT="-O2 -g -DNDEBUG" \
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/bench-tree OPT="-O2 -g -DNDEBUG" \
 		$(patsubst $(BUILD)/%,build/bench-tree/%,$(BENCH_BINS)) build/bench-tree/flashtwin fixtures
 	@ci/run-bench.sh build/bench-tree
 
 # libFuzzer targets, clang only; each runs FUZZ_SECONDS.
 fuzz: | $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SAN=1 OPT="-O1 -g" \
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=$(FUZZ_BUILD) CC=clang SAN=1 OPT="-O1 -g" \
 		CFLAGS="-fsanitize=fuzzer-no-link" $(ALL_LIBS:$(BUILD)/%=$(FUZZ_BUILD)/%)
 	@ci/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_SRC)
 

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# `make run`: the main job on the default board (nucleo-h743zi2): what flashtwin knows of the
-# part, an emulated board started on a free port with a temporary state directory, and the plan
-# for each firmware fixture.
+# `make run`: the main job on the default board. An emulated NUCLEO-H743ZI2 in its system
+# bootloader (BOOT0 = 1) is started on a free loopback port with a fresh state directory and real
+# flash timing; flashtwin then identifies it, refuses an image with RAM segments without erasing
+# anything (field report C), programs and verifies a clean image, reads it back, and leaves DFU.
 set -euo pipefail
 build=${1:?usage: run-main.sh BUILD}
 ft="$build/flashtwin"
 emu="$build/flashtwin-emu"
+fixtures="$build/fixtures"
 board=nucleo-h743zi2
 
-"$ft" parts STM32H743ZI
-
 work=$(mktemp -d)
-"$emu" --board "$board" --state "$work/state" --listen 127.0.0.1:0 \
+"$emu" --board "$board" --state "$work/state" --listen 127.0.0.1:0 --timing real \
   >"$work/emu.out" 2>"$work/emu.log" &
 emu_pid=$!
 cleanup() {
@@ -34,18 +34,37 @@ if [[ -z $ready ]]; then
   exit 1
 fi
 url=$(sed -n 's/.* ready at \(usbip:\/\/[^ ]*\) (state .*/\1/p' <<<"$ready")
-echo
-echo "\$ flashtwin-emu --board $board --state $work/state --listen 127.0.0.1:0"
+
+step() {
+  echo
+  echo "\$ $*"
+}
+
+step flashtwin-emu --board "$board" --state STATE --listen 127.0.0.1:0 --timing real
 echo "$ready"
 
-for elf in "$build"/fixtures/*.elf; do
-  echo
-  echo "\$ flashtwin check ${elf##*/} --board $board --transport dfu"
-  "$ft" check "$elf" --board "$board" --transport dfu || true
-done
+step flashtwin info --connect "$url" --board "$board"
+"$ft" info --connect "$url" --board "$board"
 
-# Programming the emulated board goes here once `flashtwin flash/read` land (wip/cli):
-#   "$ft" flash "$build/fixtures/h743-clean.elf" --connect "$url"
-#   "$ft" read ... --connect "$url" and compare with the fixture.
-echo
-echo "emulated $board at $url (stopped when make run ends)"
+step flashtwin flash h743-dtcm.elf --connect "$url" --board "$board"
+status=0
+"$ft" flash "$fixtures/h743-dtcm.elf" --connect "$url" --board "$board" || status=$?
+echo "(exit status $status: refused before anything was erased)"
+((status == 1))
+
+step flashtwin flash h743-clean.elf --connect "$url" --board "$board"
+"$ft" flash "$fixtures/h743-clean.elf" --connect "$url" --board "$board"
+
+size=$(stat -c %s "$fixtures/h743-clean.bin")
+step flashtwin read --connect "$url" 0x08000000 "$size" -o readback.bin
+"$ft" read --connect "$url" 0x08000000 "$size" -o "$work/readback.bin"
+cmp "$work/readback.bin" "$fixtures/h743-clean.bin"
+echo "read back $size bytes: identical to h743-clean.bin"
+
+step flashtwin flash h743-clean.elf --connect "$url" --board "$board" --no-verify --leave
+"$ft" flash "$fixtures/h743-clean.elf" --connect "$url" --board "$board" --no-verify --leave
+for _ in $(seq 50); do
+  kill -0 "$emu_pid" 2>/dev/null || break
+  sleep 0.1
+done
+sed -n '2,$p' "$work/emu.out"

@@ -130,6 +130,20 @@
 	    REGION("OCTOSPI1", FT_REGION_EXT_WINDOW, 0x90000000u, MB(256),                         \
 	           "CMSIS OCTOSPI1_BASE (h723, h7a3; ref §1.4, 1.5); 256 MB [U: window size]")
 
+/* FMC windows with the default bank mapping (FMC_BCR1.BMAP = 00): NOR/PSRAM/SRAM bank 1 and the
+ * two SDRAM banks, 4 x 64 MB each (RM0433/RM0468/RM0455 FMC chapter, "FMC memory banks"; BMAP 01
+ * swaps SDRAM to 0x60000000/0x70000000, as embassy-stm32 fmc FmcBankMapping documents) [U: not in
+ * devices.md]. Boards put SDRAM frame buffers there (H743I-EVAL, H747I-DISCO, H750B-DK,
+ * H7B3I-DK: SDRAM at 0xD0000000). */
+#define H7_FMC_NOR_WINDOW                                                                          \
+	REGION("FMC NOR/PSRAM bank 1", FT_REGION_EXT_WINDOW, 0x60000000u, MB(256),                 \
+	       "RM0433/RM0468/RM0455 FMC bank 1, BMAP = 00 (4 x 64 MB) [U]")
+#define H7_FMC_SDRAM_WINDOWS                                                                       \
+	REGION("FMC SDRAM bank 1", FT_REGION_EXT_WINDOW, 0xC0000000u, MB(256),                     \
+	       "RM0433/RM0468/RM0455 FMC SDRAM bank 1, BMAP = 00 (4 x 64 MB) [U]"),                \
+	    REGION("FMC SDRAM bank 2", FT_REGION_EXT_WINDOW, 0xD0000000u, MB(256),                 \
+	           "RM0433/RM0468/RM0455 FMC SDRAM bank 2, BMAP = 00 (4 x 64 MB) [U]")
+
 #define CORTEX_M7_PPB                                                                              \
 	REGION("Cortex-M7 private peripheral bus", FT_REGION_PERIPHERAL, 0xE0000000u, MB(1),       \
 	       "Armv7-M ARM B3.1 system address map: PPB 0xE0000000-0xE00FFFFF")
@@ -146,10 +160,10 @@
 	    REGION("RAM_D2 SRAM3", FT_REGION_AHB_SRAM, 0x30040000u, KB(32), SRC_H74X_RAM),         \
 	    REGION("RAM_D3 SRAM4", FT_REGION_SRD_SRAM, 0x38000000u, KB(64),                        \
 	           "CMSIS D3_SRAM_BASE: 64 KB (ref §1.2)"),                                        \
-	    H7_BACKUP_AND_PERIPHERALS,                                                             \
+	    H7_BACKUP_AND_PERIPHERALS, H7_FMC_NOR_WINDOW,                                          \
 	    REGION("QUADSPI", FT_REGION_EXT_WINDOW, 0x90000000u, MB(256),                          \
 	           "CMSIS QSPI_BASE 0x90000000 (ref §1.2); 256 MB window"),                        \
-	    CORTEX_M7_PPB
+	    H7_FMC_SDRAM_WINDOWS, CORTEX_M7_PPB
 
 /* The CM4 of the dual-core lines sees RAM_D2 SRAM1-3 at 0x10000000 (ref §1.3). */
 #define H74X_CM4_D2_ALIAS                                                                          \
@@ -192,7 +206,8 @@ static const ft_region h74x_dual_core_xg_regions[] = {
 	    REGION("AHB SRAM1", FT_REGION_AHB_SRAM, 0x30000000u, KB(16), SRC_H72X_RAM),            \
 	    REGION("AHB SRAM2", FT_REGION_AHB_SRAM, 0x30004000u, KB(16), SRC_H72X_RAM),            \
 	    REGION("SRAM4", FT_REGION_SRD_SRAM, 0x38000000u, KB(16), SRC_H72X_RAM),                \
-	    H7_BACKUP_AND_PERIPHERALS, H7_OCTOSPI_WINDOWS, CORTEX_M7_PPB
+	    H7_BACKUP_AND_PERIPHERALS, H7_FMC_NOR_WINDOW, H7_OCTOSPI_WINDOWS,                      \
+	    H7_FMC_SDRAM_WINDOWS, CORTEX_M7_PPB
 
 #define SRC_H72X_FLASH                                                                             \
 	"CMSIS h723 FLASH_BANK1_BASE, FLASH_END 0x080FFFFF, 128 KB sectors (ref §1.4)"
@@ -225,7 +240,8 @@ static const ft_region h72x_xb_regions[] = {
 	    REGION("AHB SRAM1", FT_REGION_AHB_SRAM, 0x30000000u, KB(64), SRC_H7AX_RAM),            \
 	    REGION("AHB SRAM2", FT_REGION_AHB_SRAM, 0x30010000u, KB(64), SRC_H7AX_RAM),            \
 	    REGION("SRD SRAM", FT_REGION_SRD_SRAM, 0x38000000u, KB(32), SRC_H7AX_RAM),             \
-	    H7_BACKUP_AND_PERIPHERALS, H7_OCTOSPI_WINDOWS, CORTEX_M7_PPB
+	    H7_BACKUP_AND_PERIPHERALS, H7_FMC_NOR_WINDOW, H7_OCTOSPI_WINDOWS,                      \
+	    H7_FMC_SDRAM_WINDOWS, CORTEX_M7_PPB
 
 static const ft_region h7ax_xi_regions[] = {
     H7_ITCM,

@@ -51,6 +51,19 @@ static void get_string(char *s, const uint8_t *field, size_t size)
 	s[n] = '\0';
 }
 
+const char *ft_usbip_op_status_name(uint32_t status)
+{
+	switch (status) {
+	case FT_USBIP_ST_OK: return "ST_OK";
+	case FT_USBIP_ST_NA: return "ST_NA";
+	case FT_USBIP_ST_DEV_BUSY: return "ST_DEV_BUSY";
+	case FT_USBIP_ST_DEV_ERR: return "ST_DEV_ERR";
+	case FT_USBIP_ST_NODEV: return "ST_NODEV";
+	case FT_USBIP_ST_ERROR: return "ST_ERROR";
+	}
+	return "unknown";
+}
+
 size_t ft_usbip_op_header_encode(uint16_t code, uint32_t status, uint8_t *out)
 {
 	put16(out, FT_USBIP_VERSION);
@@ -64,6 +77,13 @@ size_t ft_usbip_import_request_encode(const char *busid, uint8_t *out)
 	ft_usbip_op_header_encode(FT_USBIP_OP_REQ_IMPORT, 0, out);
 	put_string(out + FT_USBIP_OP_HEADER_SIZE, FT_USBIP_BUSID_SIZE, busid);
 	return FT_USBIP_IMPORT_REQUEST_SIZE;
+}
+
+size_t ft_usbip_devlist_reply_encode(uint32_t count, uint8_t *out)
+{
+	ft_usbip_op_header_encode(FT_USBIP_OP_REP_DEVLIST, FT_USBIP_ST_OK, out);
+	put32(out + FT_USBIP_OP_HEADER_SIZE, count);
+	return FT_USBIP_DEVLIST_REPLY_SIZE;
 }
 
 /* struct usbip_usb_device field offsets. */
@@ -196,6 +216,25 @@ ft_error ft_usbip_interface_decode(const uint8_t *buf, size_t len, ft_usbip_inte
 	out->bInterfaceClass = buf[0];
 	out->bInterfaceSubClass = buf[1];
 	out->bInterfaceProtocol = buf[2];
+	return FT_OK;
+}
+
+ft_error ft_usbip_devlist_count_decode(const uint8_t *buf, size_t len, uint32_t *count)
+{
+	if (len < FT_USBIP_DEVLIST_COUNT_SIZE)
+		return FT_ERR_RANGE;
+	*count = get32(buf);
+	return FT_OK;
+}
+
+ft_error ft_usbip_devlist_interfaces_decode(const uint8_t *buf, size_t len, ft_usbip_device *dev)
+{
+	size_t count = dev->bNumInterfaces;
+	if (len < count * FT_USBIP_INTERFACE_SIZE)
+		return FT_ERR_RANGE;
+	for (size_t i = 0; i < count && i < FT_USB_MAX_INTERFACES; i++)
+		ft_usbip_interface_decode(buf + i * FT_USBIP_INTERFACE_SIZE,
+		                          FT_USBIP_INTERFACE_SIZE, &dev->interfaces[i]);
 	return FT_OK;
 }
 

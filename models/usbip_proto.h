@@ -29,6 +29,10 @@
 #define FT_USBIP_IMPORT_REQUEST_SIZE (FT_USBIP_OP_HEADER_SIZE + FT_USBIP_BUSID_SIZE)
 #define FT_USBIP_DEVICE_SIZE         312 /* struct usbip_usb_device */
 #define FT_USBIP_INTERFACE_SIZE      4   /* class, subclass, protocol, padding */
+/* OP_REP_DEVLIST: the common header, a u32 number of devices, then per device its record and
+ * bNumInterfaces interface entries. */
+#define FT_USBIP_DEVLIST_COUNT_SIZE 4
+#define FT_USBIP_DEVLIST_REPLY_SIZE (FT_USBIP_OP_HEADER_SIZE + FT_USBIP_DEVLIST_COUNT_SIZE)
 
 /* OP_REP_* status, usbip_common.h. */
 enum ft_usbip_op_status {
@@ -39,6 +43,9 @@ enum ft_usbip_op_status {
 	FT_USBIP_ST_NODEV = 4, /* no device with that busid */
 	FT_USBIP_ST_ERROR = 5,
 };
+
+/* Stable name of an OP_REP status ("ST_OK", "ST_NODEV", ...; "unknown" otherwise). */
+const char *ft_usbip_op_status_name(uint32_t status);
 
 /* URB phase: every message starts with a 48-byte header. */
 #define FT_USBIP_URB_HEADER_SIZE 48
@@ -51,8 +58,10 @@ enum ft_usbip_command {
 #define FT_USBIP_DIR_OUT 0
 #define FT_USBIP_DIR_IN  1
 
-/* transfer_flags (USBIP_URB_*) the server acts on. */
+/* transfer_flags (USBIP_URB_*): SHORT_NOT_OK is what the server acts on; DIR_IN is what Linux
+ * vhci sets on IN URBs, and what a client sends to look like it. */
 #define FT_USBIP_URB_SHORT_NOT_OK 0x0001
+#define FT_USBIP_URB_DIR_IN       0x0200
 
 /* Negative errno values carried in RET_SUBMIT/RET_UNLINK status (Linux asm-generic/errno.h,
  * Documentation/driver-api/usb/error-codes.rst). */
@@ -62,6 +71,8 @@ enum ft_usbip_command {
 #define FT_USBIP_EINPROGRESS (-115) /* URB submitted, not completed (usbmon's submit status) */
 #define FT_USBIP_EREMOTEIO   (-121) /* short transfer with SHORT_NOT_OK */
 #define FT_USBIP_ENODEV      (-19)  /* the connection carrying the URB went away */
+#define FT_USBIP_ESHUTDOWN   (-108) /* the device or host controller is shutting down */
+#define FT_USBIP_ETIMEDOUT   (-110) /* the transfer timed out */
 
 typedef struct ft_usbip_op_header {
 	uint16_t version;
@@ -136,6 +147,10 @@ size_t ft_usbip_op_header_encode(uint16_t code, uint32_t status, uint8_t *out);
 /* OP_REQ_IMPORT: FT_USBIP_IMPORT_REQUEST_SIZE bytes; busid is truncated to 31 characters. */
 size_t ft_usbip_import_request_encode(const char *busid, uint8_t *out);
 
+/* OP_REP_DEVLIST up to its first device record: the common header with status ST_OK and the
+ * number of devices, FT_USBIP_DEVLIST_REPLY_SIZE bytes. */
+size_t ft_usbip_devlist_reply_encode(uint32_t count, uint8_t *out);
+
 /* struct usbip_usb_device: FT_USBIP_DEVICE_SIZE bytes, strings NUL-padded. */
 size_t ft_usbip_device_encode(const ft_usbip_device *dev, uint8_t *out);
 
@@ -160,6 +175,15 @@ ft_error ft_usbip_import_busid_decode(const uint8_t *buf, size_t len,
 ft_error ft_usbip_device_decode(const uint8_t *buf, size_t len, ft_usbip_device *out);
 
 ft_error ft_usbip_interface_decode(const uint8_t *buf, size_t len, ft_usbip_interface *out);
+
+/* The number of devices that follows an OP_REP_DEVLIST common header (FT_USBIP_DEVLIST_COUNT_SIZE
+ * bytes at buf). */
+ft_error ft_usbip_devlist_count_decode(const uint8_t *buf, size_t len, uint32_t *count);
+
+/* The interface entries that follow a DEVLIST device record: dev->bNumInterfaces entries of
+ * FT_USBIP_INTERFACE_SIZE bytes (len must hold them all); the first FT_USB_MAX_INTERFACES are
+ * kept in dev->interfaces, the others are read past. */
+ft_error ft_usbip_devlist_interfaces_decode(const uint8_t *buf, size_t len, ft_usbip_device *dev);
 
 /* FT_ERR_FORMAT with diag when the command is none of enum ft_usbip_command. */
 ft_error ft_usbip_urb_header_decode(const uint8_t *buf, size_t len, ft_usbip_urb_header *out,

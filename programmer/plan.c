@@ -61,6 +61,7 @@ const char *ft_plan_rule_name(ft_plan_rule rule)
 	switch (rule) {
 	case FT_RULE_NONE: return "none";
 	case FT_RULE_EMPTY: return "empty";
+	case FT_RULE_ELF_HEADERS: return "elf-headers";
 	case FT_RULE_VOLATILE: return "volatile";
 	case FT_RULE_VOLATILE_SKIPPED: return "volatile-skipped";
 	case FT_RULE_DFU_VOLATILE: return "dfu-volatile";
@@ -335,13 +336,20 @@ typedef struct piece_rule {
 	ft_plan_rule rule;
 } piece_rule;
 
+/* The flash address range of the family: two 1 MB banks from 0x08000000 (RM0433 §4.3.1,
+ * FLASH_END 0x081FFFFF; devices.md §1.2). An address there past a smaller part's flash is flash
+ * the part lacks (an image for a bigger part, a CM4 image for bank 2), not a typo. */
+#define H7_FLASH_SPAN (2u * 1024 * 1024)
+
 static piece_rule unmapped_rule(const ft_part *part, const ft_plan_piece *piece)
 {
 	uint64_t end = flash_end(part);
 	const ft_region *flash = first_flash(part);
 	if (flash && piece->start >= flash->start && piece->start < end)
 		return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_FLASH_HOLE};
-	if (flash && piece->start >= end && piece->start < end + flash_bytes(part))
+	if (flash && piece->start >= end &&
+	    (piece->start < end + flash_bytes(part) ||
+	     piece->start < (uint64_t)flash->start + H7_FLASH_SPAN))
 		return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_EXCEEDS_FLASH};
 	return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_UNMAPPED};
 }
@@ -385,6 +393,8 @@ static piece_rule rule_of_piece(const ft_part *part, const ft_segment *segment,
 			return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_EXCEEDS_FLASH};
 		return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_FLASH_HOLE};
 	case FT_REGION_EXT_WINDOW:
+		if (dfu && !dfu_available(part))
+			return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_DFU_UNAVAILABLE};
 		return (piece_rule){FT_VERDICT_REFUSE,
 		                    dfu ? FT_RULE_EXT_OVER_DFU : FT_RULE_EXT_NEEDS_LOADER};
 	case FT_REGION_OTP: return (piece_rule){FT_VERDICT_REFUSE, FT_RULE_OTP};
@@ -550,6 +560,18 @@ static size_t progbits_count(const ft_segment *seg)
 	return n;
 }
 
+/* N6 FSBL load region in AXISRAM2: the boot ROM copies the signed FSBL to 0x34180000 and the
+ * template links code at 0x34180400, RAM up to 0x341FFFFF (STM32CubeN6
+ * STM32N657X0HXQ_AXISRAM2_fsbl.ld; devices.md §6.1). */
+#define N6_FSBL_START 0x34180000u
+#define N6_FSBL_SIZE  0x80000u
+
+static bool in_n6_fsbl_region(const ft_part *part, uint32_t start, uint32_t size)
+{
+	return part->family == FT_FAMILY_N6 &&
+	       ranges_overlap(start, size ? size : 1, N6_FSBL_START, N6_FSBL_SIZE);
+}
+
 /* How to keep a RAM segment out of the image, in linker-script terms when sections are known. */
 static void volatile_fix(const ft_plan *plan, ft_plan_segment *ps)
 {
@@ -558,22 +580,52 @@ static void volatile_fix(const ft_plan *plan, ft_plan_segment *ps)
 	const ft_segment *seg = ps->segment;
 	char memory[48];
 	linker_memory_name(plan->part, ps->region, memory, sizeof(memory));
+	/* where code or data loaded elsewhere runs: the startup copy's destination */
+	const ft_region *run_region = region_containing(plan->part, seg->run_addr);
+	char run_memory[48];
+	if (run_region && seg->run_addr != seg->addr)
+		linker_memory_name(plan->part, run_region, run_memory, sizeof(run_memory));
+	else
+		snprintf(run_memory, sizeof(run_memory), "%s", memory);
 	bool flash = first_flash(plan->part) != NULL;
 	/* where initial values live: internal flash, or external flash on parts without it */
 	const char *store = flash ? "AT> FLASH" : "AT> the external-flash region";
+	if (in_n6_fsbl_region(plan->part, seg->addr, seg->size) &&
+	    (is_code(ps) || seg->run_addr != seg->addr)) {
+		/* FSBL code and the .data image are what the boot ROM loads (devices.md §6.1):
+		 * (NOLOAD) or another AT> would break the FSBL. Plain RAM contents there (VMA =
+		 * LMA, I24 .noncacheable) take the (NOLOAD) fix below. */
+		append(
+		    fix, len,
+		    "sign the FSBL (STM32_SigningTool_CLI -bin FILE.bin -nk -of 0x80000000 -t fsbl "
+		    "-hv 2.3 --align) and program the signed .bin at 0x70000000, where the boot "
+		    "ROM loads it from, through the external loader; or re-run with "
+		    "--skip-volatile");
+		return;
+	}
 	if (is_code(ps) && flash) {
 		append(
 		    fix, len,
 		    "add AT> FLASH to the output section so the code is stored in flash, and copy "
 		    "it to %s in the startup code (as for .data), or re-run with --skip-volatile",
-		    memory);
+		    run_memory);
 		return;
 	}
 	if (is_code(ps)) {
 		append(fix, len,
 		       "store the code in external flash (%s, copied to %s in the startup code) or "
 		       "ship it inside a signed FSBL image, or re-run with --skip-volatile",
-		       store, memory);
+		       store, run_memory);
+		return;
+	}
+	if (seg->format == FT_IMAGE_ELF && seg->run_addr != seg->addr) {
+		/* the load image of initialised data (.data AT> a RAM): (NOLOAD) would drop the
+		 * initial values the startup code copies to run_addr */
+		append(fix, len,
+		       "these are the initial values of data that runs at 0x%08X, loaded into %s: "
+		       "keep the startup copy but store them persistently (%s instead of AT> %s), "
+		       "or re-run with --skip-volatile",
+		       seg->run_addr, ram_words(ps->region->kind), store, memory);
 		return;
 	}
 	if (seg->format == FT_IMAGE_ELF && progbits_count(seg) == 0) {
@@ -604,12 +656,6 @@ static void volatile_fix(const ft_plan *plan, ft_plan_segment *ps)
 		       store);
 	append(fix, len, ", or re-run with --skip-volatile");
 }
-
-/* N6 FSBL load region in AXISRAM2: the boot ROM copies the signed FSBL to 0x34180000 and the
- * template links code at 0x34180400, RAM up to 0x341FFFFF (STM32CubeN6
- * STM32N657X0HXQ_AXISRAM2_fsbl.ld; devices.md §6.1). */
-#define N6_FSBL_START 0x34180000u
-#define N6_FSBL_SIZE  0x80000u
 
 static void volatile_reason(const ft_plan *plan, ft_plan_segment *ps, const ft_plan_piece *piece)
 {
@@ -650,8 +696,7 @@ static void volatile_reason(const ft_plan *plan, ft_plan_segment *ps, const ft_p
 		append(reason, len, "; %s is volatile, its contents are lost at reset anyway",
 		       ram_words(piece->region->kind));
 	}
-	if (plan->part->family == FT_FAMILY_N6 &&
-	    ranges_overlap(piece->start, piece->size, N6_FSBL_START, N6_FSBL_SIZE))
+	if (in_n6_fsbl_region(plan->part, piece->start, piece->size))
 		append(
 		    reason, len,
 		    "; it lies in the FSBL load region 0x34180000-0x341FFFFF, which the boot ROM "
@@ -669,7 +714,7 @@ typedef struct suggestion {
 	bool shifted; /* a digit dropped or added, rather than one mistyped */
 } suggestion;
 
-#define SUGGEST_MAX_OFFSET (2u * 1024 * 1024) /* the largest H7 flash */
+#define SUGGEST_MAX_OFFSET H7_FLASH_SPAN
 
 static void consider(const ft_part *part, uint32_t addr, uint32_t size, uint32_t candidate,
                      int category, suggestion *best)
@@ -783,10 +828,14 @@ static void exceeds_flash_texts(const ft_plan *plan, ft_plan_segment *ps)
 		       (uint32_t)(seg_end - 1));
 		append_size(reason, len, seg_end - end);
 		append(reason, len, " past the last flash byte 0x%08X", (uint32_t)(end - 1));
+	} else if (ps->segment->addr == end) {
+		append(reason, len, "0x%08X starts right after the last flash byte 0x%08X",
+		       ps->segment->addr, (uint32_t)(end - 1));
 	} else {
 		append(reason, len, "0x%08X is ", ps->segment->addr);
-		append_size(reason, len, ps->segment->addr - end + 1);
-		append(reason, len, " past the last flash byte 0x%08X", (uint32_t)(end - 1));
+		append_size(reason, len, ps->segment->addr - end);
+		append(reason, len, " beyond the end of flash (last byte 0x%08X)",
+		       (uint32_t)(end - 1));
 	}
 	append(ps->fix, sizeof(ps->fix), "%s has ", part->name);
 	append_size(ps->fix, sizeof(ps->fix), flash_bytes(part));
@@ -855,6 +904,7 @@ static void rule_texts(const ft_plan *plan, ft_plan_segment *ps, const ft_plan_p
 	switch (ps->rule) {
 	case FT_RULE_NONE:
 	case FT_RULE_EMPTY:
+	case FT_RULE_ELF_HEADERS:
 	case FT_RULE_OVERLAP:
 	case FT_RULE_CROSSES_REGIONS: return;
 	case FT_RULE_VOLATILE:
@@ -940,9 +990,9 @@ static void classify(const ft_plan *plan, ft_plan_segment *ps)
 	ps->region = region_containing(part, seg->addr);
 	if (seg->format == FT_IMAGE_ELF && seg->run_addr != seg->addr)
 		note(ps, "runs at 0x%08X", seg->run_addr);
-	if (seg->size == 0) {
+	if (seg->size == 0 || seg->headers_only) {
 		ps->verdict = FT_VERDICT_SKIP;
-		ps->rule = FT_RULE_EMPTY;
+		ps->rule = seg->size ? FT_RULE_ELF_HEADERS : FT_RULE_EMPTY;
 		ps->piece_count = 1;
 		ps->pieces[0] = (ft_plan_piece){.start = seg->addr, .region = ps->region};
 		if (ps->region)
@@ -950,8 +1000,19 @@ static void classify(const ft_plan *plan, ft_plan_segment *ps)
 			                    ps->region);
 		else
 			append(ps->region_text, sizeof(ps->region_text), "unmapped");
-		note(ps, "no file bytes (filesz 0, memsz 0x%X): ignored, nothing erased or written",
-		     seg->mem_size);
+		if (seg->size)
+			note(ps,
+			     "its 0x%X file bytes are only the ELF header and program headers, "
+			     "which "
+			     "the linker mapped into this PT_LOAD: not program data, nothing "
+			     "erased or "
+			     "written",
+			     seg->size);
+		else
+			note(ps,
+			     "no file bytes (filesz 0, memsz 0x%X): ignored, nothing erased or "
+			     "written",
+			     seg->mem_size);
 		return;
 	}
 	if (end_of(seg->addr, seg->size) > (1ull << 32)) {
@@ -1386,11 +1447,21 @@ static void advise_no_flash(ft_plan *plan)
 	add_advice(plan,
 	           "2) pass the external loader of the board's NOR flash (--loader "
 	           "FILE.stldr, e.g. MX25UM51245G_STM32N6570-NUCLEO.stldr on NUCLEO-N657X0-Q)");
-	add_advice(plan,
-	           "3) program signed images rather than a load-and-run ELF: "
-	           "FSBL-trusted.bin @0x70000000, Appli-trusted.bin @0x70100000, data such as "
-	           "network weights at their XSPI address (sign with STM32_SigningTool_CLI ... "
-	           "-align)");
+	/* only for images linked to load into RAM: a signed image at its XSPI address needs no
+	 * advice to be one */
+	bool loads_into_ram = false;
+	for (size_t i = 0; i < plan->segment_count; i++) {
+		const ft_plan_segment *ps = &plan->segments[i];
+		loads_into_ram |=
+		    ps->segment->size && !ps->segment->headers_only && is_ram(ps->region);
+	}
+	if (loads_into_ram)
+		add_advice(
+		    plan,
+		    "3) program signed images rather than a load-and-run ELF: "
+		    "FSBL-trusted.bin @0x70000000, Appli-trusted.bin @0x70100000, data such as "
+		    "network weights at their XSPI address (sign with STM32_SigningTool_CLI "
+		    "... -align)");
 }
 
 ft_error ft_plan_build(const ft_part *part, const ft_segment *const *segments, size_t count,

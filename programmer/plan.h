@@ -45,7 +45,8 @@ typedef enum ft_verdict {
 	FT_VERDICT_PROGRAM,  /* written to persistent memory, then verified */
 	FT_VERDICT_VOLATILE, /* SWD only: written to RAM for this session, lost at reset, a warning
 	                      */
-	FT_VERDICT_SKIP,     /* nothing written: no file bytes, or volatile under skip_volatile */
+	FT_VERDICT_SKIP,     /* nothing written: no file bytes (or only ELF headers), or volatile
+	                      * under skip_volatile */
 	FT_VERDICT_REFUSE,   /* cannot be programmed as asked; the whole plan is refused */
 } ft_verdict;
 
@@ -56,6 +57,7 @@ const char *ft_verdict_name(ft_verdict verdict);
 typedef enum ft_plan_rule {
 	FT_RULE_NONE,             /* programmable, nothing to say */
 	FT_RULE_EMPTY,            /* no file bytes (p_filesz 0): ignored */
+	FT_RULE_ELF_HEADERS,      /* file bytes that are only the ELF headers: ignored */
 	FT_RULE_VOLATILE,         /* RAM over SWD: written, lost at reset */
 	FT_RULE_VOLATILE_SKIPPED, /* RAM, skipped on request */
 	FT_RULE_DFU_VOLATILE,     /* RAM over DFU: the bootloader refuses it or cannot keep it */

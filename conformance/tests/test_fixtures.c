@@ -593,6 +593,80 @@ static void test_h725_bin_has_report_e_size_and_names_its_addresses(void)
 	free(bin.data);
 }
 
+/* DfuSe file (UM0391): prefix "DfuSe" 01 DFUImageSize bTargets; per target "Target" alt, named,
+ * name[255], dwTargetSize, dwNbElements; per element address, size, data; then the 16-byte DFU
+ * suffix whose last 4 bytes are the CRC-32 (reflected 0xEDB88320, initial 0xFFFFFFFF, no final
+ * XOR) of everything before them. */
+static uint32_t dfu_crc(const uint8_t *p, size_t len)
+{
+	uint32_t crc = 0xFFFFFFFFu;
+	for (size_t i = 0; i < len; i++) {
+		crc ^= p[i];
+		for (int b = 0; b < 8; b++)
+			crc = crc & 1 ? crc >> 1 ^ 0xEDB88320u : crc >> 1;
+	}
+	return crc;
+}
+
+/* The bytes in a fixture's ELF PT_LOADs that carry file bytes. */
+static uint64_t loaded_bytes(const loaded_elf *le)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < le->load_count; i++)
+		total += le->loads[i].p_filesz;
+	return total;
+}
+
+static void check_dfu_form(const char *name)
+{
+	loaded_elf le;
+	file_bytes dfu;
+	if (!open_elf(name, &le) || !read_fixture(name, "dfu", &dfu)) {
+		close_elf(&le);
+		return;
+	}
+	char what[128];
+	const uint8_t *p = dfu.data;
+	size_t size = dfu.size;
+	bool framed = size >= 11 + 274 + 16 && memcmp(p, "DfuSe\x01", 6) == 0 &&
+	              le32(p + 6) == size - 16 && p[10] == 1 && memcmp(p + 11, "Target", 6) == 0 &&
+	              memcmp(p + size - 8, "UFD\x10", 4) == 0;
+	snprintf(what, sizeof(what), "%s.dfu prefix, one target and suffix", name);
+	CU_assertImplementation(framed, __LINE__, what, __FILE__, "", CU_FALSE);
+	if (framed) {
+		snprintf(what, sizeof(what), "%s.dfu suffix CRC", name);
+		EXPECT_HEX(what, le32(p + size - 4), dfu_crc(p, size - 4));
+		uint32_t elements = le32(p + 11 + 270);
+		size_t at = 11 + 274;
+		uint64_t data_bytes = 0, mismatched = 0;
+		for (uint32_t e = 0; e < elements && at + 8 <= size - 16; e++) {
+			uint32_t addr = le32(p + at), len = le32(p + at + 4);
+			at += 8;
+			if (len > size - 16 - at)
+				break;
+			const uint8_t *want = elf_bytes_at(&le, addr, len);
+			mismatched += !want || memcmp(want, p + at, len) != 0;
+			data_bytes += len;
+			at += len;
+		}
+		snprintf(what, sizeof(what), "%s.dfu element bytes", name);
+		EXPECT_HEX(what, data_bytes, loaded_bytes(&le));
+		snprintf(what, sizeof(what), "%s.dfu elements differing from the ELF", name);
+		EXPECT_HEX(what, mismatched, 0);
+		snprintf(what, sizeof(what), "%s.dfu bytes after the last element", name);
+		EXPECT_HEX(what, size - 16 - at, 0);
+	}
+	free(dfu.data);
+	close_elf(&le);
+}
+
+static void test_dfu_forms_hold_the_flash_segments(void)
+{
+	check_dfu_form("h723-eth-d2-fixed");
+	check_dfu_form("h743-clean");
+	check_dfu_form("h7a3-clean");
+}
+
 static CU_TestInfo tests[] = {
     {"h723_eth_d2_loads_descriptors_into_d2_sram", test_h723_eth_d2_loads_descriptors_into_d2_sram},
     {"h723_eth_d2_fixed_gives_d2_sections_no_file_bytes",
@@ -614,6 +688,7 @@ static CU_TestInfo tests[] = {
     {"bin_forms_hold_the_flash_image", test_bin_forms_hold_the_flash_image},
     {"h725_bin_has_report_e_size_and_names_its_addresses",
      test_h725_bin_has_report_e_size_and_names_its_addresses},
+    {"dfu_forms_hold_the_flash_segments", test_dfu_forms_hold_the_flash_segments},
     CU_TEST_INFO_NULL,
 };
 

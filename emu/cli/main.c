@@ -3,6 +3,7 @@
  * is the user's description; keep both in step. */
 #include "emu/board_runtime.h"
 #include "emu/cli/emu_cli.h"
+#include "emu/cli/switches.h"
 #include "emu/pcap.h"
 #include "emu/usbip/usbip_server.h"
 #include "models/dfu_bootloader.h"
@@ -40,6 +41,7 @@ typedef struct options {
 	const char *pcap;
 	log_level level;
 	bool reenter_dfu; /* --on-leave dfu */
+	ft_emu_switches sw; /* --fault, --quirk, --option (emu/cli/switches.h) */
 } options;
 
 /* Signals arrive in a thread of their own (sigwait), which sets stop and wakes the server: no
@@ -151,6 +153,11 @@ static void usage(FILE *out)
 	      "  --pcap FILE          write the USB traffic as a usbmon pcap capture (Wireshark,\n"
 	      "                       tshark: -d usb.product==0x0483df11,usbdfu shows DFU)\n"
 	      "  --log-level LEVEL    error, warning, info (default) or debug, on stderr\n"
+	      "  --fault NAME[=VALUE] inject a fault: disconnect-at-block=N, corrupt-block=N,\n"
+	      "                       corrupt-double, no-readback-verify, workarea-crash,\n"
+	      "                       partial-word=pad|skip (repeatable)\n"
+	      "  --quirk NAME=on|off  force a ROM quirk of the part table on or off\n"
+	      "  --option NAME=VALUE  option bytes at power-on: rdp=BYTE (0xAA level 0)\n"
 	      "  --help, --version\n"
 	      "\n"
 	      "When the board is ready, one line on stdout says so:\n"
@@ -215,7 +222,10 @@ static int parse_options(int argc, char **argv, options *opt)
 		OPT_LEVEL,
 		OPT_LEAVE,
 		OPT_HELP,
-		OPT_VERSION
+		OPT_VERSION,
+		OPT_FAULT,
+		OPT_QUIRK,
+		OPT_OPTION
 	};
 	static const struct option longopts[] = {
 	    {"board", required_argument, NULL, OPT_BOARD},
@@ -228,6 +238,9 @@ static int parse_options(int argc, char **argv, options *opt)
 	    {"on-leave", required_argument, NULL, OPT_LEAVE},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"fault", required_argument, NULL, OPT_FAULT},
+	    {"quirk", required_argument, NULL, OPT_QUIRK},
+	    {"option", required_argument, NULL, OPT_OPTION},
 	    {NULL, 0, NULL, 0},
 	};
 	static const char *const boots[] = {"dfu", "flash"};
@@ -271,6 +284,19 @@ static int parse_options(int argc, char **argv, options *opt)
 				goto bad_value;
 			opt->reenter_dfu = choice == 1;
 			break;
+		case OPT_FAULT:
+		case OPT_QUIRK:
+		case OPT_OPTION: {
+			char why[256];
+			bool ok = c == OPT_FAULT   ? ft_emu_switch_fault(&opt->sw, optarg, why, sizeof(why))
+			          : c == OPT_QUIRK ? ft_emu_switch_quirk(&opt->sw, optarg, why, sizeof(why))
+			                           : ft_emu_switch_option(&opt->sw, optarg, why, sizeof(why));
+			if (!ok) {
+				fprintf(stderr, "flashtwin-emu: %s\n", why);
+				return FT_EMU_EXIT_USAGE;
+			}
+			break;
+		}
 		case OPT_HELP: usage(stdout); return FT_EMU_EXIT_OK;
 		case OPT_VERSION:
 			printf("flashtwin-emu %s\n", FT_EMU_VERSION);
@@ -372,6 +398,7 @@ static int start_dfu(emu *e, uint16_t port)
 	                                .trace = dfu_trace,
 	                                .trace_user = e};
 	ft_board_runtime_uid(e->rt, cfg.uid);
+	ft_emu_switches_apply_dfu(&e->opt.sw, &cfg);
 	ft_diag diag;
 	ft_diag_clear(&diag);
 	ft_error err = ft_dfu_bootloader_new(&cfg, &e->bl, &diag);
@@ -559,6 +586,14 @@ static int run(emu *e)
 			log_diag(e, LOG_ERROR, "--pcap", &diag);
 			return FT_EMU_EXIT_FAILED;
 		}
+	}
+	ft_flash_h7 *flash = ft_board_runtime_flash(e->rt);
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	if (flash && ft_emu_switches_apply_flash(&e->opt.sw, flash, ft_board_runtime_clock(e->rt),
+	                                         &diag) != FT_OK) {
+		log_diag(e, LOG_ERROR, "--option", &diag);
+		return FT_EMU_EXIT_FAILED;
 	}
 	status = start_dfu(e, (uint16_t)e->opt.port);
 	if (status != FT_EMU_EXIT_OK)

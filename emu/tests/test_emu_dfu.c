@@ -378,6 +378,22 @@ static void test_second_instance_on_the_same_state_is_refused(void)
 	FT_ASSERT_HEX(stop(&first, SIGTERM), 0);
 }
 
+static void test_port_in_use_exits_one(void)
+{
+	emu_proc first, second;
+	if (!start(&first, BOARD, NULL))
+		return;
+	char listen[64], other_state[192];
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", first.port);
+	snprintf(other_state, sizeof(other_state), "%s/other", g_tmp);
+	/* later options win: another state directory, the first instance's port */
+	const char *const extra[] = {"--state", other_state, "--listen", listen, NULL};
+	CU_ASSERT_TRUE_FATAL(spawn(&second, BOARD, extra));
+	FT_ASSERT_HEX(wait_exit(&second, EXIT_WAIT_MS), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(emu_stderr(), "USB/IP server"));
+	FT_ASSERT_HEX(stop(&first, SIGTERM), 0);
+}
+
 static void test_sigint_stops_with_status_zero(void)
 {
 	emu_proc p;
@@ -516,6 +532,7 @@ static CU_TestInfo tests[] = {
     {"flash_survives_sigterm_and_restart", test_flash_survives_sigterm_and_restart},
     {"second_instance_on_the_same_state_is_refused",
      test_second_instance_on_the_same_state_is_refused},
+    {"port_in_use_exits_one", test_port_in_use_exits_one},
     {"sigint_stops_with_status_zero", test_sigint_stops_with_status_zero},
     {"leaving_dfu_reports_the_jump_and_exits_zero",
      test_leaving_dfu_reports_the_jump_and_exits_zero},

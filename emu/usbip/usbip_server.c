@@ -259,12 +259,9 @@ static void send_devlist(ft_usbip_server *srv, conn *c)
 {
 	ft_usbip_device d;
 	ft_usbip_device_describe(&srv->dev, srv->path, srv->busid, srv->busnum, DEVNUM, &d);
-	uint8_t buf[FT_USBIP_OP_HEADER_SIZE + 4 + FT_USBIP_DEVICE_SIZE +
+	uint8_t buf[FT_USBIP_DEVLIST_REPLY_SIZE + FT_USBIP_DEVICE_SIZE +
 	            FT_USB_MAX_INTERFACES * FT_USBIP_INTERFACE_SIZE];
-	size_t n = ft_usbip_op_header_encode(FT_USBIP_OP_REP_DEVLIST, FT_USBIP_ST_OK, buf);
-	static const uint8_t one_device[4] = {0, 0, 0, 1};
-	memcpy(buf + n, one_device, sizeof(one_device));
-	n += sizeof(one_device);
+	size_t n = ft_usbip_devlist_reply_encode(1, buf);
 	n += ft_usbip_device_encode(&d, buf + n);
 	for (unsigned i = 0; i < d.bNumInterfaces; i++)
 		n += ft_usbip_interface_encode(&d.interfaces[i], buf + n);

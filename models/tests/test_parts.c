@@ -289,6 +289,27 @@ static void test_h7a3_has_8k_sectors_16_byte_words_and_otp(void)
 	FT_ASSERT_HEX(h7b0->flash.bank_size, 0x20000);
 }
 
+/* The FMC banks, default mapping (BMAP = 00): boards link SDRAM frame buffers at 0xD0000000, so
+ * an image's NOBITS or PROGBITS section there must land in a named window, not in "unmapped". */
+static void test_h7_fmc_windows_are_mapped(void)
+{
+	static const char *const lines[] = {"H743ZI", "H750VB", "H747XI", "H723ZG", "H7A3ZI"};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		const ft_part *part = must_find(lines[i]);
+		static const uint32_t starts[] = {0x60000000, 0xC0000000, 0xD0000000};
+		for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++) {
+			const ft_region *r = ft_part_region_at(part, starts[k] + 0x0FFFFFFF);
+			CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+			FT_ASSERT_HEX(r->kind, FT_REGION_EXT_WINDOW);
+			FT_ASSERT_HEX(r->start, starts[k]);
+			FT_ASSERT_HEX(r->size, 0x10000000);
+			CU_ASSERT_PTR_NOT_NULL(strstr(r->name, "FMC"));
+		}
+	}
+	CU_ASSERT_STRING_EQUAL(ft_part_region_at(must_find("H743ZI"), 0xD0000000)->name,
+	                       "FMC SDRAM bank 2");
+}
+
 static void test_n6_has_no_internal_flash(void)
 {
 	static const char *const lines[] = {"N645", "N647", "N655", "N657"};
@@ -625,6 +646,7 @@ static CU_TestInfo tests[] = {
     {"h723_d2_ram_is_two_16k_blocks", test_h723_d2_ram_is_two_16k_blocks},
     {"h72x_flash_is_one_bank_of_128k_sectors", test_h72x_flash_is_one_bank_of_128k_sectors},
     {"h7a3_has_8k_sectors_16_byte_words_and_otp", test_h7a3_has_8k_sectors_16_byte_words_and_otp},
+    {"h7_fmc_windows_are_mapped", test_h7_fmc_windows_are_mapped},
     {"n6_has_no_internal_flash", test_n6_has_no_internal_flash},
     {"n6_secure_aliases_are_named_and_npu_ram_depends_on_line",
      test_n6_secure_aliases_are_named_and_npu_ram_depends_on_line},

@@ -216,6 +216,54 @@ static void test_describe_reads_identity_and_interfaces_from_descriptors(void)
 	ft_usb_loopback_free(lb);
 }
 
+static void test_devlist_head_carries_the_device_count(void)
+{
+	uint8_t wire[12];
+	FT_ASSERT_HEX(ft_usbip_devlist_reply_encode(2, wire), 12);
+	/* version 0x0111, OP_REP_DEVLIST 0x0005, status 0, number of devices 2 */
+	static const uint8_t expected[12] = {0x01, 0x11, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0, 2};
+	FT_ASSERT_BYTES(wire, expected, sizeof(expected));
+	uint32_t count = 0;
+	FT_ASSERT_HEX(ft_usbip_devlist_count_decode(wire + 8, 4, &count), FT_OK);
+	FT_ASSERT_HEX(count, 2);
+	FT_ASSERT_HEX(ft_usbip_devlist_count_decode(wire + 8, 3, &count), FT_ERR_RANGE);
+}
+
+static void test_devlist_interfaces_fill_the_device_record(void)
+{
+	ft_usbip_device d;
+	memset(&d, 0, sizeof(d));
+	d.bNumInterfaces = 2;
+	static const uint8_t wire[8] = {0xfe, 0x01, 0x02, 0x00, 0x0a, 0x00, 0x00, 0x00};
+	FT_ASSERT_HEX(ft_usbip_devlist_interfaces_decode(wire, 7, &d), FT_ERR_RANGE);
+	FT_ASSERT_HEX(ft_usbip_devlist_interfaces_decode(wire, 8, &d), FT_OK);
+	FT_ASSERT_HEX(d.interfaces[0].bInterfaceClass, 0xfe);
+	FT_ASSERT_HEX(d.interfaces[0].bInterfaceProtocol, 0x02);
+	FT_ASSERT_HEX(d.interfaces[1].bInterfaceClass, 0x0a);
+}
+
+static void test_devlist_keeps_the_first_interfaces_of_a_long_list(void)
+{
+	ft_usbip_device d;
+	memset(&d, 0, sizeof(d));
+	d.bNumInterfaces = 255;
+	uint8_t wire[255 * 4];
+	for (size_t i = 0; i < 255; i++) {
+		wire[4 * i] = (uint8_t)i;
+		wire[4 * i + 1] = wire[4 * i + 2] = wire[4 * i + 3] = 0;
+	}
+	FT_ASSERT_HEX(ft_usbip_devlist_interfaces_decode(wire, sizeof(wire), &d), FT_OK);
+	FT_ASSERT_HEX(d.interfaces[31].bInterfaceClass, 31);
+}
+
+static void test_op_status_names_follow_usbip_common(void)
+{
+	CU_ASSERT_STRING_EQUAL(ft_usbip_op_status_name(0), "ST_OK");
+	CU_ASSERT_STRING_EQUAL(ft_usbip_op_status_name(1), "ST_NA");
+	CU_ASSERT_STRING_EQUAL(ft_usbip_op_status_name(4), "ST_NODEV");
+	CU_ASSERT_STRING_EQUAL(ft_usbip_op_status_name(99), "unknown");
+}
+
 static CU_TestInfo tests[] = {
     {"cmd_submit_decodes_the_documents_interrupt_in_example",
      test_cmd_submit_decodes_the_documents_interrupt_in_example},
@@ -234,6 +282,12 @@ static CU_TestInfo tests[] = {
      test_device_record_fields_sit_at_the_documented_offsets},
     {"describe_reads_identity_and_interfaces_from_descriptors",
      test_describe_reads_identity_and_interfaces_from_descriptors},
+    {"devlist_head_carries_the_device_count", test_devlist_head_carries_the_device_count},
+    {"devlist_interfaces_fill_the_device_record",
+     test_devlist_interfaces_fill_the_device_record},
+    {"devlist_keeps_the_first_interfaces_of_a_long_list",
+     test_devlist_keeps_the_first_interfaces_of_a_long_list},
+    {"op_status_names_follow_usbip_common", test_op_status_names_follow_usbip_common},
     CU_TEST_INFO_NULL,
 };
 

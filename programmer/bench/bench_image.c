@@ -92,9 +92,9 @@ static uint8_t *make_elf(size_t *len)
 		elf[off + i] = (uint8_t)(i * 2654435761u >> 24);
 	eb_phdr ph = {EB_PT_LOAD, off, 0x08000000, 0x08000000, size, size, EB_PF_R | EB_PF_X};
 	eb_shdr sh[2] = {
-	    {".isr_vector", EB_SHT_PROGBITS, EB_SHF_ALLOC, 0x08000000, off, 0x400},
+	    {".isr_vector", EB_SHT_PROGBITS, EB_SHF_ALLOC, 0x08000000, off, 0x400, 0},
 	    {".text", EB_SHT_PROGBITS, EB_SHF_ALLOC | EB_SHF_EXECINSTR, 0x08000400, off + 0x400,
-	     size - 0x400},
+	     size - 0x400, 0},
 	};
 	*len = eb_build(elf, cap, 0x08000401, &ph, 1, sh, 2, off + size);
 	return elf;

@@ -2,8 +2,6 @@
 #include "programmer/cli/cli.h"
 
 #include <getopt.h>
-#include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 
 static const char help[] =
@@ -36,10 +34,7 @@ typedef struct check_args {
 	const char *transport;
 	bool skip_volatile;
 	bool json;
-	bool has_address;
-	uint32_t address;
-	char **files;
-	size_t file_count;
+	ft_cli_files files;
 } check_args;
 
 enum { OPT_PART = 256, OPT_BOARD, OPT_TRANSPORT, OPT_SKIP_VOLATILE, OPT_ADDRESS, OPT_JSON };
@@ -70,26 +65,20 @@ static int parse_args(int argc, char **argv, check_args *args)
 		case OPT_SKIP_VOLATILE: args->skip_volatile = true; break;
 		case OPT_JSON: args->json = true; break;
 		case OPT_ADDRESS:
-			if (!ft_parse_address(optarg, &args->address)) {
+			if (!ft_parse_address(optarg, &args->files.address)) {
 				ft_cli_error("check: --address '%s' is not an address (0x08000000)",
 				             optarg);
 				return FT_EXIT_USAGE;
 			}
-			args->has_address = true;
+			args->files.has_address = true;
 			break;
 		case 'h': fputs(help, stdout); return FT_EXIT_OK;
-		case ':':
-			ft_cli_error("check: %s needs a value", argv[optind - 1]);
-			return FT_EXIT_USAGE;
-		default:
-			ft_cli_error("check: unknown option '%s' (try 'flashtwin check --help')",
-			             argv[optind - 1]);
-			return FT_EXIT_USAGE;
+		default: return ft_cli_bad_option("check", opt, argv);
 		}
 	}
-	args->files = argv + optind;
-	args->file_count = (size_t)(argc - optind);
-	if (args->file_count == 0) {
+	args->files.paths = argv + optind;
+	args->files.count = (size_t)(argc - optind);
+	if (args->files.count == 0) {
 		ft_cli_error("check: no FILE given (try 'flashtwin check --help')");
 		return FT_EXIT_USAGE;
 	}
@@ -101,27 +90,11 @@ static int parse_args(int argc, char **argv, check_args *args)
 	return -1;
 }
 
-static const ft_part *resolve_part(const check_args *args)
-{
-	if (args->part)
-		return ft_cli_find_part(args->part);
-	char path[PATH_MAX];
-	ft_board board;
-	if (!ft_cli_find_board(args->board, path, sizeof(path), &board))
-		return NULL;
-	const ft_part *part = ft_part_find(board.part);
-	if (!part)
-		ft_cli_error(
-		    "%s: part '%s' is not in the part table ('flashtwin parts' lists them)", path,
-		    board.part);
-	return part;
-}
-
 static bool resolve_transport(const check_args *args, const ft_part *part, ft_route *transport)
 {
 	if (!args->transport) {
-		*transport = part->bootloader && part->bootloader->has_usb_dfu ? FT_ROUTE_DFU
-		                                                               : FT_ROUTE_SWD;
+		*transport =
+		    part->bootloader && part->bootloader->has_usb_dfu ? FT_ROUTE_DFU : FT_ROUTE_SWD;
 		return true;
 	}
 	if (ft_route_parse(args->transport, transport))
@@ -130,63 +103,18 @@ static bool resolve_transport(const check_args *args, const ft_part *part, ft_ro
 	return false;
 }
 
-/* Reads every file into image. Returns an exit status, FT_EXIT_OK when all were read. */
-static int read_files(const check_args *args, ft_image *image)
-{
-	ft_diag diag;
-	ft_diag_clear(&diag);
-	for (size_t i = 0; i < args->file_count; i++) {
-		ft_image_input input = {.path = args->files[i],
-		                        .format = FT_IMAGE_AUTO,
-		                        .has_address = args->has_address,
-		                        .address = args->address};
-		if (ft_image_add_file(image, &input, &diag) != FT_OK) {
-			if (args->json)
-				ft_cli_render_error_json(stdout, "check", args->files[i], &diag);
-			ft_cli_diag(args->files[i], &diag);
-			return FT_EXIT_USAGE;
-		}
-	}
-	if (ft_image_finish(image, &diag) != FT_OK) {
-		const char *file = args->file_count == 1 ? args->files[0] : NULL;
-		if (args->json)
-			ft_cli_render_error_json(stdout, "check", file, &diag);
-		ft_cli_diag(file, &diag);
-		return FT_EXIT_USAGE;
-	}
-	return FT_EXIT_OK;
-}
-
 static int plan_and_render(const check_args *args, const ft_part *part, ft_route transport,
                            const ft_image *image)
 {
-	size_t count = ft_image_segment_count(image);
-	const ft_segment **segments = calloc(count ? count : 1, sizeof(*segments));
-	if (!segments) {
-		ft_cli_error("out of memory");
+	ft_error err;
+	ft_plan *plan = ft_cli_plan(part, image, transport, args->skip_volatile, &err);
+	if (!plan)
 		return FT_EXIT_USAGE;
-	}
-	for (size_t i = 0; i < count; i++)
-		segments[i] = ft_image_segment_at(image, i);
-	ft_plan_options options = {.transport = transport, .skip_volatile = args->skip_volatile};
-	ft_plan *plan = NULL;
-	ft_diag diag;
-	ft_diag_clear(&diag);
-	ft_error err = ft_plan_build(part, segments, count, &options, &plan, &diag);
-	free(segments);
-	if (!plan) {
-		ft_cli_diag(NULL, &diag);
-		return FT_EXIT_USAGE;
-	}
-	ft_cli_check_input input = {.files = (const char *const *)args->files,
-	                            .file_count = args->file_count,
-	                            .board = args->board,
-	                            .has_address = args->has_address,
-	                            .address = args->address,
-	                            .image = image};
+	ft_cli_check_input input = {
+	    .command = "check", .files = &args->files, .board = args->board, .image = image};
 	int status = err == FT_OK ? FT_EXIT_OK : FT_EXIT_REFUSED;
 	if (args->json) {
-		if (!ft_cli_render_plan_json(stdout, &input, plan)) {
+		if (!ft_cli_dump_json(stdout, ft_cli_plan_json(&input, plan))) {
 			ft_cli_error("out of memory");
 			status = FT_EXIT_USAGE;
 		}
@@ -203,16 +131,12 @@ int ft_cli_check(int argc, char **argv)
 	int status = parse_args(argc, argv, &args);
 	if (status >= 0)
 		return status;
-	const ft_part *part = resolve_part(&args);
+	const ft_part *part = ft_cli_resolve_part(args.part, args.board);
 	ft_route transport;
 	if (!part || !resolve_transport(&args, part, &transport))
 		return FT_EXIT_USAGE;
-	ft_image *image = ft_image_new();
-	if (!image) {
-		ft_cli_error("out of memory");
-		return FT_EXIT_USAGE;
-	}
-	status = read_files(&args, image);
+	ft_image *image;
+	status = ft_cli_read_image("check", &args.files, args.json, &image);
 	if (status == FT_EXIT_OK)
 		status = plan_and_render(&args, part, transport, image);
 	ft_image_free(image);

@@ -172,3 +172,19 @@ bool ft_cli_find_board(const char *name, char *path, size_t len, ft_board *board
 	list_boards(dirs, count, name);
 	return false;
 }
+
+const ft_part *ft_cli_resolve_part(const char *part, const char *board)
+{
+	if (part)
+		return ft_cli_find_part(part);
+	char path[PATH_MAX];
+	ft_board b;
+	if (!ft_cli_find_board(board, path, sizeof(path), &b))
+		return NULL;
+	const ft_part *found = ft_part_find(b.part);
+	if (!found)
+		ft_cli_error(
+		    "%s: part '%s' is not in the part table ('flashtwin parts' lists them)", path,
+		    b.part);
+	return found;
+}

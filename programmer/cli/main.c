@@ -1,6 +1,7 @@
 /* flashtwin: the entry point, subcommand dispatch and the shared error printers. */
 #include "programmer/cli/cli.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@ static const char usage[] =
     "usage: flashtwin COMMAND [ARGS...]\n"
     "       flashtwin --help | --version\n"
     "\n"
-    "Plans and explains the programming of STM32H7 and STM32N6 parts.\n"
+    "Plans, programs and explains the programming of STM32H7 and STM32N6 parts.\n"
     "\n"
     "commands:\n"
     "  check FILE... --part PART|--board BOARD [--transport dfu|swd] [--skip-volatile]\n"
@@ -16,12 +17,27 @@ static const char usage[] =
     "        read firmware files (ELF, Intel HEX, SREC, raw BIN, DfuSe) and print the plan:\n"
     "        what would be erased, written and verified, or why the image is refused;\n"
     "        touches no device\n"
+    "  flash FILE... --connect CONN [--part PART|--board BOARD] [--skip-volatile]\n"
+    "                [--address ADDR] [--no-verify] [--leave [ADDR]] [--json]\n"
+    "        plan, then erase, write and verify over USB DFU; a refused plan touches nothing\n"
+    "  read --connect CONN ADDR LEN -o FILE [--alt N]\n"
+    "        read device memory (or option bytes: --alt 1) into a file\n"
+    "  erase --connect CONN (--sector ADDR... | --mass --force)\n"
+    "        erase the sectors holding the addresses, or the whole flash\n"
+    "  info --connect CONN [--part PART|--board BOARD] [--json]\n"
+    "        show the DFU device: identity, alternate settings and layouts, the part\n"
+    "  list [usb | usbip://HOST:PORT] [--json]\n"
+    "        list the DFU devices on this host's USB or on a USB/IP server\n"
+    "  convert FILE... --format dfuse|bin|ihex|srec -o OUT [--address ADDR]\n"
+    "        write the segments of firmware files in another format\n"
     "  parts [PART] [--json]\n"
     "        list the supported parts, or show one part's memory map, flash geometry and\n"
     "        system-bootloader facts\n"
     "\n"
-    "'flashtwin COMMAND --help' describes a command.\n"
-    "exit status: 0 programmable / done, 1 refused, 2 bad input or usage\n";
+    "CONN: usb, usb:SERIAL or usbip://HOST:PORT[/BUSID] (an emulated board or a usbipd).\n"
+    "'flashtwin COMMAND --help' describes a command; docs/cli.md has the details.\n"
+    "exit status: 0 done / programmable, 1 refused or failed (verify, device error),\n"
+    "2 bad input or usage, 3 connection failed\n";
 
 typedef struct command {
 	const char *name;
@@ -29,8 +45,9 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"check", ft_cli_check},
-    {"parts", ft_cli_parts},
+    {"check", ft_cli_check}, {"flash", ft_cli_flash},     {"read", ft_cli_read},
+    {"erase", ft_cli_erase}, {"info", ft_cli_info},       {"list", ft_cli_list},
+    {"parts", ft_cli_parts}, {"convert", ft_cli_convert},
 };
 
 void ft_cli_error(const char *fmt, ...)
@@ -41,6 +58,34 @@ void ft_cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+void ft_cli_warning(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("flashtwin: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+int ft_cli_bad_option(const char *cmd, int opt, char **argv)
+{
+	if (opt == ':')
+		ft_cli_error("%s: %s needs a value", cmd, argv[optind - 1]);
+	else
+		ft_cli_error("%s: unknown option '%s' (try 'flashtwin %s --help')", cmd,
+		             argv[optind - 1], cmd);
+	return FT_EXIT_USAGE;
+}
+
+bool ft_cli_parse_number(const char *cmd, const char *what, const char *text, uint32_t *out)
+{
+	if (ft_parse_address(text, out))
+		return true;
+	ft_cli_error("%s: %s '%s' is not a number (0x08000000, 131072)", cmd, what, text);
+	return false;
 }
 
 void ft_cli_diag(const char *file, const ft_diag *diag)
@@ -88,6 +133,6 @@ int main(int argc, char **argv)
 	else if (closest && best <= 2)
 		ft_cli_error("unknown command '%s'; did you mean '%s'?", name, closest->name);
 	else
-		ft_cli_error("unknown command '%s' (commands: check, parts)", name);
+		ft_cli_error("unknown command '%s' (try 'flashtwin --help')", name);
 	return FT_EXIT_USAGE;
 }

@@ -14,7 +14,7 @@ static const char *transport_words(ft_route transport)
 	return transport == FT_ROUTE_DFU ? "USB DFU" : "SWD";
 }
 
-static void range_text(char *buf, size_t len, uint32_t start, uint32_t size)
+void ft_cli_range_text(char *buf, size_t len, uint32_t start, uint32_t size)
 {
 	if (size)
 		snprintf(buf, len, "0x%08X-0x%08X", start, (uint32_t)(start + size - 1));
@@ -68,7 +68,7 @@ static void make_row(const ft_plan_segment *ps, row *r)
 {
 	const ft_segment *seg = ps->segment;
 	ft_segment_origin(seg, r->origin, sizeof(r->origin));
-	range_text(r->range, sizeof(r->range), seg->addr, seg->size);
+	ft_cli_range_text(r->range, sizeof(r->range), seg->addr, seg->size);
 	ft_plan_format_size(seg->size, r->size, sizeof(r->size));
 }
 
@@ -114,14 +114,14 @@ static void print_work(FILE *out, const ft_plan *plan)
 	char range[40], size[24];
 	for (size_t i = 0; i < ft_plan_erase_count(plan); i++) {
 		const ft_plan_erase *e = ft_plan_erase_at(plan, i);
-		range_text(range, sizeof(range), e->start, e->size);
+		ft_cli_range_text(range, sizeof(range), e->start, e->size);
 		ft_plan_format_size(e->size, size, sizeof(size));
 		fprintf(out, "%-8sbank %u sector %-3u %s  %s\n", i ? "" : "erase", e->bank,
 		        e->sector, range, size);
 	}
 	for (size_t i = 0; i < ft_plan_write_count(plan); i++) {
 		const ft_plan_write *w = ft_plan_write_at(plan, i);
-		range_text(range, sizeof(range), w->start, w->size);
+		ft_cli_range_text(range, sizeof(range), w->start, w->size);
 		ft_plan_format_size(w->size, size, sizeof(size));
 		fprintf(out, "%-8s%s  %s", i ? "" : "write", range, size);
 		if (w->padding)
@@ -132,7 +132,7 @@ static void print_work(FILE *out, const ft_plan *plan)
 	}
 	for (size_t i = 0; i < ft_plan_verify_count(plan); i++) {
 		const ft_range *v = ft_plan_verify_at(plan, i);
-		range_text(range, sizeof(range), v->start, v->size);
+		ft_cli_range_text(range, sizeof(range), v->start, v->size);
 		fprintf(out, "%-8s%s\n", i ? "" : "verify", range);
 	}
 }
@@ -140,9 +140,9 @@ static void print_work(FILE *out, const ft_plan *plan)
 void ft_cli_render_plan_text(FILE *out, const ft_cli_check_input *input, const ft_plan *plan)
 {
 	const ft_part *part = ft_plan_part(plan);
-	fprintf(out, "flashtwin check:");
-	for (size_t i = 0; i < input->file_count; i++)
-		fprintf(out, " %s", input->files[i]);
+	fprintf(out, "flashtwin %s:", input->command);
+	for (size_t i = 0; i < input->files->count; i++)
+		fprintf(out, " %s", input->files->paths[i]);
 	fprintf(out, " -> %s (id 0x%03X)", part->name, part->dev_id);
 	if (input->board)
 		fprintf(out, " on %s", input->board);
@@ -166,7 +166,7 @@ void ft_cli_render_plan_text(FILE *out, const ft_cli_check_input *input, const f
 
 /* Builders that tolerate NULL children: an allocation failure anywhere leaves a NULL that
  * json_object_set_new ignores (returning -1), and the caller checks the root once. */
-static json_t *hex(uint32_t value)
+json_t *ft_cli_json_hex(uint32_t value)
 {
 	char text[16];
 	snprintf(text, sizeof(text), "0x%08X", value);
@@ -186,8 +186,9 @@ static bool set(json_t *object, const char *key, json_t *value)
 /* Adds start, end (inclusive, null when empty) and size to object. */
 static bool set_range(json_t *object, uint32_t start, uint32_t size)
 {
-	return set(object, "start", hex(start)) &&
-	       set(object, "end", size ? hex((uint32_t)(start + size - 1)) : json_null()) &&
+	return set(object, "start", ft_cli_json_hex(start)) &&
+	       set(object, "end",
+	           size ? ft_cli_json_hex((uint32_t)(start + size - 1)) : json_null()) &&
 	       set(object, "size", json_integer(size));
 }
 
@@ -269,8 +270,8 @@ static json_t *segment_json(const ft_plan_segment *ps)
 	        lines ? json_pack("[II]", (json_int_t)seg->first_line, (json_int_t)seg->last_line)
 	              : json_null()) &&
 	    set(o, "mem_size", json_integer(seg->mem_size)) &&
-	    set(o, "run_addr", hex(seg->run_addr)) && set(o, "sections", sections_json(seg)) &&
-	    set(o, "region", region_json(ps->region)) &&
+	    set(o, "run_addr", ft_cli_json_hex(seg->run_addr)) &&
+	    set(o, "sections", sections_json(seg)) && set(o, "region", region_json(ps->region)) &&
 	    set(o, "region_text", json_string(ps->region_text)) &&
 	    set(o, "pieces", pieces_json(ps)) &&
 	    set(o, "verdict", json_string(ft_verdict_name(ps->verdict))) &&
@@ -362,15 +363,15 @@ static const char *note_at(const void *image, size_t i)
 static json_t *files_json(const ft_cli_check_input *input)
 {
 	json_t *a = json_array();
-	for (size_t i = 0; a && i < input->file_count; i++)
-		if (json_array_append_new(a, json_string(input->files[i])) != 0) {
+	for (size_t i = 0; a && i < input->files->count; i++)
+		if (json_array_append_new(a, json_string(input->files->paths[i])) != 0) {
 			json_decref(a);
 			return NULL;
 		}
 	return a;
 }
 
-static bool dump(FILE *out, json_t *root)
+bool ft_cli_dump_json(FILE *out, json_t *root)
 {
 	if (!root)
 		return false;
@@ -388,7 +389,7 @@ static json_t *part_json(const ft_part *part)
 	                 (json_int_t)part->flash_size_kb);
 }
 
-bool ft_cli_render_plan_json(FILE *out, const ft_cli_check_input *input, const ft_plan *plan)
+json_t *ft_cli_plan_json(const ft_cli_check_input *input, const ft_plan *plan)
 {
 	ft_plan_status status = ft_plan_get_status(plan);
 	json_t *root = json_object();
@@ -397,36 +398,39 @@ bool ft_cli_render_plan_json(FILE *out, const ft_cli_check_input *input, const f
 	for (size_t i = 0; ok && i < ft_plan_segment_count(plan); i++)
 		ok =
 		    json_array_append_new(segments, segment_json(ft_plan_segment_at(plan, i))) == 0;
-	ok = ok && set(root, "flashtwin", json_string(FT_CLI_VERSION)) &&
-	     set(root, "command", json_string("check")) &&
-	     set(root, "status", json_string(ft_plan_status_name(status))) &&
-	     set(root, "exit_status",
-	         json_integer(status == FT_PLAN_OK ? FT_EXIT_OK : FT_EXIT_REFUSED)) &&
-	     set(root, "conclusion", json_string(ft_plan_conclusion(plan))) &&
-	     set(root, "part", part_json(ft_plan_part(plan))) &&
-	     set(root, "board", text_or_null(input->board)) &&
-	     set(root, "transport", json_string(ft_route_name(ft_plan_transport(plan)))) &&
-	     set(root, "files", files_json(input)) &&
-	     set(root, "address", input->has_address ? hex(input->address) : json_null()) &&
-	     set(root, "segments", json_incref(segments)) && set(root, "work", work_json(plan)) &&
-	     set(root, "totals", totals_json(plan)) &&
-	     set(root, "advice", strings_json(ft_plan_advice_count(plan), advice_at, plan)) &&
-	     set(root, "image_notes",
-	         strings_json(ft_image_note_count(input->image), note_at, input->image));
+	ok =
+	    ok && set(root, "flashtwin", json_string(FT_CLI_VERSION)) &&
+	    set(root, "command", json_string(input->command)) &&
+	    set(root, "status", json_string(ft_plan_status_name(status))) &&
+	    set(root, "exit_status",
+	        json_integer(status == FT_PLAN_OK ? FT_EXIT_OK : FT_EXIT_REFUSED)) &&
+	    set(root, "conclusion", json_string(ft_plan_conclusion(plan))) &&
+	    set(root, "part", part_json(ft_plan_part(plan))) &&
+	    set(root, "board", text_or_null(input->board)) &&
+	    set(root, "transport", json_string(ft_route_name(ft_plan_transport(plan)))) &&
+	    set(root, "files", files_json(input)) &&
+	    set(root, "address",
+	        input->files->has_address ? ft_cli_json_hex(input->files->address) : json_null()) &&
+	    set(root, "segments", json_incref(segments)) && set(root, "work", work_json(plan)) &&
+	    set(root, "totals", totals_json(plan)) &&
+	    set(root, "advice", strings_json(ft_plan_advice_count(plan), advice_at, plan)) &&
+	    set(root, "image_notes",
+	        strings_json(ft_image_note_count(input->image), note_at, input->image));
 	json_decref(segments);
 	if (!ok) {
 		json_decref(root);
-		return false;
+		return NULL;
 	}
-	return dump(out, root);
+	return root;
 }
 
-void ft_cli_render_error_json(FILE *out, const char *command, const char *file, const ft_diag *diag)
+void ft_cli_render_error_json(FILE *out, const char *command, const char *file, const ft_diag *diag,
+                              int exit_status)
 {
 	json_t *root =
 	    json_pack("{s:s, s:s, s:s, s:i, s:{s:s, s:o, s:o, s:s}}", "flashtwin", FT_CLI_VERSION,
-	              "command", command, "status", "error", "exit_status", FT_EXIT_USAGE, "error",
+	              "command", command, "status", "error", "exit_status", exit_status, "error",
 	              "code", ft_error_name(diag->code), "file", text_or_null(file), "origin",
 	              text_or_null(diag->origin), "message", diag->message);
-	dump(out, root);
+	ft_cli_dump_json(out, root);
 }

@@ -18,7 +18,7 @@ static void parsers(const uint8_t *data, size_t size)
 	if (size >= FT_USBIP_OP_HEADER_SIZE)
 		(void)ft_usbip_parse_op_reply(data, FT_USBIP_OP_REP_IMPORT, &status, &diag);
 	if (size >= FT_USBIP_DEVICE_SIZE) {
-		ft_usbip_device_info info;
+		ft_usbip_device info;
 		if (ft_usbip_parse_device(data, &info, &diag) == FT_OK)
 			assert(strlen(info.path) < sizeof(info.path) &&
 			       strlen(info.busid) < sizeof(info.busid));
@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	shutdown(sv[0], SHUT_WR);
 	ft_diag diag;
 	if (data[0] & 1) {
-		ft_usbip_device_info devs[4];
+		ft_usbip_device devs[4];
 		size_t count;
 		(void)ft_usbip_list_fd(sv[1], "fuzz", 100, devs, 4, &count, &diag);
 	} else {

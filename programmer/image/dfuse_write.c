@@ -1,9 +1,9 @@
 /* DfuSe file writer; the layout is in dfuse_write.h. */
 #include "programmer/image/dfuse_write.h"
 
-#include <errno.h>
+#include "programmer/image/image_write.h"
+
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,7 +56,7 @@ typedef struct target_plan {
 } target_plan;
 
 static ft_error plan_targets(const ft_segment *segments, size_t count,
-                             const ft_dfuse_options *options, target_plan plan[256],
+                             const ft_dfuse_file_options *options, target_plan plan[256],
                              size_t *targets, uint64_t *total, ft_diag *diag)
 {
 	*targets = 0;
@@ -103,8 +103,9 @@ static ft_error plan_targets(const ft_segment *segments, size_t count,
 	return FT_OK;
 }
 
-ft_error ft_dfuse_file_encode(const ft_segment *segments, size_t count, const ft_dfuse_options *options,
-                         uint8_t **out, size_t *out_len, ft_diag *diag)
+ft_error ft_dfuse_file_encode(const ft_segment *segments, size_t count,
+                              const ft_dfuse_file_options *options, uint8_t **out, size_t *out_len,
+                              ft_diag *diag)
 {
 	if (!out || !out_len || (!segments && count))
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, NULL, "no segments or no output");
@@ -167,30 +168,9 @@ ft_error ft_dfuse_file_encode(const ft_segment *segments, size_t count, const ft
 	return FT_OK;
 }
 
-ft_error ft_dfuse_file_write(const ft_segment *segments, size_t count, const ft_dfuse_options *options,
-                        const char *path, ft_diag *diag)
+ft_error ft_dfuse_file_write(const ft_segment *segments, size_t count,
+                             const ft_dfuse_file_options *options, const char *path, ft_diag *diag)
 {
-	if (!path)
-		return ft_diag_set(diag, FT_ERR_INVALID_ARG, NULL, "no path");
-	uint8_t *bytes;
-	size_t len;
-	ft_error err = ft_dfuse_file_encode(segments, count, options, &bytes, &len, diag);
-	if (err != FT_OK)
-		return err;
-	FILE *f = fopen(path, "wb");
-	if (!f) {
-		err = ft_diag_set(diag, FT_ERR_IO, path, "cannot create: %s", strerror(errno));
-	} else {
-		bool ok = fwrite(bytes, 1, len, f) == len;
-		int saved = errno;
-		if (fclose(f) != 0 && ok) {
-			ok = false;
-			saved = errno;
-		}
-		if (!ok)
-			err =
-			    ft_diag_set(diag, FT_ERR_IO, path, "cannot write: %s", strerror(saved));
-	}
-	free(bytes);
-	return err;
+	ft_image_write_options o = {.format = FT_IMAGE_DFUSE, .dfuse = options};
+	return ft_image_write(segments, count, &o, path, diag);
 }

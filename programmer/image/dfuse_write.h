@@ -23,14 +23,14 @@
 #include "models/error.h"
 #include "programmer/image/image.h"
 
-typedef struct ft_dfuse_options {
+typedef struct ft_dfuse_file_options {
 	uint16_t vendor;  /* suffix idVendor; 0xFFFF matches any device (DFU 1.1 file suffix) */
 	uint16_t product; /* suffix idProduct; 0xFFFF matches any */
 	uint16_t device;  /* suffix bcdDevice; 0xFFFF matches any */
 	/* The name of every target whose first segment has no dfu_target_name; NULL leaves those
 	 * targets unnamed. At most 255 characters (a shorter name is NUL-terminated). */
 	const char *target_name;
-} ft_dfuse_options;
+} ft_dfuse_file_options;
 
 /* The DFU suffix CRC: CRC-32 with the reflected polynomial 0xEDB88320, initial value 0xFFFFFFFF
  * and no final XOR (the catalogue name is CRC-32/JAMCRC; "123456789" gives 0x340BC6D9). */
@@ -39,12 +39,13 @@ uint32_t ft_dfuse_file_crc32(const uint8_t *bytes, size_t len);
 /* Builds the file in memory: *out from malloc (the caller frees it), *out_len its size. Returns
  * FT_OK; FT_ERR_INVALID_ARG (no segment with data, a segment with size > 0 and no data, a range
  * past 4 GiB, a name too long, more than 255 targets, a file over 4 GiB), FT_ERR_NO_MEM. */
-ft_error ft_dfuse_file_encode(const ft_segment *segments, size_t count, const ft_dfuse_options *options,
-                         uint8_t **out, size_t *out_len, ft_diag *diag);
+ft_error ft_dfuse_file_encode(const ft_segment *segments, size_t count,
+                              const ft_dfuse_file_options *options, uint8_t **out, size_t *out_len,
+                              ft_diag *diag);
 
 /* The same, written to path (created or truncated). Returns ft_dfuse_file_encode's codes and
  * FT_ERR_IO when the file cannot be written. Blocks on the file system. */
-ft_error ft_dfuse_file_write(const ft_segment *segments, size_t count, const ft_dfuse_options *options,
-                        const char *path, ft_diag *diag);
+ft_error ft_dfuse_file_write(const ft_segment *segments, size_t count,
+                             const ft_dfuse_file_options *options, const char *path, ft_diag *diag);
 
 #endif

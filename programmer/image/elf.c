@@ -6,7 +6,10 @@
  * bytes must lie within both the segment's file range and its memory range; a NOBITS section
  * within its memory range), at their load address sh_addr - p_vaddr + p_paddr. A section inside
  * several PT_LOADs is listed in the first only. File bytes of a segment that no section covers
- * (typically the ELF and program headers in the first PT_LOAD) are counted and noted.
+ * (typically the ELF and program headers in the first PT_LOAD) are counted, and noted unless they
+ * are only the padding the linker puts before a section to align it (sh_addralign). A PT_LOAD
+ * whose file bytes are all inside the ELF header and program-header table carries no program
+ * bytes: it is marked headers_only (ld maps the headers into the lowest PT_LOAD when they fit).
  *
  * Checked before use (ELF 1.2 "Tool Interface Standard" book I; ARM IHI 0044 for EM_ARM):
  * e_ident class, data and magic, e_machine, e_type, e_phentsize/e_shentsize, the header tables
@@ -38,6 +41,7 @@ typedef struct alloc_section {
 	const char *name; /* points into the libelf copy of the file */
 	uint32_t addr, size;
 	uint64_t offset;
+	uint64_t align; /* sh_addralign; 0 and 1 mean none */
 	bool nobits;
 	bool claimed; /* already listed in an earlier PT_LOAD */
 	size_t index;
@@ -48,7 +52,8 @@ typedef struct elf_ctx {
 	ft_image_sink *sink;
 	ft_diag *diag;
 	Elf *elf;
-	size_t headers_end; /* end of the ELF header and program-header table in the file */
+	size_t headers_end; /* end of the headers from offset 0: the ELF header, and the
+	                     * program-header table when it follows the ELF header */
 	alloc_section *sections;
 	size_t section_count;
 	bool has_section_headers;
@@ -143,7 +148,11 @@ static ft_error check_header(elf_ctx *c, const GElf_Ehdr *eh, size_t *phnum)
 		return fail(c, "ELF header",
 		            "e_phoff 0x%llx + %zu program headers end past the file (0x%zx bytes)",
 		            (unsigned long long)eh->e_phoff, *phnum, len);
-	c->headers_end = ph_end > ELF32_EHDR_SIZE ? (size_t)ph_end : ELF32_EHDR_SIZE;
+	/* One block from offset 0 only when the program headers follow the ELF header, as linkers
+	 * write them; otherwise the bytes between the two are not headers. */
+	c->headers_end = eh->e_phoff <= ELF32_EHDR_SIZE && ph_end > ELF32_EHDR_SIZE
+	                     ? (size_t)ph_end
+	                     : ELF32_EHDR_SIZE;
 	return FT_OK;
 }
 
@@ -214,6 +223,7 @@ static ft_error read_sections(elf_ctx *c, const GElf_Ehdr *eh)
 		    .addr = (uint32_t)sh.sh_addr,
 		    .size = (uint32_t)sh.sh_size,
 		    .offset = sh.sh_offset,
+		    .align = sh.sh_addralign,
 		    .nobits = nobits,
 		    .index = i,
 		};
@@ -233,7 +243,8 @@ static bool section_inside(const alloc_section *s, const GElf_Phdr *ph)
 }
 
 typedef struct interval {
-	uint64_t start, end;
+	uint64_t start, end; /* file offsets relative to the segment */
+	uint64_t align;      /* the section's sh_addralign */
 } interval;
 
 static int cmp_intervals(const void *a, const void *b)
@@ -242,19 +253,37 @@ static int cmp_intervals(const void *a, const void *b)
 	return (x->start > y->start) - (x->start < y->start);
 }
 
-/* Bytes of [0, filesz) outside every interval (offsets relative to the segment); the first such
- * range in *gap. Sorts iv. */
-static uint64_t uncovered(interval *iv, size_t n, uint64_t filesz, interval *gap)
+/* A gap that ends where a section starts is alignment padding when the section's address is the
+ * first one at its alignment after the gap's start. Offsets and addresses move together inside a
+ * PT_LOAD, so base (p_vaddr) turns offsets into addresses. */
+static bool is_padding(uint64_t base, uint64_t gap_start, const interval *next)
+{
+	if (next->align < 2)
+		return false;
+	uint64_t from = base + gap_start;
+	uint64_t aligned = (from + next->align - 1) / next->align * next->align;
+	return aligned == base + next->start;
+}
+
+/* Bytes of [0, filesz) outside every interval (offsets relative to the segment), and of them the
+ * bytes that are not alignment padding before a section (*unexplained), the first such range in
+ * *gap. Sorts iv. */
+static uint64_t uncovered(interval *iv, size_t n, uint64_t filesz, uint64_t base,
+                          uint64_t *unexplained, interval *gap)
 {
 	qsort(iv, n, sizeof(interval), cmp_intervals);
 	uint64_t pos = 0, missing = 0;
-	*gap = (interval){0, 0};
+	*unexplained = 0;
+	*gap = (interval){0, 0, 0};
 	for (size_t i = 0; i <= n; i++) {
 		uint64_t start = i < n ? iv[i].start : filesz;
 		if (start > pos) {
-			if (!missing)
-				*gap = (interval){pos, start};
 			missing += start - pos;
+			if (i == n || !is_padding(base, pos, &iv[i])) {
+				if (!*unexplained)
+					*gap = (interval){pos, start, 0};
+				*unexplained += start - pos;
+			}
 		}
 		if (i < n && iv[i].end > pos)
 			pos = iv[i].end;
@@ -318,11 +347,16 @@ static ft_error load_segment(elf_ctx *c, const GElf_Phdr *ph, size_t index, ft_s
 		};
 		if (!s->nobits)
 			iv[ni++] = (interval){s->offset - ph->p_offset,
-			                      s->offset - ph->p_offset + s->size};
+			                      s->offset - ph->p_offset + s->size, s->align};
 	}
 	interval gap;
-	uint64_t missing =
-	    c->has_section_headers ? uncovered(iv, ni, ph->p_filesz, &gap) : ph->p_filesz;
+	uint64_t unexplained = 0;
+	uint64_t missing = c->has_section_headers
+	                       ? uncovered(iv, ni, ph->p_filesz, ph->p_vaddr, &unexplained, &gap)
+	                       : ph->p_filesz;
+	/* No section can share file bytes with the headers, so this holds without section headers.
+	 */
+	bool headers_only = ph->p_filesz && ph->p_offset + ph->p_filesz <= c->headers_end;
 	uint8_t *data = NULL;
 	if (ph->p_filesz) {
 		data = malloc((size_t)ph->p_filesz);
@@ -340,6 +374,7 @@ static ft_error load_segment(elf_ctx *c, const GElf_Phdr *ph, size_t index, ft_s
 	    .section_count = n,
 	    .sections = sec,
 	    .uncovered_bytes = (uint32_t)missing,
+	    .headers_only = headers_only,
 	    .dfu_target = -1,
 	};
 	ft_error err = ft_image_sink_segment(c->sink, &proto, data, c->diag);
@@ -354,13 +389,20 @@ static ft_error load_segment(elf_ctx *c, const GElf_Phdr *ph, size_t index, ft_s
 		                          "0x%08llx%s); nothing to program",
 		                          file, index, (unsigned long long)ph->p_memsz,
 		                          (unsigned long long)ph->p_paddr, names);
-	if (missing && c->has_section_headers) {
+	if (headers_only)
+		return ft_image_sink_note(
+		    c->sink, c->diag,
+		    "%s PT_LOAD[%zu]: its 0x%llx file bytes are only the ELF header "
+		    "and program headers, mapped at 0x%08llx by the linker; "
+		    "nothing to program",
+		    file, index, (unsigned long long)ph->p_filesz, (unsigned long long)ph->p_paddr);
+	if (unexplained && c->has_section_headers) {
 		bool headers = ph->p_offset + gap.start < c->headers_end;
 		return ft_image_sink_note(
 		    c->sink, c->diag,
 		    "%s PT_LOAD[%zu]: 0x%llx of its 0x%llx bytes belong to no section, first "
 		    "0x%08llx-0x%08llx%s; they are programmed too",
-		    file, index, (unsigned long long)missing, (unsigned long long)ph->p_filesz,
+		    file, index, (unsigned long long)unexplained, (unsigned long long)ph->p_filesz,
 		    (unsigned long long)(ph->p_paddr + gap.start),
 		    (unsigned long long)(ph->p_paddr + gap.end - 1),
 		    headers ? " (the ELF header and program headers)" : "");

@@ -67,7 +67,9 @@ typedef struct ft_segment {
 	const ft_section *sections; /* ELF SHF_ALLOC sections inside the segment, by address; a
 	                             * section inside several PT_LOADs is listed in the first */
 	uint32_t uncovered_bytes;   /* ELF: file bytes of the segment no section covers (headers) */
-	int dfu_target;             /* DfuSe: index of the target in the file, else -1 */
+	bool headers_only; /* ELF: every file byte is the ELF header or program-header table, which
+	                    * the linker mapped into this PT_LOAD; no program bytes */
+	int dfu_target;    /* DfuSe: index of the target in the file, else -1 */
 	const char *dfu_target_name; /* DfuSe: the target's name when it is named, else NULL */
 } ft_segment;
 

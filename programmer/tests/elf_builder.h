@@ -33,6 +33,7 @@ typedef struct eb_phdr {
 typedef struct eb_shdr {
 	const char *name;
 	uint32_t type, flags, addr, offset, size;
+	uint32_t align; /* sh_addralign; 0 writes 4 */
 } eb_shdr;
 
 static inline void eb_put16(uint8_t *p, uint16_t v)
@@ -112,7 +113,7 @@ static inline size_t eb_build(uint8_t *buf, size_t cap, uint32_t entry, const eb
 			eb_put32(p + 12, sh[i].addr);
 			eb_put32(p + 16, sh[i].offset);
 			eb_put32(p + 20, sh[i].size);
-			eb_put32(p + 32, 4); /* sh_addralign */
+			eb_put32(p + 32, sh[i].align ? sh[i].align : 4); /* sh_addralign */
 		} else {
 			eb_put32(p + 4, 3); /* SHT_STRTAB */
 			eb_put32(p + 16, (uint32_t)data_end);

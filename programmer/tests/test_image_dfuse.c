@@ -43,7 +43,7 @@ static const ft_segment fixture[] = {
     {.addr = 0x08020000, .size = 4, .data = more, .dfu_alt = 0},
 };
 
-static const ft_dfuse_options ids = {0x0483, 0xdf11, 0x2200, "ST..."};
+static const ft_dfuse_file_options ids = {0x0483, 0xdf11, 0x2200, "ST..."};
 
 static uint32_t get32(const uint8_t *p)
 {
@@ -184,15 +184,17 @@ static void test_writer_refuses_what_a_dfuse_file_cannot_hold(void)
 	ft_segment empty = {.addr = 0x08000000};
 	FT_ASSERT_HEX(ft_dfuse_file_encode(&empty, 1, NULL, &out, &len, &diag), FT_ERR_INVALID_ARG);
 	ft_segment nodata = {.addr = 0x08000000, .size = 4};
-	FT_ASSERT_HEX(ft_dfuse_file_encode(&nodata, 1, NULL, &out, &len, &diag), FT_ERR_INVALID_ARG);
+	FT_ASSERT_HEX(ft_dfuse_file_encode(&nodata, 1, NULL, &out, &len, &diag),
+	              FT_ERR_INVALID_ARG);
 	ft_segment wraps = {.addr = 0xfffffffe, .size = 4, .data = more};
 	FT_ASSERT_HEX(ft_dfuse_file_encode(&wraps, 1, NULL, &out, &len, &diag), FT_ERR_INVALID_ARG);
 	char name[300];
 	memset(name, 'n', sizeof(name) - 1);
 	name[sizeof(name) - 1] = '\0';
-	ft_dfuse_options longname = {0xffff, 0xffff, 0xffff, name};
+	ft_dfuse_file_options longname = {0xffff, 0xffff, 0xffff, name};
 	ft_segment ok = {.addr = 0x08000000, .size = 4, .data = more};
-	FT_ASSERT_HEX(ft_dfuse_file_encode(&ok, 1, &longname, &out, &len, &diag), FT_ERR_INVALID_ARG);
+	FT_ASSERT_HEX(ft_dfuse_file_encode(&ok, 1, &longname, &out, &len, &diag),
+	              FT_ERR_INVALID_ARG);
 	CU_ASSERT_PTR_NULL(out);
 }
 

@@ -44,12 +44,12 @@ static const eb_phdr fixture_ph[] = {
 };
 
 static const eb_shdr fixture_sh[] = {
-    {".isr_vector", EB_SHT_PROGBITS, EB_SHF_ALLOC, 0x08000100, 0x100, 0x40},
-    {".text", EB_SHT_PROGBITS, EB_SHF_ALLOC | EB_SHF_EXECINSTR, 0x08000140, 0x140, 0xc0},
-    {".data", EB_SHT_PROGBITS, EB_SHF_ALLOC | EB_SHF_WRITE, 0x24000000, 0x200, 0x1c},
-    {".bss", EB_SHT_NOBITS, EB_SHF_ALLOC | EB_SHF_WRITE, 0x2400001c, 0x21c, 0x100},
-    {"._user_heap_stack", EB_SHT_NOBITS, EB_SHF_ALLOC | EB_SHF_WRITE, 0x24000200, 0x21c, 0x600},
-    {".comment", EB_SHT_PROGBITS, 0, 0, 0x21c, 4},
+    {".isr_vector", EB_SHT_PROGBITS, EB_SHF_ALLOC, 0x08000100, 0x100, 0x40, 0},
+    {".text", EB_SHT_PROGBITS, EB_SHF_ALLOC | EB_SHF_EXECINSTR, 0x08000140, 0x140, 0xc0, 0},
+    {".data", EB_SHT_PROGBITS, EB_SHF_ALLOC | EB_SHF_WRITE, 0x24000000, 0x200, 0x1c, 0},
+    {".bss", EB_SHT_NOBITS, EB_SHF_ALLOC | EB_SHF_WRITE, 0x2400001c, 0x21c, 0x100, 0},
+    {"._user_heap_stack", EB_SHT_NOBITS, EB_SHF_ALLOC | EB_SHF_WRITE, 0x24000200, 0x21c, 0x600, 0},
+    {".comment", EB_SHT_PROGBITS, 0, 0, 0x21c, 4, 0},
 };
 
 static uint8_t pattern(size_t offset)
@@ -130,6 +130,81 @@ static void test_headers_in_first_ptload_are_uncovered_bytes(void)
 	FT_ASSERT_HEX(s->sections[1].addr, 0x08000140);
 	CU_ASSERT(has_note("app.elf PT_LOAD[1]", "ELF header and program headers"));
 	CU_ASSERT(has_note("0x08000000-0x080000ff", NULL));
+}
+
+/* A CubeIDE-shaped first PT_LOAD: .isr_vector of 0x2cc bytes (byte-aligned), then .text aligned
+ * to text_align at text_addr. Returns the segment, or NULL when the reader failed. */
+static const ft_segment *read_vectors_and_text(uint32_t text_addr, uint32_t text_align)
+{
+	const eb_phdr ph[] = {
+	    {EB_PT_LOAD, 0x100, 0x08000000, 0x08000000, text_addr + 0x40 - 0x08000000,
+	     text_addr + 0x40 - 0x08000000, EB_PF_R | EB_PF_X},
+	};
+	const eb_shdr sh[] = {
+	    {".isr_vector", EB_SHT_PROGBITS, EB_SHF_ALLOC, 0x08000000, 0x100, 0x2cc, 1},
+	    {".text", EB_SHT_PROGBITS, EB_SHF_ALLOC | EB_SHF_EXECINSTR, text_addr,
+	     0x100 + text_addr - 0x08000000, 0x40, text_align},
+	};
+	memset(elf, 0, sizeof(elf));
+	elf_len = eb_build(elf, sizeof(elf), 0x08000001, ph, 1, sh, 2, 0x500);
+	CU_ASSERT_FATAL(elf_len > 0);
+	if (add() != FT_OK)
+		return NULL;
+	return ft_image_segment_at(image, 0);
+}
+
+static void test_alignment_padding_before_a_section_is_not_noted(void)
+{
+	/* 0x080002cc rounded up to .text's 16-byte alignment is 0x080002d0: 4 bytes of padding */
+	const ft_segment *s = read_vectors_and_text(0x080002d0, 16);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	FT_ASSERT_HEX(s->uncovered_bytes, 4);
+	CU_ASSERT(!has_note("app.elf PT_LOAD[0]", "belong to no section"));
+}
+
+static void test_gap_wider_than_the_alignment_is_noted(void)
+{
+	/* .text 16-byte aligned could start at 0x080002d0; at 0x080002e0 16 bytes are not padding
+	 */
+	const ft_segment *s = read_vectors_and_text(0x080002e0, 16);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	FT_ASSERT_HEX(s->uncovered_bytes, 0x14);
+	CU_ASSERT(has_note("app.elf PT_LOAD[0]: 0x14 of its 0x320 bytes belong to no section",
+	                   "first 0x080002cc-0x080002df"));
+}
+
+/* ld maps the ELF header and program headers into the lowest PT_LOAD when they fit, even when
+ * that PT_LOAD holds only NOBITS sections (seen in an STM32N6 FSBL): its file bytes are then
+ * the headers alone. */
+static void test_ptload_of_only_the_headers_is_marked_headers_only(void)
+{
+	const eb_phdr ph[] = {
+	    {EB_PT_LOAD, 0, 0x340c0000, 0x340c0000, EB_EHDR_SIZE + 2 * EB_PHDR_SIZE, 0x1000,
+	     EB_PF_R | EB_PF_W},
+	    {EB_PT_LOAD, 0x400, 0x34180400, 0x34180400, 0x40, 0x40, EB_PF_R | EB_PF_X},
+	};
+	const eb_shdr sh[] = {
+	    {".bss", EB_SHT_NOBITS, EB_SHF_ALLOC | EB_SHF_WRITE, 0x340c0000, 0x400, 0x1000, 0},
+	    {".text", EB_SHT_PROGBITS, EB_SHF_ALLOC | EB_SHF_EXECINSTR, 0x34180400, 0x400, 0x40, 0},
+	};
+	memset(elf, 0, sizeof(elf));
+	elf_len = eb_build(elf, sizeof(elf), 0x34180401, ph, 2, sh, 2, 0x440);
+	CU_ASSERT_FATAL(elf_len > 0);
+	FT_ASSERT_HEX(add(), FT_OK);
+	const ft_segment *headers = ft_image_segment_at(image, 0);
+	FT_ASSERT_HEX(headers->size, 0x74);
+	CU_ASSERT(headers->headers_only);
+	FT_ASSERT_BYTES(headers->data, elf, 0x74);
+	CU_ASSERT(has_note("app.elf PT_LOAD[0]: its 0x74 file bytes are only the ELF header and "
+	                   "program headers",
+	                   "nothing to program"));
+	CU_ASSERT(!ft_image_segment_at(image, 1)->headers_only);
+}
+
+static void test_headers_before_sections_are_not_headers_only(void)
+{
+	FT_ASSERT_HEX(add(), FT_OK);
+	CU_ASSERT(!ft_image_segment_at(image, 0)->headers_only);
 }
 
 static void test_data_section_gets_its_load_address(void)
@@ -337,6 +412,13 @@ static CU_TestInfo tests[] = {
     {"loads_every_ptload_by_physical_address", test_loads_every_ptload_by_physical_address},
     {"headers_in_first_ptload_are_uncovered_bytes",
      test_headers_in_first_ptload_are_uncovered_bytes},
+    {"alignment_padding_before_a_section_is_not_noted",
+     test_alignment_padding_before_a_section_is_not_noted},
+    {"gap_wider_than_the_alignment_is_noted", test_gap_wider_than_the_alignment_is_noted},
+    {"ptload_of_only_the_headers_is_marked_headers_only",
+     test_ptload_of_only_the_headers_is_marked_headers_only},
+    {"headers_before_sections_are_not_headers_only",
+     test_headers_before_sections_are_not_headers_only},
     {"data_section_gets_its_load_address", test_data_section_gets_its_load_address},
     {"zero_filesz_ptload_is_kept_without_data", test_zero_filesz_ptload_is_kept_without_data},
     {"origin_names_program_header_index", test_origin_names_program_header_index},

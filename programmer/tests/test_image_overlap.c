@@ -157,8 +157,8 @@ static void test_trimmed_elf_piece_keeps_the_sections_it_holds(void)
 	uint8_t elf[1024] = {0};
 	eb_phdr ph = {EB_PT_LOAD, 0x100, 0x08000000, 0x08000000, 0x40, 0x40, EB_PF_R | EB_PF_X};
 	eb_shdr sh[2] = {
-	    {".isr_vector", EB_SHT_PROGBITS, EB_SHF_ALLOC, 0x08000000, 0x100, 0x10},
-	    {".text", EB_SHT_PROGBITS, EB_SHF_ALLOC | EB_SHF_EXECINSTR, 0x08000010, 0x110, 0x30},
+	    {".isr_vector", EB_SHT_PROGBITS, EB_SHF_ALLOC, 0x08000000, 0x100, 0x10, 0},
+	    {".text", EB_SHT_PROGBITS, EB_SHF_ALLOC | EB_SHF_EXECINSTR, 0x08000010, 0x110, 0x30, 0},
 	};
 	memcpy(elf + 0x100, bytes, 0x40);
 	size_t len = eb_build(elf, sizeof(elf), 0, &ph, 1, sh, 2, 0x140);

@@ -423,6 +423,39 @@ static void test_data_image_is_written_at_its_load_address(void)
 	assert_write(0, 0x0800A000, 0x20, 4);
 }
 
+/* .data AT> a RAM: the segment is the initial values the startup code copies to run_addr, so
+ * (NOLOAD) would lose them; the load region has to move to flash instead. */
+static void test_ram_loaded_data_image_is_not_told_to_become_noload(void)
+{
+	static const ft_section data[] = {{".data", 0x24010000, 0x40, false}};
+	ft_segment *seg = add_segment(0x24010000, 0x40);
+	seg->run_addr = 0x20000000;
+	seg->sections = data;
+	seg->section_count = 1;
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_SWD, false), FT_OK);
+	ASSERT_RULE(0, FT_VERDICT_VOLATILE, FT_RULE_VOLATILE);
+	ASSERT_CONTAINS(verdict_of(0)->fix, "initial values of data that runs at 0x20000000");
+	ASSERT_CONTAINS(verdict_of(0)->fix, "AT> FLASH instead of AT> RAM_D1");
+	CU_ASSERT_PTR_NULL(strstr(verdict_of(0)->fix, "NOLOAD"));
+}
+
+/* A segment whose file bytes are only the ELF headers (ld mapped them into a PT_LOAD of NOBITS
+ * sections) carries nothing of the program: nothing is erased or written for it. */
+static void test_segment_of_only_elf_headers_is_skipped(void)
+{
+	add_segment(0x08000000, 0xF4)->headers_only = true;
+	add_segment(0x08020000, 0x100)->elf_flags = 5;
+	FT_ASSERT_HEX(build(&h743xi, FT_ROUTE_DFU, false), FT_OK);
+	ASSERT_RULE(0, FT_VERDICT_SKIP, FT_RULE_ELF_HEADERS);
+	ASSERT_CONTAINS(verdict_of(0)->note, "only the ELF header and program headers");
+	CU_ASSERT_STRING_EQUAL(verdict_of(0)->reason, "");
+	FT_ASSERT_HEX(ft_plan_erase_count(fx.plan), 1);
+	assert_erase(0, 1, 1, 0x08020000, 0x20000);
+	FT_ASSERT_HEX(ft_plan_write_count(fx.plan), 1);
+	assert_write(0, 0x08020000, 0x100, 0);
+	FT_ASSERT_HEX(ft_plan_get_totals(fx.plan)->skip, 1);
+}
+
 static void test_itcm_code_is_refused_over_dfu(void)
 {
 	static const ft_section itcm[] = {{".itcm_text", 0x00000000, 0x800, false}};
@@ -499,6 +532,19 @@ static void test_address_just_past_flash_end_exceeds_flash(void)
 	FT_ASSERT_HEX(build(&h723xe, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_EXCEEDS_FLASH);
 	ASSERT_CONTAINS(verdict_of(0)->reason, "exceeds flash (512 KiB, FLASH_SIZE=0x200)");
+}
+
+/* A CM4 image linked for bank 2 (0x08100000) on a part with less flash: flash it lacks, not an
+ * address one digit off. */
+static void test_bank2_address_on_a_smaller_part_exceeds_flash(void)
+{
+	add_segment(0x08100000, 0x100);
+	FT_ASSERT_HEX(build(&h723xe, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
+	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_EXCEEDS_FLASH);
+	ASSERT_CONTAINS(verdict_of(0)->reason, "exceeds flash (512 KiB, FLASH_SIZE=0x200)");
+	ASSERT_CONTAINS(verdict_of(0)->reason,
+	                "0x08100000 is 512 KiB beyond the end of flash (last byte 0x0807FFFF)");
+	CU_ASSERT_PTR_NULL(strstr(verdict_of(0)->reason, "did you mean"));
 }
 
 static void test_record_crossing_sector_boundary_erases_both_sectors(void)
@@ -725,6 +771,18 @@ static void test_n6_image_without_loader_is_refused_with_fix_list(void)
 	assert_nothing_to_do();
 }
 
+/* A signed image at its XSPI address is already the right artefact: the advice keeps BOOT1 and
+ * the loader, not "program signed images rather than a load-and-run ELF". */
+static void test_n6_signed_image_in_xspi_gets_no_load_and_run_advice(void)
+{
+	add_segment(0x70000000, 0x400)->format = FT_IMAGE_BIN;
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
+	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_EXT_NEEDS_LOADER);
+	FT_ASSERT_HEX(ft_plan_advice_count(fx.plan), 3);
+	ASSERT_CONTAINS(ft_plan_advice_at(fx.plan, 1), "BOOT1=1");
+	ASSERT_CONTAINS(ft_plan_advice_at(fx.plan, 2), "--loader");
+}
+
 static void test_n6_raw_binary_at_zero_points_at_external_windows(void)
 {
 	add_segment(0x00000000, 0x100)->format = FT_IMAGE_BIN;
@@ -750,12 +808,32 @@ static void test_n6_progbits_in_fsbl_ram_is_flagged(void)
 	    "lost at reset");
 }
 
+/* The .data image inside the FSBL (LMA in the FSBL region, run elsewhere) is part of what the
+ * boot ROM loads: the fix is the signed FSBL, never (NOLOAD). */
+static void test_n6_fsbl_data_image_gets_the_signing_fix(void)
+{
+	static const ft_section data[] = {{".data", 0x341B5394, 0x618, false}};
+	ft_segment *seg = add_segment(0x341B5394, 0x618);
+	seg->run_addr = 0x340C0000;
+	seg->sections = data;
+	seg->section_count = 1;
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_OK);
+	ASSERT_RULE(0, FT_VERDICT_VOLATILE, FT_RULE_VOLATILE);
+	ASSERT_CONTAINS(verdict_of(0)->fix, "sign the FSBL");
+	ASSERT_CONTAINS(verdict_of(0)->fix, "signed .bin at 0x70000000");
+	CU_ASSERT_PTR_NULL(strstr(verdict_of(0)->fix, "NOLOAD"));
+}
+
 static void test_n6_over_dfu_has_no_memory_writing_bootloader(void)
 {
 	add_segment(0x34000400, 0x100);
+	add_segment(0x70000000, 0x100)->format = FT_IMAGE_BIN;
 	FT_ASSERT_HEX(build(&n657, FT_ROUTE_DFU, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_DFU_UNAVAILABLE);
 	ASSERT_CONTAINS(verdict_of(0)->fix, "--transport swd");
+	/* not "only the STM32H7R/S bootloader can": the N6 has no memory-writing DFU at all */
+	ASSERT_RULE(1, FT_VERDICT_REFUSE, FT_RULE_DFU_UNAVAILABLE);
+	ASSERT_CONTAINS(verdict_of(1)->reason, "no system-bootloader USB DFU");
 }
 
 /* ---- the plan as a whole ------------------------------------------------------------------- */
@@ -824,6 +902,7 @@ static void test_names_and_sizes_are_stable(void)
 	FT_ASSERT_HEX(t, FT_ROUTE_SWD);
 	CU_ASSERT_FALSE(ft_route_parse("uart", &t));
 	CU_ASSERT_STRING_EQUAL(ft_plan_rule_name(FT_RULE_DFU_WORK_AREA), "dfu-work-area");
+	CU_ASSERT_STRING_EQUAL(ft_plan_rule_name(FT_RULE_ELF_HEADERS), "elf-headers");
 	CU_ASSERT_STRING_EQUAL(ft_verdict_name(FT_VERDICT_VOLATILE), "volatile");
 	CU_ASSERT_STRING_EQUAL(ft_plan_status_name(FT_PLAN_EMPTY), "empty");
 }
@@ -843,6 +922,9 @@ static CU_TestInfo tests[] = {
     {"zero_filesz_segments_are_ignored_and_never_erased",
      test_zero_filesz_segments_are_ignored_and_never_erased},
     {"data_image_is_written_at_its_load_address", test_data_image_is_written_at_its_load_address},
+    {"ram_loaded_data_image_is_not_told_to_become_noload",
+     test_ram_loaded_data_image_is_not_told_to_become_noload},
+    {"segment_of_only_elf_headers_is_skipped", test_segment_of_only_elf_headers_is_skipped},
     {"itcm_code_is_refused_over_dfu", test_itcm_code_is_refused_over_dfu},
     {"itcm_code_over_swd_warns_debugger_only", test_itcm_code_over_swd_warns_debugger_only},
     {"overlapping_segments_with_different_bytes_are_refused",
@@ -852,6 +934,8 @@ static CU_TestInfo tests[] = {
     {"image_larger_than_h723xe_flash_exceeds_flash",
      test_image_larger_than_h723xe_flash_exceeds_flash},
     {"address_just_past_flash_end_exceeds_flash", test_address_just_past_flash_end_exceeds_flash},
+    {"bank2_address_on_a_smaller_part_exceeds_flash",
+     test_bank2_address_on_a_smaller_part_exceeds_flash},
     {"record_crossing_sector_boundary_erases_both_sectors",
      test_record_crossing_sector_boundary_erases_both_sectors},
     {"unaligned_tail_is_padded_to_the_flash_word_with_ff",
@@ -881,9 +965,12 @@ static CU_TestInfo tests[] = {
      test_unmapped_address_far_from_anything_has_no_suggestion},
     {"n6_image_without_loader_is_refused_with_fix_list",
      test_n6_image_without_loader_is_refused_with_fix_list},
+    {"n6_signed_image_in_xspi_gets_no_load_and_run_advice",
+     test_n6_signed_image_in_xspi_gets_no_load_and_run_advice},
     {"n6_raw_binary_at_zero_points_at_external_windows",
      test_n6_raw_binary_at_zero_points_at_external_windows},
     {"n6_progbits_in_fsbl_ram_is_flagged", test_n6_progbits_in_fsbl_ram_is_flagged},
+    {"n6_fsbl_data_image_gets_the_signing_fix", test_n6_fsbl_data_image_gets_the_signing_fix},
     {"n6_over_dfu_has_no_memory_writing_bootloader",
      test_n6_over_dfu_has_no_memory_writing_bootloader},
     {"only_skipped_segments_make_an_empty_plan", test_only_skipped_segments_make_an_empty_plan},

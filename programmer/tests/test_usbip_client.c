@@ -187,7 +187,7 @@ static void test_devlist_parses_exported_devices(void)
 	n += 8;
 	send_all(F->server, reply, n);
 
-	ft_usbip_device_info devs[4];
+	ft_usbip_device devs[4];
 	size_t count;
 	ft_diag d;
 	int fd = F->client;
@@ -196,16 +196,16 @@ static void test_devlist_parses_exported_devices(void)
 	FT_ASSERT_HEX(count, 2);
 	CU_ASSERT_STRING_EQUAL(devs[0].busid, "1-1");
 	CU_ASSERT_STRING_EQUAL(devs[0].path, "/sys/devices/flashtwin/1-1");
-	FT_ASSERT_HEX(devs[0].vid, 0x0483);
-	FT_ASSERT_HEX(devs[0].pid, 0xDF11);
-	FT_ASSERT_HEX(devs[0].bcd_device, 0x0200);
+	FT_ASSERT_HEX(devs[0].idVendor, 0x0483);
+	FT_ASSERT_HEX(devs[0].idProduct, 0xDF11);
+	FT_ASSERT_HEX(devs[0].bcdDevice, 0x0200);
 	FT_ASSERT_HEX(devs[0].speed, 2);
-	FT_ASSERT_HEX(devs[0].num_interfaces, 1);
-	FT_ASSERT_HEX(devs[0].interfaces[0].cls, 0xFE);
-	FT_ASSERT_HEX(devs[0].interfaces[0].protocol, 0x02);
+	FT_ASSERT_HEX(devs[0].bNumInterfaces, 1);
+	FT_ASSERT_HEX(devs[0].interfaces[0].bInterfaceClass, 0xFE);
+	FT_ASSERT_HEX(devs[0].interfaces[0].bInterfaceProtocol, 0x02);
 	CU_ASSERT_STRING_EQUAL(devs[1].busid, "2-4.1");
 	FT_ASSERT_HEX(devs[1].devnum, 9);
-	FT_ASSERT_HEX(devs[1].interfaces[1].cls, 0x0A);
+	FT_ASSERT_HEX(devs[1].interfaces[1].bInterfaceClass, 0x0A);
 	const uint8_t expected_req[8] = {0x01, 0x11, 0x80, 0x05, 0x00, 0x00, 0x00, 0x00};
 	uint8_t req[8];
 	CU_ASSERT_FATAL(recv_all(F->server, req, sizeof(req)));
@@ -221,7 +221,7 @@ static void test_devlist_truncated_by_the_server_is_refused(void)
 	memset(reply + n, 0, 100);
 	send_all(F->server, reply, n + 100);
 	shutdown(F->server, SHUT_WR);
-	ft_usbip_device_info devs[1];
+	ft_usbip_device devs[1];
 	size_t count = 99;
 	ft_diag d;
 	int fd = F->client;
@@ -238,7 +238,7 @@ static void test_devlist_with_absurd_device_count_is_refused(void)
 	size_t n = op_reply(reply, 0x0005, 0);
 	put32(reply + n, 0xFFFFFFFF);
 	send_all(F->server, reply, sizeof(reply));
-	ft_usbip_device_info devs[1];
+	ft_usbip_device devs[1];
 	size_t count;
 	ft_diag d;
 	int fd = F->client;
@@ -251,7 +251,7 @@ static void test_devlist_with_absurd_device_count_is_refused(void)
 static void test_import_sends_the_busid_and_reads_the_device(void)
 {
 	import_ok();
-	const ft_usbip_device_info *dev = ft_usbip_client_device(F->c);
+	const ft_usbip_device *dev = ft_usbip_client_device(F->c);
 	CU_ASSERT_STRING_EQUAL(dev->busid, "1-1");
 	FT_ASSERT_HEX(dev->busnum, 3);
 	FT_ASSERT_HEX(dev->devnum, 7);
@@ -759,10 +759,11 @@ static void test_device_record_strings_are_bounded(void)
 	uint8_t rec[312];
 	memset(rec, 'A', sizeof(rec)); /* no NUL anywhere */
 	rec[256] = 0x07;               /* a control character in the busid */
-	ft_usbip_device_info info;
+	ft_usbip_device info;
 	FT_ASSERT_HEX(ft_usbip_parse_device(rec, &info, NULL), FT_OK);
-	FT_ASSERT_HEX(strlen(info.path), 255);
-	FT_ASSERT_HEX(strlen(info.busid), 31);
+	/* the whole field, and no more: path[256] and busid[32] on the wire */
+	FT_ASSERT_HEX(strlen(info.path), 256);
+	FT_ASSERT_HEX(strlen(info.busid), 32);
 	FT_ASSERT_HEX(info.busid[0], '?');
 }
 

@@ -32,8 +32,7 @@
  * (Linux Documentation/usb/usbip_protocol.rst, OP_REQ_IMPORT). */
 #define FT_TRANSPORT_MAX_SERIAL 126
 #define FT_TRANSPORT_MAX_HOST   253
-#define FT_TRANSPORT_MAX_BUSID  31
-#define FT_USBIP_DEFAULT_PORT   3240
+#define FT_TRANSPORT_MAX_BUSID  31 /* FT_USBIP_BUSID_SIZE - 1 (models/usbip_proto.h) */
 
 /* How a control transfer ended. Not an ft_error: a STALL is a normal answer of a USB device
  * (a request error, USB 2.0 §9.2.7), which the caller decodes in its own protocol's terms. */
@@ -77,6 +76,8 @@ typedef struct ft_transport_device {
 	char serial[FT_TRANSPORT_MAX_SERIAL + 1]; /* empty when the listing cannot know it */
 	uint16_t vid, pid, bcd_device;
 	uint32_t speed; /* Linux enum usb_device_speed: 1 low, 2 full, 3 high, 5 super; 0 unknown */
+	bool dfu;       /* has a DFU-mode interface (class 0xFE, subclass 0x01, protocol 0x02,
+	                 * DFU 1.1 §4.2.3); the usb backend lists only such devices */
 } ft_transport_device;
 
 /* The operations of a backend. ctx is the backend's own pointer, returned by open. The wrappers

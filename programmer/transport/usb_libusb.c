@@ -216,6 +216,7 @@ static ft_error usb_list(const ft_transport_address *addr, ft_transport_device *
 		out[i].bcd_device = c->bcd_device;
 		/* libusb_speed: 1 low, 2 full, 3 high, 4 super; Linux numbers super as 5. */
 		out[i].speed = c->speed == LIBUSB_SPEED_SUPER ? 5u : c->speed;
+		out[i].dfu = true; /* 0483:df11 is the ROM in DFU mode */
 	}
 	if (!err)
 		*count = s->count;

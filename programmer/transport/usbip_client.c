@@ -1,5 +1,6 @@
 #include "programmer/transport/usbip_client.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -14,26 +15,13 @@
 #include <time.h>
 #include <unistd.h>
 
-/* OP_REP status words, Linux tools/usb/usbip/libsrc/usbip_common.h. */
-enum {
-	ST_OK = 0,
-	ST_NA = 1,
-	ST_DEV_BUSY = 2,
-	ST_DEV_ERR = 3,
-	ST_NODEV = 4,
-	ST_ERROR = 5,
-};
-
-#define USBIP_DIR_OUT      0
-#define USBIP_DIR_IN       1
-#define USBIP_URB_DIR_IN   0x200 /* transfer_flags, usbip_protocol.rst */
-#define CONNECT_TIMEOUT_MS 5000  /* connect + import through ft_transport_open */
+#define CONNECT_TIMEOUT_MS 5000 /* connect + import through ft_transport_open */
 
 struct ft_usbip_client {
 	int fd;
 	uint32_t last_seqnum;
 	uint32_t devid;
-	ft_usbip_device_info device;
+	ft_usbip_device device;
 	char label[320];
 	/* FT_TRANSFER_OK while the stream is in step; otherwise what every later call answers. */
 	ft_transfer_status broken;
@@ -49,111 +37,66 @@ static void copy_text(char *dst, size_t cap, const char *src)
 	dst[n] = '\0';
 }
 
-/* Big-endian field access. */
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-const char *ft_usbip_op_status_name(uint32_t status)
-{
-	switch (status) {
-	case ST_OK: return "ST_OK";
-	case ST_NA: return "ST_NA";
-	case ST_DEV_BUSY: return "ST_DEV_BUSY";
-	case ST_DEV_ERR: return "ST_DEV_ERR";
-	case ST_NODEV: return "ST_NODEV";
-	case ST_ERROR: return "ST_ERROR";
-	}
-	return "unknown";
-}
-
 /* Pure parsing. */
 
 ft_error ft_usbip_parse_op_reply(const uint8_t hdr[FT_USBIP_OP_HEADER_SIZE], uint16_t expected_code,
                                  uint32_t *status, ft_diag *diag)
 {
-	uint16_t version = get_be16(hdr);
-	uint16_t code = get_be16(hdr + 2);
-	*status = get_be32(hdr + 4);
-	if (version != FT_USBIP_VERSION)
+	ft_usbip_op_header op;
+	ft_error err = ft_usbip_op_header_decode(hdr, FT_USBIP_OP_HEADER_SIZE, &op);
+	assert(err == FT_OK); /* the array holds a whole header */
+	*status = op.status;
+	if (op.version != FT_USBIP_VERSION)
 		return ft_diag_set(diag, FT_ERR_PROTOCOL, "usbip reply",
-		                   "server speaks USB/IP version 0x%04x, expected 0x%04x", version,
-		                   FT_USBIP_VERSION);
-	if (code != expected_code)
+		                   "server speaks USB/IP version 0x%04x, expected 0x%04x",
+		                   op.version, FT_USBIP_VERSION);
+	if (op.code != expected_code)
 		return ft_diag_set(diag, FT_ERR_PROTOCOL, "usbip reply",
-		                   "reply code 0x%04x, expected 0x%04x", code, expected_code);
-	return FT_OK;
+		                   "reply code 0x%04x, expected 0x%04x", op.code, expected_code);
+	return err;
 }
 
-/* Copies a fixed-size wire string, stopping at its NUL or its end, printable ASCII only. */
-static void wire_string(char *out, size_t cap, const uint8_t *src, size_t len)
+/* Replaces every byte outside printable ASCII: the strings come from the peer. */
+static void printable(char *text)
 {
-	size_t n = 0;
-	while (n < len && n + 1 < cap && src[n] != 0) {
-		out[n] = src[n] >= 0x20 && src[n] < 0x7f ? (char)src[n] : '?';
-		n++;
-	}
-	out[n] = '\0';
+	for (; *text; text++)
+		if ((unsigned char)*text < 0x20 || (unsigned char)*text >= 0x7f)
+			*text = '?';
 }
 
-ft_error ft_usbip_parse_device(const uint8_t buf[FT_USBIP_DEVICE_SIZE], ft_usbip_device_info *out,
+ft_error ft_usbip_parse_device(const uint8_t buf[FT_USBIP_DEVICE_SIZE], ft_usbip_device *out,
                                ft_diag *diag)
 {
 	(void)diag; /* every byte pattern is a valid device record; fields are judged by users */
-	memset(out, 0, sizeof(*out));
-	wire_string(out->path, sizeof(out->path), buf, 256);
-	wire_string(out->busid, sizeof(out->busid), buf + 256, 32);
-	out->busnum = get_be32(buf + 288);
-	out->devnum = get_be32(buf + 292);
-	out->speed = get_be32(buf + 296);
-	out->vid = get_be16(buf + 300);
-	out->pid = get_be16(buf + 302);
-	out->bcd_device = get_be16(buf + 304);
-	out->device_class = buf[306];
-	out->device_subclass = buf[307];
-	out->device_protocol = buf[308];
-	out->configuration_value = buf[309];
-	out->num_configurations = buf[310];
-	out->num_interfaces = buf[311];
-	return FT_OK;
+	ft_error err = ft_usbip_device_decode(buf, FT_USBIP_DEVICE_SIZE, out);
+	assert(err == FT_OK); /* the array holds a whole record */
+	printable(out->path);
+	printable(out->busid);
+	return err;
 }
 
 ft_error ft_usbip_parse_reply(const uint8_t hdr[FT_USBIP_URB_HEADER_SIZE], ft_usbip_reply *out,
                               ft_diag *diag)
 {
 	memset(out, 0, sizeof(*out));
-	out->command = get_be32(hdr);
-	out->seqnum = get_be32(hdr + 4);
-	out->status = (int32_t)get_be32(hdr + 20);
-	if (out->command == FT_USBIP_RET_UNLINK)
+	ft_usbip_urb_header h;
+	ft_diag codec;
+	ft_diag_clear(&codec);
+	ft_error err = ft_usbip_urb_header_decode(hdr, FT_USBIP_URB_HEADER_SIZE, &h, &codec);
+	out->command = h.command;
+	out->seqnum = h.seqnum;
+	if (err == FT_OK && h.command == FT_USBIP_RET_UNLINK) {
+		out->status = h.u.ret_unlink.status;
 		return FT_OK;
-	if (out->command != FT_USBIP_RET_SUBMIT)
+	}
+	if (err != FT_OK || h.command != FT_USBIP_RET_SUBMIT)
 		return ft_diag_set(
 		    diag, FT_ERR_PROTOCOL, "usbip reply",
 		    "command 0x%08x where RET_SUBMIT or RET_UNLINK was due (seqnum %u)",
 		    out->command, out->seqnum);
-	out->actual_length = get_be32(hdr + 24);
-	int32_t packets = (int32_t)get_be32(hdr + 32);
+	out->status = h.u.ret_submit.status;
+	out->actual_length = h.u.ret_submit.actual_length;
+	int32_t packets = h.u.ret_submit.number_of_packets;
 	if (packets != 0 && packets != -1)
 		return ft_diag_set(diag, FT_ERR_PROTOCOL, "usbip reply",
 		                   "RET_SUBMIT seqnum %u carries %d ISO packets on a control URB",
@@ -418,31 +361,31 @@ static ft_error op_exchange(int fd, const char *label, const uint8_t *req, size_
 	return FT_OK;
 }
 
-static ft_error list_on(int fd, const char *label, uint64_t deadline, ft_usbip_device_info *out,
+static ft_error list_on(int fd, const char *label, uint64_t deadline, ft_usbip_device *out,
                         size_t cap, size_t *count, ft_diag *diag)
 {
 	ft_error err = set_nonblocking(fd, label, diag);
 	if (err)
 		return err;
 	uint8_t req[FT_USBIP_OP_HEADER_SIZE];
-	put_be16(req, FT_USBIP_VERSION);
-	put_be16(req + 2, FT_USBIP_OP_REQ_DEVLIST);
-	put_be32(req + 4, ST_OK);
+	ft_usbip_op_header_encode(FT_USBIP_OP_REQ_DEVLIST, FT_USBIP_ST_OK, req);
 	uint32_t status;
 	err = op_exchange(fd, label, req, sizeof(req), FT_USBIP_OP_REP_DEVLIST, deadline, &status,
 	                  diag);
 	if (err)
 		return err;
-	if (status != ST_OK)
+	if (status != FT_USBIP_ST_OK)
 		return ft_diag_set(diag, FT_ERR_DEVICE, label,
 		                   "server refused OP_REQ_DEVLIST with status %s (%u)",
 		                   ft_usbip_op_status_name(status), status);
-	uint8_t word[4];
+	uint8_t word[FT_USBIP_DEVLIST_COUNT_SIZE];
 	size_t got;
 	io_result r = read_exact(fd, word, sizeof(word), deadline, &got);
 	if (r != IO_OK)
 		return read_failed(diag, label, r, "the DEVLIST device count", got, sizeof(word));
-	uint32_t ndev = get_be32(word);
+	uint32_t ndev;
+	err = ft_usbip_devlist_count_decode(word, sizeof(word), &ndev);
+	assert(err == FT_OK);
 	if (ndev > FT_USBIP_MAX_DEVICES)
 		return ft_diag_set(diag, FT_ERR_PROTOCOL, label,
 		                   "DEVLIST announces %u devices, at most %d accepted", ndev,
@@ -454,22 +397,18 @@ static ft_error list_on(int fd, const char *label, uint64_t deadline, ft_usbip_d
 		r = read_exact(fd, dev, sizeof(dev), deadline, &got);
 		if (r != IO_OK)
 			return read_failed(diag, label, r, what, got, sizeof(dev));
-		ft_usbip_device_info info;
+		ft_usbip_device info;
 		err = ft_usbip_parse_device(dev, &info, diag);
 		if (err)
 			return err;
-		/* 4 bytes per interface: class, subclass, protocol, padding. */
-		uint8_t ifs[4 * 255];
-		size_t ifs_len = 4u * info.num_interfaces;
+		uint8_t ifs[FT_USBIP_INTERFACE_SIZE * 255];
+		size_t ifs_len = (size_t)FT_USBIP_INTERFACE_SIZE * info.bNumInterfaces;
 		r = read_exact(fd, ifs, ifs_len, deadline, &got);
 		if (r != IO_OK)
 			return read_failed(diag, label, r, "the DEVLIST interface list", got,
 			                   ifs_len);
-		for (size_t k = 0; k < info.num_interfaces && k < FT_USBIP_MAX_INTERFACES; k++) {
-			info.interfaces[k].cls = ifs[4 * k];
-			info.interfaces[k].subclass = ifs[4 * k + 1];
-			info.interfaces[k].protocol = ifs[4 * k + 2];
-		}
+		err = ft_usbip_devlist_interfaces_decode(ifs, ifs_len, &info);
+		assert(err == FT_OK);
 		if (i < cap)
 			out[i] = info;
 	}
@@ -477,7 +416,7 @@ static ft_error list_on(int fd, const char *label, uint64_t deadline, ft_usbip_d
 	return FT_OK;
 }
 
-ft_error ft_usbip_list_fd(int fd, const char *label, unsigned timeout_ms, ft_usbip_device_info *out,
+ft_error ft_usbip_list_fd(int fd, const char *label, unsigned timeout_ms, ft_usbip_device *out,
                           size_t cap, size_t *count, ft_diag *diag)
 {
 	*count = 0;
@@ -486,8 +425,8 @@ ft_error ft_usbip_list_fd(int fd, const char *label, unsigned timeout_ms, ft_usb
 	return err;
 }
 
-ft_error ft_usbip_list(const char *host, uint16_t port, unsigned timeout_ms,
-                       ft_usbip_device_info *out, size_t cap, size_t *count, ft_diag *diag)
+ft_error ft_usbip_list(const char *host, uint16_t port, unsigned timeout_ms, ft_usbip_device *out,
+                       size_t cap, size_t *count, ft_diag *diag)
 {
 	*count = 0;
 	char label[300];
@@ -502,30 +441,27 @@ ft_error ft_usbip_list(const char *host, uint16_t port, unsigned timeout_ms,
 static ft_error import_status_error(uint32_t status, const char *label, const char *busid,
                                     ft_diag *diag)
 {
-	ft_error code = status == ST_NA || status == ST_NODEV ? FT_ERR_NOT_FOUND
-	                : status == ST_DEV_BUSY               ? FT_ERR_BUSY
-	                                                      : FT_ERR_DEVICE;
+	ft_error code = status == FT_USBIP_ST_NA || status == FT_USBIP_ST_NODEV ? FT_ERR_NOT_FOUND
+	                : status == FT_USBIP_ST_DEV_BUSY                        ? FT_ERR_BUSY
+	                                                                        : FT_ERR_DEVICE;
 	return ft_diag_set(diag, code, label, "server refused to import busid %s: %s (%u)", busid,
 	                   ft_usbip_op_status_name(status), status);
 }
 
 static ft_error import_on(int fd, const char *label, const char *busid, uint64_t deadline,
-                          ft_usbip_device_info *info, ft_diag *diag)
+                          ft_usbip_device *info, ft_diag *diag)
 {
 	ft_error err = set_nonblocking(fd, label, diag);
 	if (err)
 		return err;
-	uint8_t req[FT_USBIP_OP_HEADER_SIZE + 32] = {0};
-	put_be16(req, FT_USBIP_VERSION);
-	put_be16(req + 2, FT_USBIP_OP_REQ_IMPORT);
-	put_be32(req + 4, ST_OK);
-	memcpy(req + 8, busid, strlen(busid));
+	uint8_t req[FT_USBIP_IMPORT_REQUEST_SIZE];
+	ft_usbip_import_request_encode(busid, req);
 	uint32_t status;
 	err = op_exchange(fd, label, req, sizeof(req), FT_USBIP_OP_REP_IMPORT, deadline, &status,
 	                  diag);
 	if (err)
 		return err;
-	if (status != ST_OK)
+	if (status != FT_USBIP_ST_OK)
 		return import_status_error(status, label, busid, diag);
 	uint8_t dev[FT_USBIP_DEVICE_SIZE];
 	size_t got;
@@ -552,7 +488,7 @@ ft_error ft_usbip_import_fd(int fd, const char *label, const char *busid, unsign
 		                   "a busid of 1 to %d characters is required",
 		                   FT_TRANSPORT_MAX_BUSID);
 	}
-	ft_usbip_device_info info;
+	ft_usbip_device info;
 	ft_error err = import_on(fd, label, busid, now_ms() + timeout_ms, &info, diag);
 	if (err) {
 		close(fd);
@@ -575,7 +511,7 @@ ft_error ft_usbip_import_fd(int fd, const char *label, const char *busid, unsign
 static ft_error only_busid(const char *host, uint16_t port, unsigned timeout_ms, const char *label,
                            char busid[FT_TRANSPORT_MAX_BUSID + 1], ft_diag *diag)
 {
-	ft_usbip_device_info devs[4];
+	ft_usbip_device devs[4];
 	size_t count;
 	ft_error err = ft_usbip_list(host, port, timeout_ms, devs, 4, &count, diag);
 	if (err)
@@ -628,7 +564,7 @@ void ft_usbip_close(ft_usbip_client *client)
 	free(client);
 }
 
-const ft_usbip_device_info *ft_usbip_client_device(const ft_usbip_client *client)
+const ft_usbip_device *ft_usbip_client_device(const ft_usbip_client *client)
 {
 	return &client->device;
 }
@@ -669,15 +605,18 @@ static ft_transfer_status io_status(io_result r, size_t got)
 	return FT_TRANSFER_IO;
 }
 
-static void put_urb_header(uint8_t hdr[FT_USBIP_URB_HEADER_SIZE], uint32_t command, uint32_t seqnum,
-                           uint32_t devid, bool in)
+/* The basic header of a URB this client sends: EP0, the device imported. */
+static ft_usbip_urb_header urb_header(const ft_usbip_client *c, uint32_t command, uint32_t seqnum,
+                                      bool in)
 {
-	memset(hdr, 0, FT_USBIP_URB_HEADER_SIZE);
-	put_be32(hdr, command);
-	put_be32(hdr + 4, seqnum);
-	put_be32(hdr + 8, devid);
-	put_be32(hdr + 12, in ? USBIP_DIR_IN : USBIP_DIR_OUT);
-	put_be32(hdr + 16, 0); /* endpoint 0 */
+	ft_usbip_urb_header h;
+	memset(&h, 0, sizeof(h));
+	h.command = command;
+	h.seqnum = seqnum;
+	h.devid = c->devid;
+	h.direction = in ? FT_USBIP_DIR_IN : FT_USBIP_DIR_OUT;
+	h.ep = 0;
+	return h;
 }
 
 /* Reads one reply header and, for an IN RET_SUBMIT, its payload into data (at most len bytes,
@@ -725,9 +664,10 @@ static ft_transfer_status unlink_urb(ft_usbip_client *c, uint32_t seqnum, bool i
                                      size_t len, ft_diag *why)
 {
 	uint32_t useq = next_seqnum(c);
+	ft_usbip_urb_header h = urb_header(c, FT_USBIP_CMD_UNLINK, useq, in);
+	h.u.cmd_unlink.seqnum = seqnum;
 	uint8_t hdr[FT_USBIP_URB_HEADER_SIZE];
-	put_urb_header(hdr, FT_USBIP_CMD_UNLINK, useq, c->devid, in);
-	put_be32(hdr + 20, seqnum);
+	ft_usbip_urb_header_encode(&h, hdr);
 	uint64_t deadline = now_ms() + FT_USBIP_UNLINK_TIMEOUT_MS;
 	io_result r = write_all(c->fd, hdr, sizeof(hdr), deadline);
 	if (r != IO_OK) {
@@ -759,12 +699,12 @@ static ft_transfer_status unlink_urb(ft_usbip_client *c, uint32_t seqnum, bool i
 /* RET_SUBMIT status: 0 or a negative Linux errno (usbip_protocol.rst). */
 static ft_transfer_status urb_status(int32_t status)
 {
-	switch (-(int64_t)status) {
+	switch (status) {
 	case 0: return FT_TRANSFER_OK;
-	case EPIPE: return FT_TRANSFER_STALL;
-	case ENODEV:
-	case ESHUTDOWN: return FT_TRANSFER_NO_DEVICE;
-	case ETIMEDOUT: return FT_TRANSFER_TIMEOUT;
+	case FT_USBIP_EPIPE: return FT_TRANSFER_STALL;
+	case FT_USBIP_ENODEV:
+	case FT_USBIP_ESHUTDOWN: return FT_TRANSFER_NO_DEVICE;
+	case FT_USBIP_ETIMEDOUT: return FT_TRANSFER_TIMEOUT;
 	default: return FT_TRANSFER_IO;
 	}
 }
@@ -789,12 +729,13 @@ ft_transfer_status ft_usbip_control(ft_usbip_client *c, const uint8_t setup[8], 
 	}
 	bool in = (setup[0] & 0x80) != 0;
 	uint32_t seqnum = next_seqnum(c);
-	uint8_t hdr[FT_USBIP_URB_HEADER_SIZE];
-	put_urb_header(hdr, FT_USBIP_CMD_SUBMIT, seqnum, c->devid, in);
-	put_be32(hdr + 20, in ? USBIP_URB_DIR_IN : 0); /* transfer_flags */
-	put_be32(hdr + 24, (uint32_t)len);             /* transfer_buffer_length */
+	ft_usbip_urb_header h = urb_header(c, FT_USBIP_CMD_SUBMIT, seqnum, in);
+	h.u.cmd_submit.transfer_flags = in ? FT_USBIP_URB_DIR_IN : 0;
+	h.u.cmd_submit.transfer_buffer_length = (uint32_t)len;
 	/* start_frame, number_of_packets (0: not ISO, as Linux vhci sends it), interval: 0 */
-	memcpy(hdr + 40, setup, 8);
+	memcpy(h.u.cmd_submit.setup, setup, 8);
+	uint8_t hdr[FT_USBIP_URB_HEADER_SIZE];
+	ft_usbip_urb_header_encode(&h, hdr);
 	uint64_t deadline = now_ms() + timeout_ms;
 	io_result r = write_two(c->fd, hdr, sizeof(hdr), data, in ? 0 : len, deadline);
 	if (r != IO_OK) {
@@ -858,7 +799,7 @@ static ft_error tp_open(const ft_transport_address *addr, void **ctx, ft_diag *d
 static ft_error tp_list(const ft_transport_address *addr, ft_transport_device *out, size_t cap,
                         size_t *count, ft_diag *diag)
 {
-	ft_usbip_device_info *infos = calloc(cap ? cap : 1, sizeof(*infos));
+	ft_usbip_device *infos = calloc(cap ? cap : 1, sizeof(*infos));
 	if (!infos)
 		return ft_diag_set(diag, FT_ERR_NO_MEM, "usbip", "out of memory");
 	ft_error err =
@@ -866,10 +807,16 @@ static ft_error tp_list(const ft_transport_address *addr, ft_transport_device *o
 	for (size_t i = 0; !err && i < *count && i < cap; i++) {
 		memset(&out[i], 0, sizeof(out[i]));
 		snprintf(out[i].id, sizeof(out[i].id), "%s", infos[i].busid);
-		out[i].vid = infos[i].vid;
-		out[i].pid = infos[i].pid;
-		out[i].bcd_device = infos[i].bcd_device;
+		out[i].vid = infos[i].idVendor;
+		out[i].pid = infos[i].idProduct;
+		out[i].bcd_device = infos[i].bcdDevice;
 		out[i].speed = infos[i].speed;
+		for (size_t k = 0; k < infos[i].bNumInterfaces && k < FT_USB_MAX_INTERFACES; k++) {
+			const ft_usbip_interface *f = &infos[i].interfaces[k];
+			/* DFU 1.1 §4.2.3: application-specific class, DFU subclass, DFU mode */
+			out[i].dfu |= f->bInterfaceClass == 0xFE && f->bInterfaceSubClass == 0x01 &&
+			              f->bInterfaceProtocol == 0x02;
+		}
 	}
 	free(infos);
 	return err;

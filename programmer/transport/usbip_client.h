@@ -3,9 +3,9 @@
  * the kernel's vhci-hcd. It is how the programmer reaches emulated boards (flashtwin-emu) and
  * boards exported by a remote `usbipd`.
  *
- * Wire format: Linux Documentation/usb/usbip_protocol.rst, version 0x0111. Every header field is
- * big-endian; the 8 setup bytes are the raw USB bytes (little-endian words) and travel
- * unchanged. One URB is in flight at a time; seqnums count up from 1.
+ * Wire format: Linux Documentation/usb/usbip_protocol.rst, version 0x0111, encoded and decoded by
+ * models/usbip_proto (the codec the emulator's server uses too). One URB is in flight at a time;
+ * seqnums count up from 1.
  *
  * Trust: the server is a peer. Every reply field is checked before use (version, command code,
  * status, seqnum, actual_length against the request, ISO packet counts, string termination), and
@@ -23,41 +23,15 @@
 #include <stdint.h>
 
 #include "models/error.h"
+#include "models/usbip_proto.h"
 #include "programmer/transport/transport.h"
 
-#define FT_USBIP_VERSION           0x0111
-#define FT_USBIP_OP_HEADER_SIZE    8    /* u16 version, u16 code, u32 status */
-#define FT_USBIP_DEVICE_SIZE       312  /* struct usbip_usb_device on the wire */
-#define FT_USBIP_URB_HEADER_SIZE   48   /* usbip_header_basic (20) + the command union (28) */
-#define FT_USBIP_MAX_INTERFACES    32   /* interface triples kept per listed device */
 #define FT_USBIP_MAX_DEVICES       1024 /* a DEVLIST reply announcing more is refused */
 #define FT_USBIP_UNLINK_TIMEOUT_MS 1000 /* wait for RET_UNLINK after a timed-out URB */
 
-/* Operation codes and URB commands (usbip_protocol.rst). */
-#define FT_USBIP_OP_REQ_DEVLIST 0x8005
-#define FT_USBIP_OP_REP_DEVLIST 0x0005
-#define FT_USBIP_OP_REQ_IMPORT  0x8003
-#define FT_USBIP_OP_REP_IMPORT  0x0003
-#define FT_USBIP_CMD_SUBMIT     1
-#define FT_USBIP_CMD_UNLINK     2
-#define FT_USBIP_RET_SUBMIT     3
-#define FT_USBIP_RET_UNLINK     4
-
-/* An exported device as the server describes it (struct usbip_usb_device). Strings are always
- * NUL-terminated; bytes outside printable ASCII are replaced by '?'. */
-typedef struct ft_usbip_device_info {
-	char path[256];
-	char busid[32];
-	uint32_t busnum, devnum;
-	uint32_t speed; /* Linux enum usb_device_speed */
-	uint16_t vid, pid, bcd_device;
-	uint8_t device_class, device_subclass, device_protocol;
-	uint8_t configuration_value, num_configurations, num_interfaces;
-	/* DEVLIST only: the first FT_USBIP_MAX_INTERFACES interfaces' class triples. */
-	struct {
-		uint8_t cls, subclass, protocol;
-	} interfaces[FT_USBIP_MAX_INTERFACES];
-} ft_usbip_device_info;
+/* Devices are described by the codec's ft_usbip_device (models/usbip_proto.h): the client
+ * decodes every record with it and then replaces bytes outside printable ASCII in path and busid
+ * by '?', so the strings are safe to print. interfaces[] is filled by DEVLIST only. */
 
 typedef struct ft_usbip_client ft_usbip_client;
 
@@ -66,12 +40,12 @@ typedef struct ft_usbip_client ft_usbip_client;
  * takes at most timeout_ms. Returns FT_OK; FT_ERR_NOT_FOUND (host unknown); FT_ERR_IO
  * (connection refused or lost); FT_ERR_TIMEOUT; FT_ERR_PROTOCOL (malformed reply); FT_ERR_DEVICE
  * (the server answered a non-zero status); each with diag. */
-ft_error ft_usbip_list(const char *host, uint16_t port, unsigned timeout_ms,
-                       ft_usbip_device_info *out, size_t cap, size_t *count, ft_diag *diag);
+ft_error ft_usbip_list(const char *host, uint16_t port, unsigned timeout_ms, ft_usbip_device *out,
+                       size_t cap, size_t *count, ft_diag *diag);
 
 /* The same over an already connected stream socket, which the call takes over and closes.
  * label names the server in messages. */
-ft_error ft_usbip_list_fd(int fd, const char *label, unsigned timeout_ms, ft_usbip_device_info *out,
+ft_error ft_usbip_list_fd(int fd, const char *label, unsigned timeout_ms, ft_usbip_device *out,
                           size_t cap, size_t *count, ft_diag *diag);
 
 /* Connects to host:port and imports the device busid. An empty or NULL busid means the only
@@ -93,7 +67,7 @@ ft_error ft_usbip_import_fd(int fd, const char *label, const char *busid, unsign
 void ft_usbip_close(ft_usbip_client *client);
 
 /* The imported device, as the server's IMPORT reply described it (interfaces not filled). */
-const ft_usbip_device_info *ft_usbip_client_device(const ft_usbip_client *client);
+const ft_usbip_device *ft_usbip_client_device(const ft_usbip_client *client);
 
 /* "usbip://HOST:PORT/BUSID" (or the label given to ft_usbip_import_fd plus "/BUSID"). */
 const char *ft_usbip_client_describe(const ft_usbip_client *client);
@@ -127,8 +101,9 @@ extern const ft_transport_ops ft_usbip_transport_ops;
 ft_error ft_usbip_parse_op_reply(const uint8_t hdr[FT_USBIP_OP_HEADER_SIZE], uint16_t expected_code,
                                  uint32_t *status, ft_diag *diag);
 
-/* A struct usbip_usb_device; out->interfaces is cleared. */
-ft_error ft_usbip_parse_device(const uint8_t buf[FT_USBIP_DEVICE_SIZE], ft_usbip_device_info *out,
+/* A struct usbip_usb_device, decoded by the codec, strings made printable; out->interfaces is
+ * cleared. */
+ft_error ft_usbip_parse_device(const uint8_t buf[FT_USBIP_DEVICE_SIZE], ft_usbip_device *out,
                                ft_diag *diag);
 
 /* A URB-phase reply header, decoded. */
@@ -148,8 +123,5 @@ ft_error ft_usbip_parse_reply(const uint8_t hdr[FT_USBIP_URB_HEADER_SIZE], ft_us
  * the requested length. */
 ft_error ft_usbip_check_ret_submit(const ft_usbip_reply *reply, uint32_t seqnum, size_t requested,
                                    ft_diag *diag);
-
-/* Stable name of an OP_REP status ("ST_OK", "ST_NODEV", ...; "unknown" otherwise). */
-const char *ft_usbip_op_status_name(uint32_t status);
 
 #endif

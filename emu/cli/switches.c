@@ -1,0 +1,193 @@
+/* flashtwin-emu test switches onto the models' knobs. */
+#include "emu/cli/switches.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* FLASH register offsets from the block base and bits (RM0433 §4.9; devices.md §2.1, §2.3). */
+#define REG_OPTKEYR     0x08u
+#define REG_OPTCR       0x18u
+#define REG_OPTSR_CUR   0x1Cu
+#define REG_OPTSR_PRG   0x20u
+#define OPTCR_OPTLOCK   (1u << 0)
+#define OPTCR_OPTSTART  (1u << 1)
+#define OPTSR_OPT_BUSY  (1u << 0)
+#define OPTSR_RDP_SHIFT 8
+#define OPTSR_RDP_MASK  (0xFFu << OPTSR_RDP_SHIFT)
+#define OPTKEY1         0x08192A3Bu /* HAL FLASH_OPT_KEY1 */
+#define OPTKEY2         0x4C5D6E7Fu /* HAL FLASH_OPT_KEY2 */
+#define MAX_POLLS       10000
+
+/* Splits "NAME=VALUE" (or "NAME") into name and value (NULL without '='). */
+static bool split(const char *arg, char *name, size_t cap, const char **value)
+{
+	const char *eq = strchr(arg, '=');
+	size_t len = eq ? (size_t)(eq - arg) : strlen(arg);
+	if (len == 0 || len >= cap)
+		return false;
+	memcpy(name, arg, len);
+	name[len] = '\0';
+	*value = eq ? eq + 1 : NULL;
+	return true;
+}
+
+static bool number(const char *text, unsigned long max, unsigned long *out)
+{
+	if (!text || !*text)
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(text, &end, 0);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool ft_emu_switch_fault(ft_emu_switches *s, const char *arg, char *err, size_t cap)
+{
+	char name[FT_EMU_SWITCH_NAME];
+	const char *value;
+	unsigned long n;
+	if (!split(arg, name, sizeof(name), &value))
+		goto bad;
+	if (strcmp(name, "disconnect-at-block") == 0 && number(value, 65535, &n) && n > 0)
+		s->disconnect_at_block = (unsigned)n;
+	else if (strcmp(name, "corrupt-block") == 0 && number(value, 65535, &n) && n > 0)
+		s->corrupt_block = (unsigned)n;
+	else if (strcmp(name, "corrupt-double") == 0 && !value)
+		s->corrupt_double = true;
+	else if (strcmp(name, "no-readback-verify") == 0 && !value)
+		s->no_readback_verify = true;
+	else if (strcmp(name, "workarea-crash") == 0 && !value)
+		s->workarea = FT_DFU_BOOTLOADER_WORKAREA_CRASH;
+	else if (strcmp(name, "partial-word") == 0 && value && strcmp(value, "pad") == 0)
+		s->partial_word = FT_DFU_BOOTLOADER_PARTIAL_WORD_PAD;
+	else if (strcmp(name, "partial-word") == 0 && value && strcmp(value, "skip") == 0)
+		s->partial_word = FT_DFU_BOOTLOADER_PARTIAL_WORD_SKIP;
+	else
+		goto bad;
+	return true;
+bad:
+	snprintf(err, cap,
+	         "--fault '%s': expected disconnect-at-block=N, corrupt-block=N, corrupt-double, "
+	         "no-readback-verify, workarea-crash or partial-word=pad|skip",
+	         arg);
+	return false;
+}
+
+bool ft_emu_switch_quirk(ft_emu_switches *s, const char *arg, char *err, size_t cap)
+{
+	char name[FT_EMU_SWITCH_NAME];
+	const char *value;
+	if (s->quirk_count == FT_EMU_MAX_QUIRK_SWITCHES) {
+		snprintf(err, cap, "--quirk: at most %d", FT_EMU_MAX_QUIRK_SWITCHES);
+		return false;
+	}
+	if (!split(arg, name, sizeof(name), &value) || !value ||
+	    (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)) {
+		snprintf(err, cap, "--quirk '%s': expected NAME=on or NAME=off", arg);
+		return false;
+	}
+	size_t i = s->quirk_count++;
+	memcpy(s->quirk_names[i], name, sizeof(name));
+	s->quirks[i].enabled = strcmp(value, "on") == 0;
+	return true;
+}
+
+bool ft_emu_switch_option(ft_emu_switches *s, const char *arg, char *err, size_t cap)
+{
+	char name[FT_EMU_SWITCH_NAME];
+	const char *value;
+	unsigned long n;
+	if (split(arg, name, sizeof(name), &value) && strcmp(name, "rdp") == 0 &&
+	    number(value, 0xFF, &n)) {
+		s->set_rdp = true;
+		s->rdp = (uint8_t)n;
+		return true;
+	}
+	snprintf(err, cap,
+	         "--option '%s': expected rdp=BYTE (0xAA level 0, 0xCC level 2, other "
+	         "values level 1)",
+	         arg);
+	return false;
+}
+
+void ft_emu_switches_apply_dfu(ft_emu_switches *s, ft_dfu_bootloader_config *cfg)
+{
+	cfg->partial_word = s->partial_word;
+	cfg->no_readback_verify = s->no_readback_verify;
+	cfg->disconnect_at_block = s->disconnect_at_block;
+	cfg->corrupt_block = s->corrupt_block;
+	cfg->corrupt_double = s->corrupt_double;
+	cfg->workarea = s->workarea;
+	for (size_t i = 0; i < s->quirk_count; i++)
+		s->quirks[i].name = s->quirk_names[i];
+	cfg->quirk_overrides = s->quirk_count ? s->quirks : NULL;
+	cfg->quirk_override_count = s->quirk_count;
+}
+
+/* Lets the flash model reach its next event: a manual clock is moved there, a real one waited
+ * for (at most 10 ms at a time); an instant clock is there already. */
+static void wait_event(ft_flash_h7 *flash, ft_clock *clock)
+{
+	uint64_t next = ft_flash_h7_next_event_ns(flash);
+	uint64_t now = ft_clock_now_ns(clock);
+	if (next != UINT64_MAX && next > now) {
+		ft_clock_advance(clock, next - now);
+		now = ft_clock_now_ns(clock);
+		if (next > now) {
+			uint64_t ns = next - now < 10000000u ? next - now : 10000000u;
+			struct timespec ts = {0, (long)ns};
+			nanosleep(&ts, NULL);
+		}
+	}
+	ft_flash_h7_poll(flash);
+}
+
+/* Writes a register, retrying while the model holds the bus (an option change in progress). */
+static ft_error write_reg(ft_flash_h7 *flash, ft_clock *clock, uint32_t off, uint32_t value)
+{
+	for (int i = 0; i < MAX_POLLS; i++) {
+		ft_error err = ft_flash_h7_reg_write(flash, off, value);
+		if (err != FT_ERR_BUSY)
+			return err;
+		wait_event(flash, clock);
+	}
+	return FT_ERR_TIMEOUT;
+}
+
+ft_error ft_emu_switches_apply_flash(const ft_emu_switches *s, ft_flash_h7 *flash, ft_clock *clock,
+                                     ft_diag *diag)
+{
+	if (!s->set_rdp)
+		return FT_OK;
+	uint32_t optsr = 0;
+	ft_error err = ft_flash_h7_reg_read(flash, REG_OPTSR_PRG, &optsr);
+	if (err == FT_OK)
+		err = write_reg(flash, clock, REG_OPTKEYR, OPTKEY1);
+	if (err == FT_OK)
+		err = write_reg(flash, clock, REG_OPTKEYR, OPTKEY2);
+	if (err == FT_OK)
+		err = write_reg(flash, clock, REG_OPTSR_PRG,
+		                (optsr & ~OPTSR_RDP_MASK) | (uint32_t)s->rdp << OPTSR_RDP_SHIFT);
+	if (err == FT_OK)
+		err = write_reg(flash, clock, REG_OPTCR, OPTCR_OPTSTART);
+	uint32_t cur = OPTSR_OPT_BUSY;
+	for (int i = 0; err == FT_OK && (cur & OPTSR_OPT_BUSY) && i < MAX_POLLS; i++) {
+		wait_event(flash, clock);
+		err = ft_flash_h7_reg_read(flash, REG_OPTSR_CUR, &cur);
+	}
+	if (err == FT_OK && (cur & OPTSR_OPT_BUSY))
+		err = FT_ERR_TIMEOUT;
+	if (err == FT_OK)
+		err = write_reg(flash, clock, REG_OPTCR, OPTCR_OPTLOCK);
+	if (err != FT_OK)
+		return ft_diag_set(diag, err, "--option", "programming RDP=0x%02X: %s", s->rdp,
+		                   ft_error_name(err));
+	ft_flash_h7_reset(flash);
+	return FT_OK;
+}

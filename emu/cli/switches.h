@@ -1,0 +1,59 @@
+/* flashtwin-emu's test switches: fault injection, ROM quirks and option-byte state at power-on,
+ * in the vocabulary the conformance suite asks for (conformance/target.h, docs/emulator.md):
+ *
+ *   --fault NAME[=VALUE]  disconnect-at-block=N, corrupt-block=N, corrupt-double,
+ *                         no-readback-verify, workarea-crash, partial-word=pad|skip
+ *   --quirk NAME=on|off   force a ROM quirk of the part table on or off, whatever the
+ *                         revision says (h74x-rev-v-bank2-erase-dnbusy, h7a3-rev-z-descriptor)
+ *   --option NAME=VALUE   option bytes programmed before the bootloader starts: rdp=0xAA|0xBB|
+ *                         0xCC (any byte; 0xAA is level 0, 0xCC level 2, others level 1)
+ *
+ * Each switch maps onto a knob the models already have (ft_dfu_bootloader_config, the flash
+ * model's option-byte programming sequence); nothing here adds behaviour to a model. Part of the
+ * flashtwin-emu command, not library API: the parse functions print nothing and return a message
+ * for the caller to print.
+ */
+#ifndef FT_EMU_SWITCHES_H
+#define FT_EMU_SWITCHES_H
+
+#include "models/dfu_bootloader.h"
+#include "models/error.h"
+#include "models/flash_h7.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FT_EMU_MAX_QUIRK_SWITCHES 4
+#define FT_EMU_SWITCH_NAME        64
+
+typedef struct ft_emu_switches {
+	ft_dfu_bootloader_partial_word partial_word;
+	bool no_readback_verify;
+	unsigned disconnect_at_block;
+	unsigned corrupt_block;
+	bool corrupt_double;
+	ft_dfu_bootloader_workarea workarea;
+	size_t quirk_count;
+	char quirk_names[FT_EMU_MAX_QUIRK_SWITCHES][FT_EMU_SWITCH_NAME];
+	ft_dfu_bootloader_quirk quirks[FT_EMU_MAX_QUIRK_SWITCHES];
+	bool set_rdp;
+	uint8_t rdp;
+} ft_emu_switches;
+
+/* Parse one switch's argument into s. On a bad argument return false with why in err. */
+bool ft_emu_switch_fault(ft_emu_switches *s, const char *arg, char *err, size_t cap);
+bool ft_emu_switch_quirk(ft_emu_switches *s, const char *arg, char *err, size_t cap);
+bool ft_emu_switch_option(ft_emu_switches *s, const char *arg, char *err, size_t cap);
+
+/* Copies the fault knobs and quirk overrides into cfg (whose quirk_overrides then point into
+ * s, which must outlive the bootloader). */
+void ft_emu_switches_apply_dfu(ft_emu_switches *s, ft_dfu_bootloader_config *cfg);
+
+/* Programs the --option values through the flash model's option-byte sequence (RM0433 §4.4.4:
+ * OPTKEYR keys, OPTSR_PRG, OPTSTART, wait while OPT_BUSY) and resets the model so that *_CUR
+ * shows them, as a power cycle would. FT_OK, or the model's error with diag. */
+ft_error ft_emu_switches_apply_flash(const ft_emu_switches *s, ft_flash_h7 *flash, ft_clock *clock,
+                                     ft_diag *diag);
+
+#endif
