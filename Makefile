@@ -68,7 +68,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
-.PHONY: all deps test test-build bench fuzz run clean fixtures lab
+.PHONY: all deps test test-build bench fuzz run clean fixtures lab qemu
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS) fixtures
@@ -114,16 +114,23 @@ $(BUILD)/bench/%: $$(filter $$(addsuffix $$*.c,$$(sort $$(dir $(BENCH_SRC)))),$(
 # conformance/fixtures/fixtures.mk adds the firmware fixtures as prerequisites.
 fixtures:
 -include conformance/fixtures/fixtures.mk
+-include emu/qemu/firmware/firmware.mk
 
 test-build: $(TEST_BINS) $(PROGRAMS) fixtures
 
-# Tests run under ASan+UBSan in their own build tree; then a flash under valgrind (its own tree).
-test: | $(DEPS_STAMP)
-	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/san SAN=1 test-build
-	@ci/run-tests.sh $(patsubst $(BUILD)/%,build/san/%,$(TEST_BINS))
-	@MAKE="$(MAKE)" JOBS=$(JOBS) ci/valgrind-flash.sh build/valgrind
+# qemu-system-arm with the flashtwin machines, linked at build/qemu/ (emu/qemu/build.sh: Debian's
+# QEMU 7.2 source plus emu/qemu's overlay, cached outside the tree by the overlay's content hash).
+qemu: | $(DEPS_STAMP)
+	@FT_QEMU_JOBS=$(JOBS) emu/qemu/build.sh build/qemu
 
-bench: | $(DEPS_STAMP)
+# Tests run under ASan+UBSan in their own build tree, after a whole flash under valgrind (its own
+# tree); the QEMU tests need qemu. The CUnit totals come last.
+test: qemu | $(DEPS_STAMP)
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/san SAN=1 test-build
+	@MAKE="$(MAKE)" JOBS=$(JOBS) ci/valgrind-flash.sh build/valgrind
+	@ci/run-tests.sh $(patsubst $(BUILD)/%,build/san/%,$(TEST_BINS))
+
+bench: qemu | $(DEPS_STAMP)
 	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build/bench-tree OPT="-O2 -g -DNDEBUG" \
 		$(patsubst $(BUILD)/%,build/bench-tree/%,$(BENCH_BINS)) build/bench-tree/flashtwin \
 		build/bench-tree/flashtwin-emu fixtures
