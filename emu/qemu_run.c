@@ -511,6 +511,12 @@ ft_error ft_qemu_wait(ft_qemu *q, int timeout_ms, int *status, ft_diag *diag)
 	return FT_OK;
 }
 
+void ft_qemu_terminate(ft_qemu *q)
+{
+	if (q && !q->exited)
+		kill(q->pid, SIGTERM);
+}
+
 const char *ft_qemu_stderr(ft_qemu *q)
 {
 	return q ? q->err : "";

@@ -104,6 +104,10 @@ ft_error ft_qemu_read_serial(ft_qemu *q, const char *until, char *out, size_t ca
  * still running). */
 ft_error ft_qemu_wait(ft_qemu *q, int timeout_ms, int *status, ft_diag *diag);
 
+/* Asks QEMU to shut down cleanly (SIGTERM: the machine closes its board state) when it still
+ * runs; ft_qemu_wait then reaps it. NULL is ignored. */
+void ft_qemu_terminate(ft_qemu *q);
+
 /* What QEMU wrote to stderr so far (warnings, -d logs), NUL-terminated; valid until the next
  * call on q. */
 const char *ft_qemu_stderr(ft_qemu *q);

@@ -5,13 +5,16 @@
 #include "emu/cli/emu_cli.h"
 #include "emu/cli/switches.h"
 #include "emu/pcap.h"
+#include "emu/qemu_run.h"
 #include "emu/usbip/usbip_server.h"
 #include "models/dfu_bootloader.h"
 #include "models/usbip_proto.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -21,6 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #define DEFAULT_HOST "127.0.0.1"
 #define BUSID        "1-1"
@@ -28,11 +35,14 @@
 #define MAX_WAIT_NS 100000000
 /* ROM events replayed per turn when the loop woke late (catch_up). */
 #define MAX_CATCH_UP 64
+/* How long QEMU gets to open its gdbstub, and to shut down after SIGTERM. */
+#define QEMU_WAIT_MS 10000
 
 typedef enum log_level { LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_DEBUG } log_level;
 static const char *const log_names[] = {"error", "warning", "info", "debug"};
 
 typedef enum boot_mode { BOOT_PINS, BOOT_DFU, BOOT_FLASH } boot_mode;
+typedef enum leave_action { LEAVE_EXIT, LEAVE_DFU, LEAVE_BOOT } leave_action;
 
 typedef struct options {
 	const char *board;
@@ -44,7 +54,9 @@ typedef struct options {
 	int pacing; /* --usb-pacing: an ft_usbip_pacing, or -1 for the default of the timing */
 	const char *pcap;
 	log_level level;
-	bool reenter_dfu; /* --on-leave dfu */
+	leave_action leave; /* --on-leave */
+	char gdb_host[64];  /* --gdb: empty when absent */
+	unsigned gdb_port;
 	ft_emu_switches sw; /* --fault, --quirk, --option (emu/cli/switches.h) */
 } options;
 
@@ -72,6 +84,8 @@ typedef struct emu {
 	bool pcap_failed;
 	signals *sig;
 	char state_path[PATH_MAX];
+	char board_path[FT_BOARD_PATH_MAX];
+	ft_board board;
 } emu;
 
 /* ---- logging: "flashtwin-emu: LEVEL: BOARD: message" on stderr ---- */
@@ -149,15 +163,19 @@ static void usage(FILE *out)
 	      "                       numeric addresses only, [ADDR]:PORT for IPv6; port 0 picks\n"
 	      "                       a free port, which the ready line gives\n"
 	      "  --boot dfu|flash     dfu: the system bootloader whatever the board's BOOT0;\n"
-	      "                       flash: boot the flash contents (needs the QEMU machines,\n"
-	      "                       not available yet). Default: the board file's boot0\n"
+	      "                       flash: run the flash contents in QEMU (`make qemu`), its\n"
+	      "                       UART on stdout. Default: the board file's boot0\n"
+	      "  --gdb HOST:PORT      run the flash contents in QEMU halted at reset, with QEMU's\n"
+	      "                       gdbstub on HOST:PORT (port 0 picks a free port, which the\n"
+	      "                       ready line gives); implies --boot flash\n"
 	      "  --timing real|instant  flash operations take datasheet time on the host's clock\n"
 	      "                       (default), or complete at once\n"
 	      "  --usb-pacing full-speed|off  full-speed: every USB transfer takes the time it\n"
 	      "                       takes on a full-speed bus (default with --timing real);\n"
 	      "                       off: none (default with --timing instant)\n"
-	      "  --on-leave exit|dfu  when the board leaves DFU: exit 0 (default), or reset and\n"
-	      "                       serve DFU again as with BOOT0 = 1\n"
+	      "  --on-leave exit|dfu|boot  when the board leaves DFU: exit 0 (default), reset and\n"
+	      "                       serve DFU again as with BOOT0 = 1, or reset into the\n"
+	      "                       programmed firmware in QEMU as with --boot flash\n"
 	      "  --pcap FILE          write the USB traffic as a usbmon pcap capture (Wireshark,\n"
 	      "                       tshark: -d usb.product==0x0483df11,usbdfu shows DFU)\n"
 	      "  --log-level LEVEL    error, warning, info (default) or debug, on stderr\n"
@@ -170,12 +188,15 @@ static void usage(FILE *out)
 	      "\n"
 	      "When the board is ready, one line on stdout says so:\n"
 	      "  flashtwin-emu: BOARD (PART rev R) ready at usbip://HOST:PORT/1-1 (state DIR)\n"
+	      "or, running the flash contents in QEMU (the UART's output follows on stdout):\n"
+	      "  flashtwin-emu: BOARD (PART) running flash in QEMU MACHINE[, gdb at HOST:PORT]\n"
+	      "  (state DIR)\n"
 	      "Exit status: 0 stopped or left DFU, 1 the board could not run (state directory\n"
 	      "in use or of another board, socket, I/O), 2 bad usage, board or boot mode.\n",
 	      out);
 }
 
-static bool parse_listen(const char *arg, options *opt)
+static bool parse_address(const char *arg, char *out_host, size_t host_cap, unsigned *out_port)
 {
 	const char *colon;
 	const char *host = arg;
@@ -193,16 +214,16 @@ static bool parse_listen(const char *arg, options *opt)
 			return false;
 		host_len = (size_t)(colon - arg);
 	}
-	if (host_len == 0 || host_len >= sizeof(opt->host))
+	if (host_len == 0 || host_len >= host_cap)
 		return false;
 	char *end;
 	errno = 0;
 	unsigned long port = strtoul(colon + 1, &end, 10);
 	if (errno || end == colon + 1 || *end || port > 65535)
 		return false;
-	memcpy(opt->host, host, host_len);
-	opt->host[host_len] = '\0';
-	opt->port = (unsigned)port;
+	memcpy(out_host, host, host_len);
+	out_host[host_len] = '\0';
+	*out_port = (unsigned)port;
 	return true;
 }
 
@@ -234,7 +255,8 @@ static int parse_options(int argc, char **argv, options *opt)
 		OPT_FAULT,
 		OPT_QUIRK,
 		OPT_OPTION,
-		OPT_PACING
+		OPT_PACING,
+		OPT_GDB
 	};
 	static const struct option longopts[] = {
 	    {"board", required_argument, NULL, OPT_BOARD},
@@ -251,13 +273,15 @@ static int parse_options(int argc, char **argv, options *opt)
 	    {"quirk", required_argument, NULL, OPT_QUIRK},
 	    {"option", required_argument, NULL, OPT_OPTION},
 	    {"usb-pacing", required_argument, NULL, OPT_PACING},
+	    {"gdb", required_argument, NULL, OPT_GDB},
 	    {NULL, 0, NULL, 0},
 	};
 	static const char *const boots[] = {"dfu", "flash"};
 	static const char *const timings[] = {"real", "instant"};
-	static const char *const leaves[] = {"exit", "dfu"};
-	static const char *const pacings[] = {[FT_USBIP_PACING_NONE] = "off",
-	                                      [FT_USBIP_PACING_FULL_SPEED] = "full-speed"};
+	static const char *const leaves[] = {
+	    [LEAVE_EXIT] = "exit", [LEAVE_DFU] = "dfu", [LEAVE_BOOT] = "boot"};
+	static const char *const pacings[] = {
+	    [FT_USBIP_PACING_NONE] = "off", [FT_USBIP_PACING_FULL_SPEED] = "full-speed"};
 	*opt = (options){.port = FT_USBIP_DEFAULT_PORT,
 	                 .timing = FT_CLOCK_REAL,
 	                 .pacing = -1,
@@ -271,11 +295,15 @@ static int parse_options(int argc, char **argv, options *opt)
 		case OPT_STATE: opt->state = optarg; break;
 		case OPT_PCAP: opt->pcap = optarg; break;
 		case OPT_LISTEN:
-			if (!parse_listen(optarg, opt)) {
+		case OPT_GDB:
+			if (c == OPT_LISTEN
+			        ? !parse_address(optarg, opt->host, sizeof(opt->host), &opt->port)
+			        : !parse_address(optarg, opt->gdb_host, sizeof(opt->gdb_host),
+			                         &opt->gdb_port)) {
 				fprintf(stderr,
-				        "flashtwin-emu: --listen '%s': expected HOST:PORT or "
+				        "flashtwin-emu: --%s '%s': expected HOST:PORT or "
 				        "[ADDR]:PORT with a port from 0 to 65535\n",
-				        optarg);
+				        c == OPT_LISTEN ? "listen" : "gdb", optarg);
 				return FT_EMU_EXIT_USAGE;
 			}
 			break;
@@ -295,9 +323,9 @@ static int parse_options(int argc, char **argv, options *opt)
 			opt->level = (log_level)choice;
 			break;
 		case OPT_LEAVE:
-			if (!pick(optarg, leaves, 2, &choice))
+			if (!pick(optarg, leaves, 3, &choice))
 				goto bad_value;
-			opt->reenter_dfu = choice == 1;
+			opt->leave = (leave_action)choice;
 			break;
 		case OPT_PACING:
 			if (!pick(optarg, pacings, 2, &choice))
@@ -308,9 +336,11 @@ static int parse_options(int argc, char **argv, options *opt)
 		case OPT_QUIRK:
 		case OPT_OPTION: {
 			char why[256];
-			bool ok = c == OPT_FAULT   ? ft_emu_switch_fault(&opt->sw, optarg, why, sizeof(why))
-			          : c == OPT_QUIRK ? ft_emu_switch_quirk(&opt->sw, optarg, why, sizeof(why))
-			                           : ft_emu_switch_option(&opt->sw, optarg, why, sizeof(why));
+			bool ok = c == OPT_FAULT
+			              ? ft_emu_switch_fault(&opt->sw, optarg, why, sizeof(why))
+			          : c == OPT_QUIRK
+			              ? ft_emu_switch_quirk(&opt->sw, optarg, why, sizeof(why))
+			              : ft_emu_switch_option(&opt->sw, optarg, why, sizeof(why));
 			if (!ok) {
 				fprintf(stderr, "flashtwin-emu: %s\n", why);
 				return FT_EMU_EXIT_USAGE;
@@ -336,6 +366,14 @@ static int parse_options(int argc, char **argv, options *opt)
 	if (opt->pacing < 0)
 		opt->pacing = opt->timing == FT_CLOCK_REAL ? FT_USBIP_PACING_FULL_SPEED
 		                                           : FT_USBIP_PACING_NONE;
+	if (opt->gdb_host[0] && opt->boot == BOOT_DFU) {
+		fputs("flashtwin-emu: --gdb runs the flash contents in QEMU; it does not go with "
+		      "--boot dfu\n",
+		      stderr);
+		return FT_EMU_EXIT_USAGE;
+	}
+	if (opt->gdb_host[0])
+		opt->boot = BOOT_FLASH;
 	if (!opt->board || !opt->state) {
 		fputs("flashtwin-emu: --board and --state are required (--help explains)\n",
 		      stderr);
@@ -460,6 +498,9 @@ static void sync_state(emu *e)
 		log_diag(e, LOG_ERROR, "saving the state", &diag);
 }
 
+static int close_board(emu *e, int status);
+static int run_qemu(emu *e);
+
 /* The board left DFU: off the bus, state flushed. Returns -1 when it serves DFU again, else the
  * exit status. */
 static int left_dfu(emu *e, ft_dfu_bootloader_exit why, uint32_t jump_addr)
@@ -480,11 +521,18 @@ static int left_dfu(emu *e, ft_dfu_bootloader_exit why, uint32_t jump_addr)
 		         ft_flash_h7_boot_address(flash, boot0, false));
 	}
 	sync_state(e);
-	if (!e->opt.reenter_dfu) {
+	if (e->opt.leave == LEAVE_EXIT) {
 		printf("flashtwin-emu: %s left DFU (%s)%s\n", ft_board_runtime_name(e->rt),
 		       ft_dfu_bootloader_exit_name(why), where);
 		fflush(stdout);
 		return FT_EMU_EXIT_OK;
+	}
+	if (e->opt.leave == LEAVE_BOOT) {
+		elog(e, LOG_INFO, "left DFU (%s); resetting into the flash contents in QEMU",
+		     ft_dfu_bootloader_exit_name(why));
+		/* the state allows one owner: QEMU's machine opens it next */
+		int status = close_board(e, FT_EMU_EXIT_OK);
+		return status != FT_EMU_EXIT_OK ? status : run_qemu(e);
 	}
 	elog(e, LOG_INFO, "left DFU (%s)%s; resetting into DFU again (--on-leave dfu)",
 	     ft_dfu_bootloader_exit_name(why), where);
@@ -567,12 +615,11 @@ static int check_boot(const options *opt, const ft_board *board)
 		        opt->board, part->name, part->bootloader->source);
 		return FT_EMU_EXIT_USAGE;
 	}
-	if (!dfu) {
+	if ((!dfu || opt->leave == LEAVE_BOOT) && !ft_qemu_machine_for_part(part)) {
 		fprintf(stderr,
-		        "flashtwin-emu: %s: booting the flash contents (BOOT0 = 0) needs the QEMU "
-		        "machines, which flashtwin-emu does not run yet; --boot dfu serves the "
-		        "system bootloader\n",
-		        opt->board);
+		        "flashtwin-emu: %s: no QEMU machine models %s, so it cannot run the flash "
+		        "contents; --boot dfu serves the system bootloader\n",
+		        opt->board, part->name);
 		return FT_EMU_EXIT_USAGE;
 	}
 	return FT_EMU_EXIT_OK;
@@ -609,16 +656,156 @@ static void print_ready(const emu *e)
 	fflush(stdout);
 }
 
+/* ---- the flash contents in QEMU (--boot flash, --gdb, --on-leave boot) ---- */
+
+/* A port the kernel has free on host now (QEMU binds it a moment later), or 0. */
+static unsigned free_port(const char *host)
+{
+	struct sockaddr_storage ss = {0};
+	socklen_t len;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		len = sizeof(*v4);
+	} else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		len = sizeof(*v6);
+	} else {
+		return 0;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	unsigned port = 0;
+	if (bind(fd, (struct sockaddr *)&ss, len) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		port = ntohs(ss.ss_family == AF_INET ? v4->sin_port : v6->sin6_port);
+	close(fd);
+	return port;
+}
+
+/* True when some socket listens on TCP port (the kernel's tables: Linux). */
+static bool port_listening(unsigned port)
+{
+	static const char *const tables[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	bool found = false;
+	for (size_t i = 0; i < 2 && !found; i++) {
+		FILE *f = fopen(tables[i], "r");
+		if (!f)
+			continue;
+		char line[256];
+		while (!found && fgets(line, sizeof(line), f)) {
+			unsigned local, st;
+			/* "  0: 0100007F:1F90 00000000:0000 0A ...": state 0A is LISTEN */
+			if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%*x %x", &local,
+			           &st) == 2 &&
+			    local == port && st == 0x0A)
+				found = true;
+		}
+		fclose(f);
+	}
+	return found;
+}
+
+/* The board's name: its file's name without ".board". */
+static void board_name(const char *path, char *out, size_t cap)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t len = strlen(base);
+	if (len > 6 && strcmp(base + len - 6, ".board") == 0)
+		len -= 6;
+	snprintf(out, cap, "%.*s", (int)len, base);
+}
+
+/* Runs the machine of the board's part on the board's state in console mode (the UART on
+ * stdout), BOOT0 = 0, until QEMU exits or SIGINT/SIGTERM (QEMU then shuts down cleanly). */
+static int run_qemu(emu *e)
+{
+	const ft_part *part = ft_part_find(e->board.part);
+	ft_qemu_config cfg = {.machine = ft_qemu_machine_for_part(part),
+	                      .board_path = e->board_path,
+	                      .state_dir = e->opt.state,
+	                      .boot0 = 0,
+	                      .instant_timing = e->opt.timing == FT_CLOCK_INSTANT,
+	                      .mode = FT_QEMU_CONSOLE};
+	char name[FT_BOARD_PATH_MAX];
+	board_name(e->board_path, name, sizeof(name));
+	char gdb[96] = "";
+	unsigned port = e->opt.gdb_port;
+	if (e->opt.gdb_host[0]) {
+		if (port == 0 && (port = free_port(e->opt.gdb_host)) == 0) {
+			fprintf(stderr, "flashtwin-emu: %s: --gdb %s: no free port found\n", name,
+			        e->opt.gdb_host);
+			return FT_EMU_EXIT_FAILED;
+		}
+		bool v6 = strchr(e->opt.gdb_host, ':') != NULL;
+		snprintf(gdb, sizeof(gdb), "%s%s%s:%u", v6 ? "[" : "", e->opt.gdb_host,
+		         v6 ? "]" : "", port);
+		cfg.gdb = gdb;
+	}
+	/* the machine creates the state as flashtwin-emu does; made here so the ready line can
+	 * give its full path */
+	if (mkdir(e->opt.state, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "flashtwin-emu: %s: %s\n", e->opt.state, strerror(errno));
+		return FT_EMU_EXIT_FAILED;
+	}
+	if (!realpath(e->opt.state, e->state_path))
+		snprintf(e->state_path, sizeof(e->state_path), "%s", e->opt.state);
+	ft_qemu *q = NULL;
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	if (ft_qemu_start(&cfg, &q, &diag) != FT_OK) {
+		fprintf(stderr, "flashtwin-emu: %s: QEMU: %s%s%s\n", name, diag.origin,
+		        diag.origin[0] ? ": " : "", diag.message);
+		return FT_EMU_EXIT_FAILED;
+	}
+	int status = -1;
+	/* the debugger may connect once the ready line is out: wait for the gdbstub */
+	for (int waited = 0; cfg.gdb && !port_listening(port); waited += 20) {
+		if (waited >= QEMU_WAIT_MS || ft_qemu_wait(q, 0, &status, &diag) == FT_OK) {
+			fprintf(stderr, "flashtwin-emu: %s: QEMU did not open its gdbstub on %s\n",
+			        name, gdb);
+			ft_qemu_free(q);
+			return FT_EMU_EXIT_FAILED;
+		}
+		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
+	}
+	printf("flashtwin-emu: %s (%s) running flash in QEMU %s%s%s (state %s)\n", name, part->name,
+	       cfg.machine, cfg.gdb ? ", gdb at " : "", gdb, e->state_path);
+	fflush(stdout);
+	while (ft_qemu_wait(q, 100, &status, &diag) != FT_OK) {
+		if (atomic_load(&e->sig->stop)) {
+			int signo = atomic_load(&e->sig->signo);
+			elog(e, LOG_INFO, "%s: stopping QEMU",
+			     signo == SIGINT ? "SIGINT" : "SIGTERM");
+			ft_qemu_terminate(q);
+			if (ft_qemu_wait(q, QEMU_WAIT_MS, &status, &diag) != FT_OK)
+				elog(e, LOG_ERROR, "QEMU still running after %d ms: killed",
+				     QEMU_WAIT_MS);
+			ft_qemu_free(q);
+			return status == 0 || status == 128 + SIGTERM ? FT_EMU_EXIT_OK
+			                                              : FT_EMU_EXIT_FAILED;
+		}
+	}
+	if (status != 0)
+		elog(e, LOG_ERROR, "QEMU exited with status %d", status);
+	ft_qemu_free(q);
+	return status == 0 ? FT_EMU_EXIT_OK : FT_EMU_EXIT_FAILED;
+}
+
 static int run(emu *e)
 {
-	char board_path[FT_BOARD_PATH_MAX];
-	ft_board board;
-	int status = ft_emu_find_board(e->opt.board, board_path, sizeof(board_path), &board);
+	int status =
+	    ft_emu_find_board(e->opt.board, e->board_path, sizeof(e->board_path), &e->board);
 	if (status == FT_EMU_EXIT_OK)
-		status = check_boot(&e->opt, &board);
+		status = check_boot(&e->opt, &e->board);
 	if (status != FT_EMU_EXIT_OK)
 		return status;
-	status = open_board(e, board_path);
+	if (e->opt.boot == BOOT_FLASH || (e->opt.boot == BOOT_PINS && !e->board.boot0))
+		return run_qemu(e);
+	status = open_board(e, e->board_path);
 	if (status != FT_EMU_EXIT_OK)
 		return status;
 	if (e->opt.pcap) {
@@ -650,7 +837,7 @@ static int run(emu *e)
 
 /* Frees what run() left open; returns status, or FT_EMU_EXIT_FAILED when the state or the
  * capture could not be written out. */
-static int shut_down(emu *e, int status)
+static int close_board(emu *e, int status)
 {
 	stop_dfu(e);
 	ft_diag diag;
@@ -685,7 +872,7 @@ int main(int argc, char **argv)
 		return FT_EMU_EXIT_FAILED;
 	}
 	e.sig = &sig;
-	status = shut_down(&e, run(&e));
+	status = close_board(&e, run(&e));
 	signals_stop(&sig);
 	return status;
 }

@@ -1,7 +1,8 @@
 /* The flashtwin-emu program, run as users run it: started with --listen 127.0.0.1:0 and a fresh
  * state directory, its ready line parsed, then driven through the programmer's USB/IP client and
  * DfuSe engine. Covers enumeration, erase/write/read-back, state kept across a SIGTERM restart,
- * a second instance on the same state, SIGINT, leaving DFU (exit and --on-leave dfu), the
+ * a second instance on the same state, SIGINT, leaving DFU (exit, --on-leave dfu, and
+ * --on-leave boot into the QEMU machine), --boot flash and --gdb, the
  * refusals of bad boards, a --pcap capture that tshark decodes, and the Debian tools as peers:
  * `usbip list -r` lists the emulated device, tshark shows the DFU requests of a whole
  * `flashtwin flash` as the plan has them.
@@ -802,6 +803,107 @@ static void test_real_timing_paces_the_transfers_at_full_speed(void)
 	CU_ASSERT(min_status >= fs_control_us(6) - 1.0);
 }
 
+/* ---- the flash contents in QEMU ---- */
+
+/* Reads lines until one contains needle (copied into line); false on EOF or timeout. */
+static bool wait_for_line(emu_proc *p, const char *needle, char *line, size_t cap)
+{
+	while (read_line(p, line, cap, START_WAIT_MS)) {
+		if (strstr(line, needle))
+			return true;
+	}
+	fprintf(stderr, "\n'%s' not seen (last: '%s'); stderr:\n%s\n", needle, line, emu_stderr());
+	return false;
+}
+
+/* Programs the QEMU test firmware that says hello on the VCP through flashtwin flash over the
+ * emulator p, with --leave. */
+static void flash_hello(const emu_proc *p)
+{
+	char elf[PATH_MAX], flashtwin[PATH_MAX], url[128];
+	snprintf(elf, sizeof(elf), "%s/qemu-firmware/h743-hello.elf", g_build);
+	snprintf(flashtwin, sizeof(flashtwin), "%s/flashtwin", g_build);
+	snprintf(url, sizeof(url), "usbip://%s:%u", p->host, p->port);
+	const char *const argv[] = {flashtwin, "flash",   elf,   "--connect",
+	                            url,       "--board", BOARD, "--no-poll-wait",
+	                            "--leave", NULL};
+	ft_proc_result res;
+	ft_diag diag;
+	FT_ASSERT_HEX(ft_proc_run(argv, NULL, TOOL_WAIT_MS, &res, &diag), FT_OK);
+	if (res.exit_status != 0)
+		fprintf(stderr, "\nflashtwin flash: exit %d\n%s\n", res.exit_status,
+		        res.err ? res.err : diag.message);
+	FT_ASSERT_HEX(res.exit_status, 0);
+	ft_proc_result_free(&res);
+}
+
+static void test_on_leave_boot_runs_the_programmed_firmware_in_qemu(void)
+{
+	static const char *const extra[] = {"--on-leave", "boot", NULL};
+	emu_proc p;
+	if (!start(&p, BOARD, extra))
+		return;
+	flash_hello(&p);
+	char line[512];
+	CU_ASSERT_TRUE(
+	    wait_for_line(&p, "running flash in QEMU nucleo-h743zi2", line, sizeof(line)));
+	CU_ASSERT_TRUE(wait_for_line(&p, "hello from STM32H743", line, sizeof(line)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(emu_stderr(), "resetting into the flash contents"));
+	FT_ASSERT_HEX(stop(&p, SIGTERM), 0);
+}
+
+static void test_boot_flash_runs_the_saved_flash_with_the_uart_on_stdout(void)
+{
+	emu_proc p;
+	if (!start(&p, BOARD, NULL))
+		return;
+	flash_hello(&p);
+	FT_ASSERT_HEX(wait_exit(&p, EXIT_WAIT_MS), 0); /* --on-leave exit */
+	static const char *const extra[] = {"--boot", "flash", NULL};
+	if (!spawn(&p, BOARD, extra)) {
+		CU_FAIL("cannot start flashtwin-emu");
+		return;
+	}
+	char line[512];
+	CU_ASSERT_TRUE(read_line(&p, line, sizeof(line), START_WAIT_MS));
+	CU_ASSERT_PTR_NOT_NULL(strstr(line, "flashtwin-emu: nucleo-h743zi2 (STM32H743xI) running "
+	                                    "flash in QEMU nucleo-h743zi2 (state /"));
+	CU_ASSERT_TRUE(wait_for_line(&p, "hello from STM32H743", line, sizeof(line)));
+	FT_ASSERT_HEX(stop(&p, SIGINT), 0);
+}
+
+static void test_gdb_port_zero_gives_the_listening_port_on_the_ready_line(void)
+{
+	static const char *const extra[] = {"--gdb", "127.0.0.1:0", NULL};
+	emu_proc p;
+	if (!spawn(&p, BOARD, extra)) {
+		CU_FAIL("cannot start flashtwin-emu");
+		return;
+	}
+	char line[512];
+	unsigned port = 0;
+	CU_ASSERT_TRUE(read_line(&p, line, sizeof(line), START_WAIT_MS));
+	const char *at = strstr(line, ", gdb at 127.0.0.1:");
+	CU_ASSERT_PTR_NOT_NULL(at);
+	if (at)
+		port = (unsigned)strtoul(at + strlen(", gdb at 127.0.0.1:"), NULL, 10);
+	CU_ASSERT(port > 0 && port < 65536);
+	/* the core is halted until a debugger continues it: nothing on the UART */
+	CU_ASSERT_FALSE(read_line(&p, line, sizeof(line), 500));
+	FT_ASSERT_HEX(stop(&p, SIGTERM), 0);
+}
+
+static void test_gdb_with_boot_dfu_is_refused_with_status_two(void)
+{
+	static const char *const extra[] = {"--gdb", "127.0.0.1:0", "--boot", "dfu", NULL};
+	emu_proc p;
+	if (!spawn(&p, BOARD, extra)) {
+		CU_FAIL("cannot start flashtwin-emu");
+		return;
+	}
+	FT_ASSERT_HEX(wait_exit(&p, EXIT_WAIT_MS), 2);
+}
+
 static CU_TestInfo tests[] = {
     {"ready_line_gives_board_part_url_and_state", test_ready_line_gives_board_part_url_and_state},
     {"enumeration_shows_the_part_tables_alternate_settings",
@@ -826,6 +928,14 @@ static CU_TestInfo tests[] = {
      test_tshark_shows_the_dfu_requests_of_a_whole_flash},
     {"real_timing_paces_the_transfers_at_full_speed",
      test_real_timing_paces_the_transfers_at_full_speed},
+    {"on_leave_boot_runs_the_programmed_firmware_in_qemu",
+     test_on_leave_boot_runs_the_programmed_firmware_in_qemu},
+    {"boot_flash_runs_the_saved_flash_with_the_uart_on_stdout",
+     test_boot_flash_runs_the_saved_flash_with_the_uart_on_stdout},
+    {"gdb_port_zero_gives_the_listening_port_on_the_ready_line",
+     test_gdb_port_zero_gives_the_listening_port_on_the_ready_line},
+    {"gdb_with_boot_dfu_is_refused_with_status_two",
+     test_gdb_with_boot_dfu_is_refused_with_status_two},
     CU_TEST_INFO_NULL,
 };
 
