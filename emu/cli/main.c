@@ -729,6 +729,7 @@ static int run_qemu(emu *e)
 	                      .state_dir = e->opt.state,
 	                      .boot0 = 0,
 	                      .instant_timing = e->opt.timing == FT_CLOCK_INSTANT,
+	                      .semihosting = true, /* firmware may end the run (the test's do) */
 	                      .mode = FT_QEMU_CONSOLE};
 	char name[FT_BOARD_PATH_MAX];
 	board_name(e->board_path, name, sizeof(name));
