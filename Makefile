@@ -147,7 +147,7 @@ fuzz: | $(DEPS_STAMP)
 		CFLAGS="-fsanitize=fuzzer-no-link" $(ALL_LIBS:$(BUILD)/%=$(FUZZ_BUILD)/%)
 	@ci/run-fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_SRC)
 
-run: all
+run: all qemu
 	@ci/run-main.sh $(BUILD)
 
 clean:
