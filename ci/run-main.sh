@@ -14,7 +14,7 @@ fixtures="$build/fixtures"
 board=nucleo-h743zi2
 
 work=$(mktemp -d)
-"$emu" --board "$board" --state "$work/state" --listen 127.0.0.1:0 --timing real \
+"$emu" --board "$board" --state "$work/state" --listen 127.0.0.1:0 --timing real --on-leave exit \
   >"$work/emu.out" 2>"$work/emu.log" &
 emu_pid=$!
 cleanup() {

@@ -33,7 +33,7 @@ vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=def
 
 valgrind "${vg[@]:1}" --log-file="$work/emu.vg" \
   "$build/flashtwin-emu" --board "$board" --state "$work/state" --listen 127.0.0.1:0 \
-  --timing instant --usb-pacing full-speed >"$work/emu.out" 2>"$work/emu.err" &
+  --timing instant --usb-pacing full-speed --on-leave exit >"$work/emu.out" 2>"$work/emu.err" &
 emu_pid=$!
 
 ready=

@@ -131,7 +131,7 @@ ft_error ft_conform_emu_start(const ft_conform_emu_config *config, ft_conform_em
 	size_t n = 0;
 	const char *const base[] = {config->program, "--board",  config->board, "--state",
 	                            state,           "--listen", "127.0.0.1:0", "--timing",
-	                            "instant",       "--boot",   "dfu",         NULL};
+	                            "instant",       "--boot",   "dfu",         "--on-leave", "exit", NULL};
 	if (!add_args(argv, &n, base) || !add_args(argv, &n, config->switches) ||
 	    !add_args(argv, &n, config->extra))
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "emulator", "more than %d arguments",

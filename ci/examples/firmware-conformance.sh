@@ -21,7 +21,7 @@ if "$ft/flashtwin" flash --help > /dev/null 2>&1; then
   echo "== program an emulated $board and read it back"
   state=$(mktemp -d)
   "$ft/flashtwin-emu" --board "$board" --state "$state/board" --listen 127.0.0.1:0 \
-    --timing instant --boot dfu > "$state/emu.out" 2> "$out/emu.log" &
+    --timing instant --boot dfu --on-leave exit > "$state/emu.out" 2> "$out/emu.log" &
   emu=$!
   trap 'kill "$emu" 2> /dev/null || true; rm -rf "$state"' EXIT
   for _ in $(seq 100); do

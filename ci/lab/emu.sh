@@ -6,7 +6,8 @@
 # (usbip://127.0.0.1:PORT/BUSID), EMU_PORT and EMU_BUSID. Returns 1, with the emulator stopped,
 # when it did not come up.
 start_emu() {
-	"$1/flashtwin-emu" --board "$2" --state "$3" --listen 127.0.0.1:0 --timing "$5" >"$4" 2>&1 &
+	"$1/flashtwin-emu" --board "$2" --state "$3" --listen 127.0.0.1:0 --timing "$5" \
+		--on-leave exit >"$4" 2>&1 &
 	EMU_PID=$!
 	EMU_URL=
 	local i

@@ -122,7 +122,7 @@ static bool start_emu(const paths *p, const char *timing, unsigned run, ft_proc 
 	snprintf(err, sizeof(err), "%s/emu-%u.err", p->dir, run);
 	const char *const argv[] = {p->emu, "--board",  BOARD,         "--state",
 	                            state,  "--listen", "127.0.0.1:0", "--timing",
-	                            timing, "--quirk",  QUIRK_OFF,     NULL};
+	                            timing, "--quirk",  QUIRK_OFF,     "--on-leave", "exit", NULL};
 	ft_diag diag;
 	char line[512];
 	if (ft_proc_spawn(argv, out, err, emu, &diag) != FT_OK ||

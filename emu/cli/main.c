@@ -173,9 +173,9 @@ static void usage(FILE *out)
 	      "  --usb-pacing full-speed|off  full-speed: every USB transfer takes the time it\n"
 	      "                       takes on a full-speed bus (default with --timing real);\n"
 	      "                       off: none (default with --timing instant)\n"
-	      "  --on-leave exit|dfu|boot  when the board leaves DFU: exit 0 (default), reset and\n"
-	      "                       serve DFU again as with BOOT0 = 1, or reset into the\n"
-	      "                       programmed firmware in QEMU as with --boot flash\n"
+	      "  --on-leave boot|exit|dfu  when the board leaves DFU: reset into the programmed\n"
+	      "                       firmware in QEMU as with --boot flash (default), exit 0, or\n"
+	      "                       reset and serve DFU again as with BOOT0 = 1\n"
 	      "  --pcap FILE          write the USB traffic as a usbmon pcap capture (Wireshark,\n"
 	      "                       tshark: -d usb.product==0x0483df11,usbdfu shows DFU)\n"
 	      "  --log-level LEVEL    error, warning, info (default) or debug, on stderr\n"
@@ -285,7 +285,9 @@ static int parse_options(int argc, char **argv, options *opt)
 	*opt = (options){.port = FT_USBIP_DEFAULT_PORT,
 	                 .timing = FT_CLOCK_REAL,
 	                 .pacing = -1,
-	                 .level = LOG_INFO};
+	                 .level = LOG_INFO,
+	                 /* A real board leaving DFU resets into what was just programmed. */
+	                 .leave = LEAVE_BOOT};
 	snprintf(opt->host, sizeof(opt->host), "%s", DEFAULT_HOST);
 	opterr = 0;
 	int c, choice;

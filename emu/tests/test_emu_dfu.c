@@ -139,8 +139,9 @@ static bool spawn(emu_proc *p, const char *board, const char *const *extra)
 	memset(p, 0, sizeof(*p));
 	p->out = -1;
 	const char *argv[24] = {g_emu,      "--board",     board,      "--state", g_state,
-	                        "--listen", "127.0.0.1:0", "--timing", "instant"};
-	size_t argc = 9;
+	                        "--listen", "127.0.0.1:0", "--timing", "instant",
+	                        "--on-leave", "exit"};
+	size_t argc = 11;
 	for (size_t i = 0; extra && extra[i] && argc + 1 < sizeof(argv) / sizeof(argv[0]); i++)
 		argv[argc++] = extra[i];
 	argv[argc] = NULL;

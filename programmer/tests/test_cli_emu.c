@@ -52,7 +52,7 @@ static void start_emu(const char *board)
 	int pipe_fd[2];
 	CU_ASSERT_FATAL(pipe(pipe_fd) == 0);
 	char *argv[] = {program,       "--board",  (char *)board, "--state", state, "--listen",
-	                "127.0.0.1:0", "--timing", "instant",     "--boot",  "dfu", NULL};
+	                "127.0.0.1:0", "--timing", "instant",     "--boot",  "dfu", "--on-leave", "exit", NULL};
 	fflush(NULL);
 	emu.pid = fork();
 	CU_ASSERT_FATAL(emu.pid >= 0);
