@@ -222,11 +222,15 @@ static void test_kernel_enumerates_every_board_without_errors(void)
 		snprintf(found, sizeof(found),
 		         "New USB device found, idVendor=%04x, idProduct=%04x", bl->vid, bl->pid);
 		CHECK(strstr(dmesg, found) != NULL, "%s: kernel log has \"%s\"", b->name, found);
-		/* dmesg -r: "<N>[time] text"; levels 0..3 are emerg, alert, crit, err. */
+		/* dmesg -r: "<N>[time] text"; levels 0..3 are emerg, alert, crit, err. Only lines
+		 * from vhci-hcd's start on are the USB path under test: earlier errors are the TCG
+		 * guest's platform setup (a loaded host trips the 8254 timer check, for one). */
+		bool usb_up = false;
 		for (char *save, *line = strtok_r(dmesg, "\n", &save); line;
 		     line = strtok_r(NULL, "\n", &save)) {
-			bool error =
-			    line[0] == '<' && line[1] >= '0' && line[1] <= '3' && line[2] == '>';
+			usb_up = usb_up || strstr(line, "vhci_hcd") != NULL;
+			bool error = usb_up && line[0] == '<' && line[1] >= '0' && line[1] <= '3' &&
+			             line[2] == '>';
 			CHECK(!error || strstr(line, VHCI_FULL_SPEED_NOISE), "%s: kernel error: %s",
 			      b->name, line);
 		}
