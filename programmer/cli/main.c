@@ -30,7 +30,7 @@ static const char usage[] =
     "        the debug port; and the part\n"
     "  ob --connect CONN [NAME=VALUE...] [--allow-regression] [--allow-level2] [--json]\n"
     "        show the option bytes through the debug port, or change them\n"
-    "  list [usb | usbip://HOST:PORT] [--json]\n"
+    "  list [usb | usbip://HOST:PORT | --usbip HOST:PORT] [--json]\n"
     "        list the DFU devices on this host's USB or on a USB/IP server\n"
     "  convert FILE... --format dfuse|bin|ihex|srec -o OUT [--address ADDR]\n"
     "        write the segments of firmware files in another format\n"

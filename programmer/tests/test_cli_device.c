@@ -164,6 +164,19 @@ static void test_list_names_the_connection_of_each_dfu_device(void)
 	CU_ASSERT_STRING_EQUAL(str_at("devices/0/usb_id"), "0483:df11");
 }
 
+static void test_list_usbip_option_is_the_usbip_connection(void)
+{
+	char hostport[64];
+	const char *host = board.url + strlen("usbip://");
+	snprintf(hostport, sizeof(hostport), "%.*s", (int)(strrchr(host, '/') - host), host);
+	run("list", "--usbip", hostport, NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, board.url);
+	run("list", "--usbip", hostport, "usb", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "at most one connection");
+}
+
 static void test_list_of_an_unreachable_server_is_a_connection_failure(void)
 {
 	run("list", "usbip://127.0.0.1:1", NULL);
@@ -294,6 +307,7 @@ static CU_TestInfo tests[] = {
      test_read_and_erase_reach_past_the_h7a3_rev_z_descriptor},
     {"list_names_the_connection_of_each_dfu_device",
      test_list_names_the_connection_of_each_dfu_device},
+    {"list_usbip_option_is_the_usbip_connection", test_list_usbip_option_is_the_usbip_connection},
     {"list_of_an_unreachable_server_is_a_connection_failure",
      test_list_of_an_unreachable_server_is_a_connection_failure},
     {"read_of_option_bytes_through_their_alternate",
