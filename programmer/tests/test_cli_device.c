@@ -273,6 +273,73 @@ static void test_mass_erase_with_force_blanks_both_banks(void)
 		CU_ASSERT(all(buf, sizeof(buf), 0xFF));
 }
 
+/* STM32H743xI: 2 banks of 8 x 128 KiB (RM0433 §4.3.1); bank 2 sectors are numbered 8 to 15. */
+static void test_erase_sectors_by_number_counts_across_the_banks(void)
+{
+	flash_pattern();
+	run("erase", "-c", board.url, "--sectors", "8-9", "--no-poll-wait", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out,
+	                "erased the sector holding 0x08100000: 0x08100000-0x0811FFFF (128 KiB)");
+	ASSERT_CONTAINS(fx.out,
+	                "erased the sector holding 0x08120000: 0x08120000-0x0813FFFF (128 KiB)");
+	uint8_t buf[64];
+	if (read_into(0x08100000, buf, sizeof(buf)))
+		CU_ASSERT(all(buf, sizeof(buf), 0xFF));
+	if (read_into(0x08000000, buf, sizeof(buf)))
+		FT_ASSERT_HEX(buf[1], 7);
+}
+
+static void test_erase_range_takes_every_sector_it_touches(void)
+{
+	flash_pattern();
+	run("erase", "-c", board.url, "--range", "0x080FFF00:0x200", "--no-poll-wait", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out,
+	                "erased the sector holding 0x080E0000: 0x080E0000-0x080FFFFF (128 KiB)");
+	ASSERT_CONTAINS(fx.out,
+	                "erased the sector holding 0x08100000: 0x08100000-0x0811FFFF (128 KiB)");
+	CU_ASSERT_PTR_NULL(strstr(fx.out, "0x08000000-"));
+	uint8_t buf[64];
+	if (read_into(0x08100000, buf, sizeof(buf)))
+		CU_ASSERT(all(buf, sizeof(buf), 0xFF));
+	if (read_into(0x08000000, buf, sizeof(buf)))
+		FT_ASSERT_HEX(buf[1], 7);
+}
+
+static void test_erase_all_is_mass_erase_and_needs_force(void)
+{
+	flash_pattern();
+	run("erase", "-c", board.url, "--all", NULL);
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(fx.err, "add --force");
+	run("erase", "-c", board.url, "--all", "--force", "--no-poll-wait", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, "mass erase done");
+	uint8_t buf[64];
+	if (read_into(0x08100000, buf, sizeof(buf)))
+		CU_ASSERT(all(buf, sizeof(buf), 0xFF));
+}
+
+static void test_erase_sectors_and_range_outside_the_part_are_usage_errors(void)
+{
+	run("erase", "-c", board.url, "--sectors", "15-16", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "has sectors 0 to 15 (2 banks of 8), not 16");
+	run("erase", "-c", board.url, "--range", "0x081FFFF0:0x20", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "leaves the internal flash");
+	run("erase", "-c", board.url, "--sectors", "3-1", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "is not N-M or N");
+	run("erase", "-c", board.url, "--range", "0x08000000", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "is not ADDR:LEN");
+	run("erase", "-c", board.url, "--all", "--force", "--sectors", "1", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "not both");
+}
+
 static void test_erase_outside_flash_names_the_region(void)
 {
 	run("erase", "--connect", board.url, "--sector", "0x24000000", "--no-poll-wait", NULL);
@@ -319,6 +386,12 @@ static CU_TestInfo tests[] = {
      test_mass_erase_without_force_is_refused_and_touches_nothing},
     {"mass_erase_with_force_blanks_both_banks", test_mass_erase_with_force_blanks_both_banks},
     {"erase_outside_flash_names_the_region", test_erase_outside_flash_names_the_region},
+    {"erase_sectors_by_number_counts_across_the_banks",
+     test_erase_sectors_by_number_counts_across_the_banks},
+    {"erase_range_takes_every_sector_it_touches", test_erase_range_takes_every_sector_it_touches},
+    {"erase_all_is_mass_erase_and_needs_force", test_erase_all_is_mass_erase_and_needs_force},
+    {"erase_sectors_and_range_outside_the_part_are_usage_errors",
+     test_erase_sectors_and_range_outside_the_part_are_usage_errors},
     {"device_commands_refuse_bad_usage", test_device_commands_refuse_bad_usage},
     CU_TEST_INFO_NULL,
 };
