@@ -400,6 +400,26 @@ static void test_erase_sector_blanks_it(void)
 	CU_ASSERT(all(got, sizeof(got), 0xFF));
 }
 
+static void test_erase_sectors_and_range_go_by_the_part_geometry(void)
+{
+	const char *elf = fixture("h743-clean.elf");
+	run("flash", elf, "-c", url, NULL);
+	ASSERT_EXIT(0);
+	run("erase", "-c", url, "--sectors", "0", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out,
+	                "erased the sector holding 0x08000000: 0x08000000-0x0801FFFF (128 KiB)");
+	uint8_t got[0x120];
+	target_read(FLASH_BASE, got, sizeof(got));
+	CU_ASSERT(all(got, sizeof(got), 0xFF));
+	run("erase", "-c", url, "--range", "0x0801FFFF:2", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, "erased the sector holding 0x08020000: 0x08020000-0x0803FFFF");
+	run("erase", "-c", url, "--sectors", "16", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "has sectors 0 to 15");
+}
+
 static void test_mass_erase_without_force_is_refused(void)
 {
 	run("erase", "-c", url, "--mass", NULL);
@@ -463,6 +483,8 @@ static CU_TestInfo tests[] = {
     {"ob_shows_fields_and_sets_boot_add0", test_ob_shows_fields_and_sets_boot_add0},
     {"ob_refuses_rdp_level_2_and_unknown_fields", test_ob_refuses_rdp_level_2_and_unknown_fields},
     {"erase_sector_blanks_it", test_erase_sector_blanks_it},
+    {"erase_sectors_and_range_go_by_the_part_geometry",
+     test_erase_sectors_and_range_go_by_the_part_geometry},
     {"mass_erase_without_force_is_refused", test_mass_erase_without_force_is_refused},
     {"read_under_rdp_is_refused", test_read_under_rdp_is_refused},
     {"connection_failures_and_usage", test_connection_failures_and_usage},
