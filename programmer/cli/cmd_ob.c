@@ -8,10 +8,12 @@
 #include "programmer/swd/h7_options.h"
 
 static const char help[] =
-    "usage: flashtwin ob --connect CONN [NAME=VALUE...] [--allow-regression] [--allow-level2]\n"
+    "usage: flashtwin ob --connect CONN [show | [set] NAME=VALUE...] [--allow-regression]\n"
+    "                    [--force]\n"
     "                    [--part PART|--board BOARD] [--timeout MS] [--json]\n"
     "\n"
-    "Without assignments: reads the option registers in effect (FLASH_*_CUR) through the debug\n"
+    "Without assignments (or with 'show'): reads the option registers in effect (FLASH_*_CUR) "
+    "through the debug\n"
     "port and shows every field the part has, with its meaning. With NAME=VALUE assignments\n"
     "(RDP=0xAA, BOOT_ADD0=0x0800, WRPSN1=0xFF; VALUE decimal or 0x-prefixed): writes them all\n"
     "in one option change (OPTKEYR, *_PRG, OPTSTART), then reads every register back and\n"
@@ -21,7 +23,8 @@ static const char help[] =
     "  -c, --connect CONN  gdb://HOST:PORT or gdb:/dev/ttyACM0\n"
     "  --allow-regression  allow RDP level 1 -> 0 (RDP=0xAA): the flash controller first\n"
     "                      mass-erases the user flash\n"
-    "  --allow-level2      allow RDP level 2 (RDP=0xCC): permanent, the debug port and the\n"
+    "  --force, --allow-level2\n"
+    "                      allow RDP level 2 (RDP=0xCC): permanent, the debug port and the\n"
     "                      system bootloader close for good\n"
     "  --part PART         the part the target must be; default: identified\n"
     "  --board BOARD       a board name or .board file instead of --part\n"
@@ -40,6 +43,7 @@ static const struct option long_options[] = {
     FT_CLI_DEVICE_OPTIONS,
     {"allow-regression", no_argument, NULL, OPT_ALLOW_REGRESSION},
     {"allow-level2", no_argument, NULL, OPT_ALLOW_LEVEL2},
+    {"force", no_argument, NULL, OPT_ALLOW_LEVEL2},
     {"json", no_argument, NULL, OPT_JSON},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -70,6 +74,16 @@ static int parse_args(int argc, char **argv, ob_args *args)
 			if ((status = ft_cli_device_option(&args->dev, opt, argv)) >= 0)
 				return status;
 		}
+	}
+	/* "show" and "set" only name what the arguments already say */
+	const char *verb = optind < argc ? argv[optind] : "";
+	bool shows = strcmp(verb, "show") == 0, sets = strcmp(verb, "set") == 0;
+	optind += shows || sets;
+	if ((shows && optind < argc) || (sets && optind == argc)) {
+		ft_cli_error(shows ? "ob: show takes no assignments (got '%s'); use set"
+		                   : "ob: set needs NAME=VALUE assignments%s",
+		             shows ? argv[optind] : "");
+		return FT_EXIT_USAGE;
 	}
 	args->assignments = (const char *const *)argv + optind;
 	args->count = (size_t)(argc - optind);
@@ -216,9 +230,8 @@ static int run(ft_cli_swd *s, const ob_args *args)
 	if (err != FT_OK) {
 		status = ft_cli_swd_failed(s, err, &diag);
 		if (err == FT_ERR_REFUSED)
-			ft_cli_error(
-			    "ob: --allow-regression allows RDP level 1 -> 0, --allow-level2 "
-			    "RDP level 2");
+			ft_cli_error("ob: --allow-regression allows RDP level 1 -> 0, --force "
+			             "RDP level 2");
 		return status;
 	}
 	json_t *changes = print_changes(args, s, &before, &after);

@@ -29,7 +29,7 @@ static const char usage[] =
     "  info --connect CONN [--part PART|--board BOARD] [--json]\n"
     "        show the device: DFU identity, alternate settings and layouts, or the target on\n"
     "        the debug port; and the part\n"
-    "  ob --connect CONN [NAME=VALUE...] [--allow-regression] [--allow-level2] [--json]\n"
+    "  ob --connect CONN [show | set NAME=VALUE...] [--allow-regression] [--force] [--json]\n"
     "        show the option bytes through the debug port, or change them\n"
     "  list [usb | usbip://HOST:PORT | --usbip HOST:PORT] [--json]\n"
     "        list the DFU devices on this host's USB or on a USB/IP server\n"

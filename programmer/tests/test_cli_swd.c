@@ -349,13 +349,13 @@ static void test_info_shows_server_part_core_and_protection(void)
 
 static void test_ob_shows_fields_and_sets_boot_add0(void)
 {
-	run("ob", "-c", url, NULL);
+	run("ob", "-c", url, "show", NULL);
 	ASSERT_EXIT(0);
 	ASSERT_CONTAINS(fx.out, "OPTSR");
 	ASSERT_CONTAINS(fx.out, "  RDP               0xAA ");
 	ASSERT_CONTAINS(fx.out, "  BOOT_ADD0         0x800 ");
 	ASSERT_CONTAINS(fx.out, "WRPSN2");
-	run("ob", "-c", url, "BOOT_ADD0=0x2400", NULL);
+	run("ob", "-c", url, "set", "BOOT_ADD0=0x2400", NULL);
 	ASSERT_EXIT(0);
 	ASSERT_CONTAINS(fx.out, "set BOOT_ADD0       0x800 -> 0x2400");
 	/* BOOT_CUR: BOOT_ADD0 in bits 15:0 (devices.md §2.3). */
@@ -377,7 +377,14 @@ static void test_ob_refuses_rdp_level_2_and_unknown_fields(void)
 	run("ob", "-c", url, "RDP=0xCC", NULL);
 	ASSERT_EXIT(1);
 	ASSERT_CONTAINS(fx.err, "level 2, permanent");
+	ASSERT_CONTAINS(fx.err, "--force");
 	FT_ASSERT_HEX(model_rd(R_OPTSR_CUR) >> 8 & 0xFFu, 0xAA);
+	run("ob", "-c", url, "set", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "set needs NAME=VALUE");
+	run("ob", "-c", url, "show", "RDP=0xCC", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "show takes no assignments");
 	run("ob", "-c", url, "BOOT_ADDR0=1", NULL);
 	ASSERT_EXIT(2);
 	ASSERT_CONTAINS(fx.err, "has no option byte BOOT_ADDR0");
