@@ -482,6 +482,19 @@ void ft_cli_print_device(FILE *out, const ft_cli_session *s, const ft_cli_identi
 /* The same as a JSON object (docs/cli.md); NULL when out of memory. */
 json_t *ft_cli_device_json(const ft_cli_session *s, const ft_cli_identity *id);
 
+/* ---- cmd_ob.c: option bytes field by field --------------------------------------------- */
+
+/* The option registers of part found whole in a DFU option-byte image (image[0] is
+ * FLASH_OPTSR_CUR, flash_regs + 0x1C; RM0433 §4.9); registers past its end are left out. */
+void ft_cli_ob_from_image(const ft_part *part, const uint8_t *image, size_t len,
+                          ft_swd_option_bytes *out);
+
+/* Each register of ob followed by the fields part has in it, with value and meaning. */
+void ft_cli_print_ob(FILE *out, const ft_part *part, const ft_swd_option_bytes *ob);
+
+/* The same as {"registers": [...], "fields": [...]}; NULL when out of memory. */
+json_t *ft_cli_ob_json(const ft_part *part, const ft_swd_option_bytes *ob);
+
 /* ---- locate.c ---------------------------------------------------------------------------- */
 
 /* Where addr is, for messages: "segment 3 (app.elf PT_LOAD[3]), .RxDecripSection, AHB SRAM1",

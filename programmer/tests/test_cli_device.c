@@ -348,6 +348,47 @@ static void test_erase_outside_flash_names_the_region(void)
 	ASSERT_CONTAINS(fx.err, "AXI SRAM");
 }
 
+/* The option-byte alternate's image starts at FLASH_OPTSR_CUR (0x5200201C); BOOT_CUR is at
+ * 0x52002040, BOOT_ADD0 in its bits 15:0 (RM0433 §4.9.29). */
+static void test_ob_over_dfu_shows_fields_and_sets_boot_add0(void)
+{
+	run("ob", "-c", board.url, "show", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, "STM32H743xI");
+	ASSERT_CONTAINS(fx.out, "OPTSR     0x");
+	ASSERT_CONTAINS(fx.out, "  RDP               0xAA ");
+	ASSERT_CONTAINS(fx.out, "  BOOT_ADD0         0x800 ");
+	run("ob", "-c", board.url, "set", "BOOT_ADD0=0x2400", "--no-poll-wait", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, "set BOOT_ADD0       0x800 -> 0x2400");
+	ASSERT_CONTAINS(fx.out, "resets");
+	/* The bootloader left the bus to reload its option bytes: stop serving, then look. */
+	atomic_store(&board.stop, true);
+	ft_usbip_server_wake(board.srv);
+	pthread_join(board.thread, NULL);
+	board.running = false;
+	FT_ASSERT_HEX(board.exits, 1);
+	uint32_t boot_cur = 0, optsr_cur = 0;
+	CU_ASSERT(ft_flash_h7_reg_read(board.flash, 0x40, &boot_cur) == FT_OK);
+	CU_ASSERT(ft_flash_h7_reg_read(board.flash, 0x1C, &optsr_cur) == FT_OK);
+	FT_ASSERT_HEX(boot_cur & 0xFFFFu, 0x2400);
+	FT_ASSERT_HEX(optsr_cur >> 8 & 0xFFu, 0xAA); /* RDP untouched */
+}
+
+static void test_ob_over_dfu_refuses_rdp_level_2_without_force(void)
+{
+	run("ob", "-c", board.url, "set", "RDP=0xCC", NULL);
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(fx.err, "level 2, permanent");
+	ASSERT_CONTAINS(fx.err, "--force");
+	run("ob", "-c", board.url, "RDP=0xAA", "WRPSN9=1", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "WRPSN9");
+	run("ob", "-c", board.url, "--json", NULL);
+	ASSERT_EXIT(0);
+	CU_ASSERT(json_array_size(at("fields")) > 4);
+}
+
 static void test_device_commands_refuse_bad_usage(void)
 {
 	run("info", NULL);
@@ -386,6 +427,10 @@ static CU_TestInfo tests[] = {
      test_mass_erase_without_force_is_refused_and_touches_nothing},
     {"mass_erase_with_force_blanks_both_banks", test_mass_erase_with_force_blanks_both_banks},
     {"erase_outside_flash_names_the_region", test_erase_outside_flash_names_the_region},
+    {"ob_over_dfu_shows_fields_and_sets_boot_add0",
+     test_ob_over_dfu_shows_fields_and_sets_boot_add0},
+    {"ob_over_dfu_refuses_rdp_level_2_without_force",
+     test_ob_over_dfu_refuses_rdp_level_2_without_force},
     {"erase_sectors_by_number_counts_across_the_banks",
      test_erase_sectors_by_number_counts_across_the_banks},
     {"erase_range_takes_every_sector_it_touches", test_erase_range_takes_every_sector_it_touches},

@@ -388,9 +388,6 @@ static void test_ob_refuses_rdp_level_2_and_unknown_fields(void)
 	run("ob", "-c", url, "BOOT_ADDR0=1", NULL);
 	ASSERT_EXIT(2);
 	ASSERT_CONTAINS(fx.err, "has no option byte BOOT_ADDR0");
-	run("ob", "-c", "usb", NULL);
-	ASSERT_EXIT(2);
-	ASSERT_CONTAINS(fx.err, "--alt 1");
 }
 
 static void test_erase_sector_blanks_it(void)
