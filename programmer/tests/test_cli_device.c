@@ -73,6 +73,10 @@ static void test_info_shows_identity_layouts_and_candidate_parts(void)
 	ASSERT_CONTAINS(fx.out, "part      STM32H743xI (id 0x450), from the descriptor");
 	ASSERT_CONTAINS(fx.out, "STM32H753xI");
 	ASSERT_CONTAINS(fx.out, "give --part or --board");
+	ASSERT_CONTAINS(fx.out, "option bytes (alternate setting 1)");
+	ASSERT_CONTAINS(fx.out, "OPTSR     0x");
+	ASSERT_CONTAINS(fx.out, "  RDP               0xAA ");
+	ASSERT_CONTAINS(fx.out, "  BOOT_ADD0         0x800 ");
 }
 
 static void test_info_json_carries_layouts_and_part(void)
@@ -94,6 +98,9 @@ static void test_info_json_carries_layouts_and_part(void)
 	CU_ASSERT_STRING_EQUAL(str_at("device/part/source"), "descriptor");
 	CU_ASSERT_STRING_EQUAL(str_at("device/part/agreement"), "agrees");
 	CU_ASSERT(json_array_size(at("device/part/candidates")) > 1);
+	CU_ASSERT_STRING_EQUAL(str_at("device/option_bytes/registers/0/name"), "OPTSR");
+	CU_ASSERT_STRING_EQUAL(str_at("device/option_bytes/registers/0/address"), "0x5200201C");
+	CU_ASSERT(json_array_size(at("device/option_bytes/fields")) > 4);
 }
 
 static void test_info_with_the_right_part_agrees(void)
