@@ -18,7 +18,7 @@ static const char usage[] =
     "        what would be erased, written and verified, or why the image is refused;\n"
     "        touches no device\n"
     "  flash FILE... --connect CONN [--part PART|--board BOARD] [--skip-volatile]\n"
-    "                [--address ADDR] [--no-verify] [--leave [ADDR]] [--json]\n"
+    "                [--address ADDR] [--no-verify] [--leave [ADDR]] [--json | --json-lines]\n"
     "        plan, then erase, write and verify over USB DFU or the debug port; a refused\n"
     "        plan touches nothing\n"
     "  read --connect CONN ADDR LEN -o FILE [--alt N]\n"

@@ -171,6 +171,22 @@ static void test_clean_elf_is_identified_flashed_verified_and_read_back(void)
 	FT_ASSERT_HEX(target.connections, 2);
 }
 
+static void test_flash_json_lines_over_the_debug_port(void)
+{
+	const char *elf = fixture("h743-clean.elf");
+	run("flash", elf, "-c", url, "--board", "nucleo-h743zi2", "--json-lines", NULL);
+	ASSERT_EXIT(0);
+	FT_ASSERT_HEX(json_lines(), 5);
+	CU_ASSERT_STRING_EQUAL(str_at("0/event"), "plan");
+	CU_ASSERT_STRING_EQUAL(str_at("0/device/transport"), "gdb");
+	CU_ASSERT_STRING_EQUAL(str_at("1/event"), "erase");
+	CU_ASSERT_STRING_EQUAL(str_at("2/event"), "write");
+	FT_ASSERT_HEX(int_at("2/done"), 288);
+	CU_ASSERT_STRING_EQUAL(str_at("3/event"), "verify");
+	CU_ASSERT_STRING_EQUAL(str_at("4/event"), "result");
+	FT_ASSERT_HEX(int_at("4/result/written_bytes"), 288);
+}
+
 static void test_flash_json_names_the_target_and_the_result(void)
 {
 	const char *elf = fixture("h743-clean.elf");
@@ -471,6 +487,7 @@ static CU_TestInfo tests[] = {
     {"clean_elf_is_identified_flashed_verified_and_read_back",
      test_clean_elf_is_identified_flashed_verified_and_read_back},
     {"flash_json_names_the_target_and_the_result", test_flash_json_names_the_target_and_the_result},
+    {"flash_json_lines_over_the_debug_port", test_flash_json_lines_over_the_debug_port},
     {"ram_segments_are_written_to_ram_with_a_warning",
      test_ram_segments_are_written_to_ram_with_a_warning},
     {"rdp_level_1_is_refused_before_any_write_with_the_remedy",
