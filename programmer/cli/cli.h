@@ -183,6 +183,7 @@ ft_plan *ft_cli_plan(const ft_part *part, const ft_image *image, ft_route route,
 typedef struct ft_cli_flash_args {
 	ft_cli_device_args dev;
 	bool skip_volatile, json;
+	bool json_lines;               /* --json-lines (json set too): one event object per line */
 	bool no_verify;                /* --no-verify, --verify none */
 	ft_swd_verify_mode verify;     /* --verify (READBACK by default) */
 	bool leave, has_leave_address; /* --leave [ADDR], --reset-run */
@@ -318,6 +319,8 @@ typedef struct ft_cli_progress {
 	uint64_t done;     /* bytes finished */
 	int drawn;         /* permille last drawn, -1 for none */
 	bool bar_open;     /* a bar line is on screen without its newline */
+	FILE *events;      /* flash --json-lines: event objects go here; NULL for none */
+	uint64_t reported; /* write bytes last reported as an event */
 } ft_cli_progress;
 
 /* Progress on stderr; a bar when stderr is a terminal. */
@@ -332,6 +335,15 @@ void ft_cli_progress_report(ft_cli_progress *p, uint64_t done_in_step);
 /* Ends one step of bytes (an erased sector, a written range); plain output prints "  LINE"
  * when line is not NULL. */
 void ft_cli_progress_step(ft_cli_progress *p, uint64_t bytes, const char *line);
+
+/* With p->events set, each erased sector is an "erase" event, the bytes written a "write" event
+ * every FT_CLI_EVENT_STRIDE and at the end of the phase, and a finished verify a "verify" event
+ * (docs/cli.md). */
+#define FT_CLI_EVENT_STRIDE (64u * 1024u)
+
+/* Prints one event object on its own line to out: {"event": name, ...fields}; fields is taken
+ * (may be NULL). */
+void ft_cli_event(FILE *out, const char *name, json_t *fields);
 
 /* Ends the phase (the bar gets its newline). */
 void ft_cli_progress_end(ft_cli_progress *p);
@@ -481,6 +493,19 @@ void ft_cli_print_device(FILE *out, const ft_cli_session *s, const ft_cli_identi
 
 /* The same as a JSON object (docs/cli.md); NULL when out of memory. */
 json_t *ft_cli_device_json(const ft_cli_session *s, const ft_cli_identity *id);
+
+/* ---- cmd_ob.c: option bytes field by field --------------------------------------------- */
+
+/* The option registers of part found whole in a DFU option-byte image (image[0] is
+ * FLASH_OPTSR_CUR, flash_regs + 0x1C; RM0433 §4.9); registers past its end are left out. */
+void ft_cli_ob_from_image(const ft_part *part, const uint8_t *image, size_t len,
+                          ft_swd_option_bytes *out);
+
+/* Each register of ob followed by the fields part has in it, with value and meaning. */
+void ft_cli_print_ob(FILE *out, const ft_part *part, const ft_swd_option_bytes *ob);
+
+/* The same as {"registers": [...], "fields": [...]}; NULL when out of memory. */
+json_t *ft_cli_ob_json(const ft_part *part, const ft_swd_option_bytes *ob);
 
 /* ---- locate.c ---------------------------------------------------------------------------- */
 

@@ -1,24 +1,33 @@
-/* flashtwin erase: the sectors holding given addresses, or the whole flash. */
+/* flashtwin erase: the sectors holding given addresses, sectors by number or by range, or the
+ * whole flash. */
 #include "programmer/cli/cli.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char help[] =
-    "usage: flashtwin erase --connect CONN (--sector ADDR... | --mass --force)\n"
+    "usage: flashtwin erase --connect CONN (--sector ADDR... | --sectors N-M | --range ADDR:LEN\n"
+    "                       | --all --force)\n"
     "                       [--part PART|--board BOARD] [--timeout MS] [--no-poll-wait]\n"
     "\n"
     "Erases the sector holding each ADDR (by address: over USB DFU the device's own sector map\n"
     "decides through DfuSe ERASE; over the debug port the part's, through the flash\n"
-    "controller), or with --mass every sector of every bank. A mass erase destroys everything\n"
-    "in flash and needs --force. Over the debug port, read protection (RDP) and write\n"
-    "protection (WRPSN) refuse the erase before anything is touched, naming the remedy.\n"
+    "controller); with --sectors the sectors numbered N to M and with --range every sector\n"
+    "the LEN bytes at ADDR touch (both by the part's flash geometry); or with --all every\n"
+    "sector of every bank. A mass erase destroys everything in flash and needs --force.\n"
+    "Over the debug port, read protection (RDP) and write protection (WRPSN) refuse the erase\n"
+    "before anything is touched, naming the remedy.\n"
     "\n"
     "  -c, --connect CONN usb, usb:SERIAL, usbip://HOST:PORT[/BUSID], gdb://HOST:PORT or\n"
     "                     gdb:/dev/ttyACM0\n"
     "  --sector ADDR      erase the sector holding ADDR; may be repeated\n"
-    "  --mass             erase the whole flash (with --force)\n"
-    "  --force            confirm --mass\n"
+    "  --sectors N-M      erase sectors N to M (or just N), numbered across the banks: bank 1\n"
+    "                     is 0 to n-1, bank 2 is n to 2n-1 (n sectors per bank)\n"
+    "  --range ADDR:LEN   erase every sector the LEN bytes at ADDR touch\n"
+    "  --all, --mass      erase the whole flash (with --force)\n"
+    "  --force            confirm --all\n"
     "  --part PART        the part the device must be; default: identified\n"
     "  --board BOARD      a board name or .board file instead of --part\n"
     "  --timeout MS       debug port: wait at most MS for each GDB server reply (3000)\n"
@@ -28,25 +37,74 @@ static const char help[] =
     "exit status: 0 done, 1 refused (--mass without --force, protection) or device error,\n"
     "2 usage, 3 connection failed\n";
 
-#define MAX_SECTORS 64
+/* Two banks of 128 sectors (STM32H7A3/B3, RM0455 §4.3.1), the most sectors a part has. */
+#define MAX_SECTORS 256
 
 typedef struct erase_args {
 	ft_cli_device_args dev;
 	bool mass, force;
+	bool by_number, by_range;
+	uint32_t first, last;         /* --sectors */
+	uint32_t range_at, range_len; /* --range */
 	size_t count;
-	uint32_t sectors[MAX_SECTORS];
+	uint32_t sectors[MAX_SECTORS]; /* addresses: --sector, then what the others resolve to */
 } erase_args;
 
-enum { OPT_SECTOR = FT_CLI_OPT_OWN, OPT_MASS, OPT_FORCE };
+enum { OPT_SECTOR = FT_CLI_OPT_OWN, OPT_SECTORS, OPT_RANGE, OPT_MASS, OPT_FORCE };
 
 static const struct option long_options[] = {
     FT_CLI_DEVICE_OPTIONS,
     {"sector", required_argument, NULL, OPT_SECTOR},
+    {"sectors", required_argument, NULL, OPT_SECTORS},
+    {"range", required_argument, NULL, OPT_RANGE},
     {"mass", no_argument, NULL, OPT_MASS},
+    {"all", no_argument, NULL, OPT_MASS},
     {"force", no_argument, NULL, OPT_FORCE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
+
+/* "N-M" or "N" into first..last; false (printed) when it is neither. */
+static bool parse_sector_numbers(const char *text, uint32_t *first, uint32_t *last)
+{
+	char *end;
+	errno = 0;
+	unsigned long a = strtoul(text, &end, 10), b = a;
+	bool ok = end != text && text[0] != '-' && text[0] != '+' && !errno;
+	if (ok && *end == '-') {
+		const char *m = end + 1;
+		b = strtoul(m, &end, 10);
+		ok = end != m && m[0] != '-' && m[0] != '+' && !errno;
+	}
+	if (!ok || *end || a > b || b > UINT32_MAX) {
+		ft_cli_error("erase: --sectors '%s' is not N-M or N (sector numbers, N <= M)",
+		             text);
+		return false;
+	}
+	*first = (uint32_t)a;
+	*last = (uint32_t)b;
+	return true;
+}
+
+/* "ADDR:LEN" into at and len; false (printed) when it is not that. */
+static bool parse_range(const char *text, uint32_t *at, uint32_t *len)
+{
+	char addr[32];
+	const char *colon = strchr(text, ':');
+	if (!colon || (size_t)(colon - text) >= sizeof(addr)) {
+		ft_cli_error("erase: --range '%s' is not ADDR:LEN (0x08020000:0x40000)", text);
+		return false;
+	}
+	snprintf(addr, sizeof(addr), "%.*s", (int)(colon - text), text);
+	if (!ft_cli_parse_number("erase", "--range address", addr, at) ||
+	    !ft_cli_parse_number("erase", "--range length", colon + 1, len))
+		return false;
+	if (!*len || *len - 1 > UINT32_MAX - *at) {
+		ft_cli_error("erase: --range '%s' is empty or runs past 0xFFFFFFFF", text);
+		return false;
+	}
+	return true;
+}
 
 static int parse_args(int argc, char **argv, erase_args *args)
 {
@@ -68,6 +126,16 @@ static int parse_args(int argc, char **argv, erase_args *args)
 			                         &args->sectors[args->count++]))
 				return FT_EXIT_USAGE;
 			break;
+		case OPT_SECTORS:
+			if (!parse_sector_numbers(optarg, &args->first, &args->last))
+				return FT_EXIT_USAGE;
+			args->by_number = true;
+			break;
+		case OPT_RANGE:
+			if (!parse_range(optarg, &args->range_at, &args->range_len))
+				return FT_EXIT_USAGE;
+			args->by_range = true;
+			break;
 		case 'h': fputs(help, stdout); return FT_EXIT_OK;
 		default:
 			if ((status = ft_cli_device_option(&args->dev, opt, argv)) >= 0)
@@ -81,15 +149,77 @@ static int parse_args(int argc, char **argv, erase_args *args)
 	}
 	if ((status = ft_cli_device_settle(&args->dev)) >= 0)
 		return status;
-	if (args->mass == (args->count > 0)) {
-		ft_cli_error("erase: give --sector ADDR (one or more) or --mass, not both");
+	if (args->mass == (args->count > 0 || args->by_number || args->by_range)) {
+		ft_cli_error(
+		    "erase: give --sector ADDR, --sectors N-M or --range ADDR:LEN, or --all, "
+		    "not both");
 		return FT_EXIT_USAGE;
 	}
 	if (args->mass && !args->force) {
-		ft_cli_error(
-		    "erase: refused: --mass erases every sector of every bank; add --force "
-		    "to confirm (nothing was touched)");
+		ft_cli_error("erase: refused: --all erases every sector of every bank; add --force "
+		             "to confirm (nothing was touched)");
 		return FT_EXIT_REFUSED;
+	}
+	return -1;
+}
+
+/* Appends the start address of sector number n (bank 1: 0 to n-1, bank 2: n to 2n-1) of g to
+ * args; false (printed) when g has no such sector or args is full. */
+static bool add_sector(erase_args *args, const ft_flash_geometry *g, uint32_t n)
+{
+	if (args->count == MAX_SECTORS) {
+		ft_cli_error("erase: at most %d sectors at once", MAX_SECTORS);
+		return false;
+	}
+	args->sectors[args->count++] =
+	    g->bank_base[n / g->sectors_per_bank] + n % g->sectors_per_bank * g->sector_size;
+	return true;
+}
+
+/* Turns --sectors and --range into sector addresses by part's flash geometry. Returns -1 when
+ * done, else the exit status (printed). */
+static int resolve_sectors(erase_args *args, const ft_part *part)
+{
+	if (!args->by_number && !args->by_range)
+		return -1;
+	if (!part) {
+		ft_cli_error(
+		    "erase: --sectors and --range go by the part's flash geometry and the part "
+		    "is not known: give --part or --board");
+		return FT_EXIT_USAGE;
+	}
+	const ft_flash_geometry *g = &part->flash;
+	uint32_t total = (uint32_t)g->banks * g->sectors_per_bank;
+	if (!total) {
+		ft_cli_error("erase: %s has no internal flash", part->name);
+		return FT_EXIT_USAGE;
+	}
+	if (args->by_number && args->last >= total) {
+		ft_cli_error("erase: %s has sectors 0 to %u (%u banks of %u), not %u", part->name,
+		             total - 1, g->banks, g->sectors_per_bank, args->last);
+		return FT_EXIT_USAGE;
+	}
+	for (uint32_t n = args->first; args->by_number && n <= args->last; n++)
+		if (!add_sector(args, g, n))
+			return FT_EXIT_USAGE;
+	if (!args->by_range)
+		return -1;
+	uint64_t end = (uint64_t)args->range_at + args->range_len, covered = 0;
+	for (uint32_t n = 0; n < total; n++) {
+		uint64_t start = g->bank_base[n / g->sectors_per_bank] +
+		                 (uint64_t)(n % g->sectors_per_bank) * g->sector_size;
+		uint64_t lo = start > args->range_at ? start : args->range_at;
+		uint64_t hi = start + g->sector_size < end ? start + g->sector_size : end;
+		if (lo >= hi)
+			continue;
+		covered += hi - lo;
+		if (!add_sector(args, g, n))
+			return FT_EXIT_USAGE;
+	}
+	if (covered != args->range_len) {
+		ft_cli_error("erase: --range 0x%08X:0x%X leaves the internal flash of %s",
+		             args->range_at, args->range_len, part->name);
+		return FT_EXIT_USAGE;
 	}
 	return -1;
 }
@@ -162,28 +292,35 @@ static int erase_mass(ft_cli_session *s)
 	return FT_EXIT_OK;
 }
 
-static int erase_dfu(const erase_args *args)
+static int erase_dfu(erase_args *args)
 {
 	ft_cli_session s;
 	ft_cli_identity id;
 	int status = ft_cli_open_dfu(&s, &args->dev, false, &id);
 	if (status != FT_EXIT_OK)
 		return status;
-	status = args->mass ? erase_mass(&s) : erase_sectors(&s, args, id.part);
+	if ((status = resolve_sectors(args, id.part)) < 0)
+		status = args->mass ? erase_mass(&s) : erase_sectors(&s, args, id.part);
 	ft_cli_disconnect(&s);
 	return status;
 }
 
 /* Over the debug port each address is erased in turn, each refused whole (RDP, WRPSN) before
  * its sector is touched. */
-static int erase_swd(const erase_args *args)
+static int erase_swd(erase_args *args)
 {
 	ft_cli_swd s;
 	ft_cli_swd_config cfg = {0};
 	int status = ft_cli_swd_connect(&s, &args->dev, &cfg, false);
 	if (status != FT_EXIT_OK)
 		return status;
-	const ft_flash_geometry *g = &ft_swd_get_info(s.swd)->part->flash;
+	const ft_part *part = ft_swd_get_info(s.swd)->part;
+	const ft_flash_geometry *g = &part->flash;
+	if ((status = resolve_sectors(args, part)) >= 0) {
+		ft_cli_swd_disconnect(&s);
+		return status;
+	}
+	status = FT_EXIT_OK;
 	ft_diag diag;
 	ft_diag_clear(&diag);
 	ft_error err = FT_OK;

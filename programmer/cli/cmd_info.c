@@ -51,6 +51,30 @@ static int print_json(json_t *device)
 	return FT_EXIT_USAGE;
 }
 
+/* Option-byte images the DFU bootloaders expose are at most 308 bytes (devices.md §4). */
+#define OB_IMAGE_MAX 1024
+
+/* The option bytes from the option-byte alternate setting, decoded for part; false when the part
+ * is not known, the device has no such alternate (both silently) or reading failed (warned). */
+static bool read_option_bytes(ft_cli_session *s, const ft_part *part, ft_swd_option_bytes *ob)
+{
+	uint8_t image[OB_IMAGE_MAX];
+	size_t len;
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	if (!part || part->flash.banks == 0)
+		return false;
+	ft_error err = ft_dfuse_read_option_bytes(s->dev, image, sizeof(image), &len, &diag);
+	if (err == FT_ERR_UNSUPPORTED)
+		return false;
+	if (err != FT_OK) {
+		ft_cli_warning("info: cannot read the option bytes: %s", diag.message);
+		return false;
+	}
+	ft_cli_ob_from_image(part, image, len, ob);
+	return ob->count > 0;
+}
+
 static int info_dfu(const ft_cli_device_args *dev, bool json)
 {
 	ft_cli_session s;
@@ -60,10 +84,23 @@ static int info_dfu(const ft_cli_device_args *dev, bool json)
 	ft_cli_identity id;
 	ft_cli_identify(&s, dev->given, &id);
 	ft_cli_identity_warn(&id);
-	if (json)
-		status = print_json(ft_cli_device_json(&s, &id));
-	else
+	ft_swd_option_bytes ob;
+	bool has_ob = read_option_bytes(&s, id.part, &ob);
+	if (json) {
+		json_t *device = ft_cli_device_json(&s, &id);
+		json_t *decoded = has_ob ? ft_cli_ob_json(id.part, &ob) : json_null();
+		if (device && json_object_set_new(device, "option_bytes", decoded) != 0) {
+			json_decref(device);
+			device = NULL;
+		}
+		status = print_json(device);
+	} else {
 		ft_cli_print_device(stdout, &s, &id, true);
+		if (has_ob) {
+			printf("\noption bytes (alternate setting 1)\n");
+			ft_cli_print_ob(stdout, id.part, &ob);
+		}
+	}
 	ft_cli_disconnect(&s);
 	return status;
 }

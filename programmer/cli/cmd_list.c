@@ -6,13 +6,14 @@
 #include <string.h>
 
 static const char help[] =
-    "usage: flashtwin list [usb | usbip://HOST:PORT] [--json]\n"
+    "usage: flashtwin list [usb | usbip://HOST:PORT | --usbip HOST:PORT] [--json]\n"
     "\n"
     "Lists the DFU devices reachable through a connection: on this host's USB (the default),\n"
     "the STM32 system bootloaders (0483:df11) with their serial numbers; on a USB/IP server\n"
     "(flashtwin-emu, usbipd), the exported devices that have a DFU-mode interface. Each line\n"
     "starts with the CONN to give to --connect.\n"
     "\n"
+    "  --usbip HOST:PORT  the same as usbip://HOST:PORT\n"
     "  --json             print the list as one JSON object (docs/cli.md)\n"
     "  -h, --help         this text\n"
     "\n"
@@ -51,26 +52,29 @@ int ft_cli_list(int argc, char **argv)
 {
 	static const struct option long_options[] = {
 	    {"json", no_argument, NULL, 'j'},
+	    {"usbip", required_argument, NULL, 'u'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	bool json = false;
+	char usbip[300] = "";
 	opterr = 0;
 	optind = 1;
 	int opt;
 	while ((opt = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'j': json = true; break;
+		case 'u': snprintf(usbip, sizeof(usbip), "usbip://%s", optarg); break;
 		case 'h': fputs(help, stdout); return FT_EXIT_OK;
 		default: return ft_cli_bad_option("list", opt, argv);
 		}
 	}
-	if (argc - optind > 1) {
-		ft_cli_error("list: at most one connection (got '%s' and '%s')", argv[optind],
-		             argv[optind + 1]);
+	if (argc - optind + (usbip[0] != 0) > 1) {
+		ft_cli_error("list: at most one connection (got '%s' and '%s')",
+		             usbip[0] ? usbip : argv[optind], argv[optind + !usbip[0]]);
 		return FT_EXIT_USAGE;
 	}
-	const char *conn = optind < argc ? argv[optind] : "usb";
+	const char *conn = usbip[0] ? usbip : optind < argc ? argv[optind] : "usb";
 	ft_diag diag;
 	ft_diag_clear(&diag);
 	ft_transport_address addr;

@@ -24,7 +24,9 @@ static int dfu_check_args(const ft_cli_flash_args *args)
 static int dfu_connect(const ft_cli_flash_args *args, void *ctx)
 {
 	dfu_flash *d = ctx;
-	return ft_cli_open_dfu(&d->session, &args->dev, args->json, &d->id);
+	int status = ft_cli_open_dfu(&d->session, &args->dev, args->json, &d->id);
+	d->session.progress.events = args->json_lines ? stdout : NULL;
+	return status;
 }
 
 static const ft_part *dfu_part(void *ctx, int *status)

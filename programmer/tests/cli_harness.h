@@ -175,6 +175,24 @@ static inline void run(const char *arg, ...)
 		FT_ASSERT_HEX(fx.status, (expected));                                              \
 	} while (0)
 
+/* Reads stdout as JSON lines (--json-lines): fx.json becomes the array of the objects, one per
+ * line, so that at("0/event") names the first event. Asserts that every line parses; returns the
+ * number of lines. */
+static inline size_t json_lines(void)
+{
+	json_t *lines = json_array();
+	char *save = NULL;
+	for (char *line = strtok_r(fx.out, "\n", &save); lines && line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *o = json_loads(line, 0, NULL);
+		CU_ASSERT(json_is_object(o));
+		json_array_append_new(lines, o ? o : json_null());
+	}
+	json_decref(fx.json);
+	fx.json = lines;
+	return json_array_size(lines);
+}
+
 /* The string at a JSON path written "segments/1/rule" (numbers index arrays); "" if absent. */
 static inline json_t *at(const char *path)
 {

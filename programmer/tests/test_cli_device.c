@@ -73,6 +73,10 @@ static void test_info_shows_identity_layouts_and_candidate_parts(void)
 	ASSERT_CONTAINS(fx.out, "part      STM32H743xI (id 0x450), from the descriptor");
 	ASSERT_CONTAINS(fx.out, "STM32H753xI");
 	ASSERT_CONTAINS(fx.out, "give --part or --board");
+	ASSERT_CONTAINS(fx.out, "option bytes (alternate setting 1)");
+	ASSERT_CONTAINS(fx.out, "OPTSR     0x");
+	ASSERT_CONTAINS(fx.out, "  RDP               0xAA ");
+	ASSERT_CONTAINS(fx.out, "  BOOT_ADD0         0x800 ");
 }
 
 static void test_info_json_carries_layouts_and_part(void)
@@ -94,6 +98,9 @@ static void test_info_json_carries_layouts_and_part(void)
 	CU_ASSERT_STRING_EQUAL(str_at("device/part/source"), "descriptor");
 	CU_ASSERT_STRING_EQUAL(str_at("device/part/agreement"), "agrees");
 	CU_ASSERT(json_array_size(at("device/part/candidates")) > 1);
+	CU_ASSERT_STRING_EQUAL(str_at("device/option_bytes/registers/0/name"), "OPTSR");
+	CU_ASSERT_STRING_EQUAL(str_at("device/option_bytes/registers/0/address"), "0x5200201C");
+	CU_ASSERT(json_array_size(at("device/option_bytes/fields")) > 4);
 }
 
 static void test_info_with_the_right_part_agrees(void)
@@ -162,6 +169,19 @@ static void test_list_names_the_connection_of_each_dfu_device(void)
 	FT_ASSERT_HEX(json_array_size(at("devices")), 1);
 	CU_ASSERT_STRING_EQUAL(str_at("devices/0/connection"), board.url);
 	CU_ASSERT_STRING_EQUAL(str_at("devices/0/usb_id"), "0483:df11");
+}
+
+static void test_list_usbip_option_is_the_usbip_connection(void)
+{
+	char hostport[64];
+	const char *host = board.url + strlen("usbip://");
+	snprintf(hostport, sizeof(hostport), "%.*s", (int)(strrchr(host, '/') - host), host);
+	run("list", "--usbip", hostport, NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, board.url);
+	run("list", "--usbip", hostport, "usb", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "at most one connection");
 }
 
 static void test_list_of_an_unreachable_server_is_a_connection_failure(void)
@@ -260,12 +280,120 @@ static void test_mass_erase_with_force_blanks_both_banks(void)
 		CU_ASSERT(all(buf, sizeof(buf), 0xFF));
 }
 
+/* STM32H743xI: 2 banks of 8 x 128 KiB (RM0433 §4.3.1); bank 2 sectors are numbered 8 to 15. */
+static void test_erase_sectors_by_number_counts_across_the_banks(void)
+{
+	flash_pattern();
+	run("erase", "-c", board.url, "--sectors", "8-9", "--no-poll-wait", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out,
+	                "erased the sector holding 0x08100000: 0x08100000-0x0811FFFF (128 KiB)");
+	ASSERT_CONTAINS(fx.out,
+	                "erased the sector holding 0x08120000: 0x08120000-0x0813FFFF (128 KiB)");
+	uint8_t buf[64];
+	if (read_into(0x08100000, buf, sizeof(buf)))
+		CU_ASSERT(all(buf, sizeof(buf), 0xFF));
+	if (read_into(0x08000000, buf, sizeof(buf)))
+		FT_ASSERT_HEX(buf[1], 7);
+}
+
+static void test_erase_range_takes_every_sector_it_touches(void)
+{
+	flash_pattern();
+	run("erase", "-c", board.url, "--range", "0x080FFF00:0x200", "--no-poll-wait", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out,
+	                "erased the sector holding 0x080E0000: 0x080E0000-0x080FFFFF (128 KiB)");
+	ASSERT_CONTAINS(fx.out,
+	                "erased the sector holding 0x08100000: 0x08100000-0x0811FFFF (128 KiB)");
+	CU_ASSERT_PTR_NULL(strstr(fx.out, "0x08000000-"));
+	uint8_t buf[64];
+	if (read_into(0x08100000, buf, sizeof(buf)))
+		CU_ASSERT(all(buf, sizeof(buf), 0xFF));
+	if (read_into(0x08000000, buf, sizeof(buf)))
+		FT_ASSERT_HEX(buf[1], 7);
+}
+
+static void test_erase_all_is_mass_erase_and_needs_force(void)
+{
+	flash_pattern();
+	run("erase", "-c", board.url, "--all", NULL);
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(fx.err, "add --force");
+	run("erase", "-c", board.url, "--all", "--force", "--no-poll-wait", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, "mass erase done");
+	uint8_t buf[64];
+	if (read_into(0x08100000, buf, sizeof(buf)))
+		CU_ASSERT(all(buf, sizeof(buf), 0xFF));
+}
+
+static void test_erase_sectors_and_range_outside_the_part_are_usage_errors(void)
+{
+	run("erase", "-c", board.url, "--sectors", "15-16", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "has sectors 0 to 15 (2 banks of 8), not 16");
+	run("erase", "-c", board.url, "--range", "0x081FFFF0:0x20", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "leaves the internal flash");
+	run("erase", "-c", board.url, "--sectors", "3-1", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "is not N-M or N");
+	run("erase", "-c", board.url, "--range", "0x08000000", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "is not ADDR:LEN");
+	run("erase", "-c", board.url, "--all", "--force", "--sectors", "1", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "not both");
+}
+
 static void test_erase_outside_flash_names_the_region(void)
 {
 	run("erase", "--connect", board.url, "--sector", "0x24000000", "--no-poll-wait", NULL);
 	ASSERT_EXIT(1);
 	ASSERT_CONTAINS(fx.err, "0x24000000");
 	ASSERT_CONTAINS(fx.err, "AXI SRAM");
+}
+
+/* The option-byte alternate's image starts at FLASH_OPTSR_CUR (0x5200201C); BOOT_CUR is at
+ * 0x52002040, BOOT_ADD0 in its bits 15:0 (RM0433 §4.9.29). */
+static void test_ob_over_dfu_shows_fields_and_sets_boot_add0(void)
+{
+	run("ob", "-c", board.url, "show", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, "STM32H743xI");
+	ASSERT_CONTAINS(fx.out, "OPTSR     0x");
+	ASSERT_CONTAINS(fx.out, "  RDP               0xAA ");
+	ASSERT_CONTAINS(fx.out, "  BOOT_ADD0         0x800 ");
+	run("ob", "-c", board.url, "set", "BOOT_ADD0=0x2400", "--no-poll-wait", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, "set BOOT_ADD0       0x800 -> 0x2400");
+	ASSERT_CONTAINS(fx.out, "resets");
+	/* The bootloader left the bus to reload its option bytes: stop serving, then look. */
+	atomic_store(&board.stop, true);
+	ft_usbip_server_wake(board.srv);
+	pthread_join(board.thread, NULL);
+	board.running = false;
+	FT_ASSERT_HEX(board.exits, 1);
+	uint32_t boot_cur = 0, optsr_cur = 0;
+	CU_ASSERT(ft_flash_h7_reg_read(board.flash, 0x40, &boot_cur) == FT_OK);
+	CU_ASSERT(ft_flash_h7_reg_read(board.flash, 0x1C, &optsr_cur) == FT_OK);
+	FT_ASSERT_HEX(boot_cur & 0xFFFFu, 0x2400);
+	FT_ASSERT_HEX(optsr_cur >> 8 & 0xFFu, 0xAA); /* RDP untouched */
+}
+
+static void test_ob_over_dfu_refuses_rdp_level_2_without_force(void)
+{
+	run("ob", "-c", board.url, "set", "RDP=0xCC", NULL);
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(fx.err, "level 2, permanent");
+	ASSERT_CONTAINS(fx.err, "--force");
+	run("ob", "-c", board.url, "RDP=0xAA", "WRPSN9=1", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "WRPSN9");
+	run("ob", "-c", board.url, "--json", NULL);
+	ASSERT_EXIT(0);
+	CU_ASSERT(json_array_size(at("fields")) > 4);
 }
 
 static void test_device_commands_refuse_bad_usage(void)
@@ -294,6 +422,7 @@ static CU_TestInfo tests[] = {
      test_read_and_erase_reach_past_the_h7a3_rev_z_descriptor},
     {"list_names_the_connection_of_each_dfu_device",
      test_list_names_the_connection_of_each_dfu_device},
+    {"list_usbip_option_is_the_usbip_connection", test_list_usbip_option_is_the_usbip_connection},
     {"list_of_an_unreachable_server_is_a_connection_failure",
      test_list_of_an_unreachable_server_is_a_connection_failure},
     {"read_of_option_bytes_through_their_alternate",
@@ -305,6 +434,16 @@ static CU_TestInfo tests[] = {
      test_mass_erase_without_force_is_refused_and_touches_nothing},
     {"mass_erase_with_force_blanks_both_banks", test_mass_erase_with_force_blanks_both_banks},
     {"erase_outside_flash_names_the_region", test_erase_outside_flash_names_the_region},
+    {"ob_over_dfu_shows_fields_and_sets_boot_add0",
+     test_ob_over_dfu_shows_fields_and_sets_boot_add0},
+    {"ob_over_dfu_refuses_rdp_level_2_without_force",
+     test_ob_over_dfu_refuses_rdp_level_2_without_force},
+    {"erase_sectors_by_number_counts_across_the_banks",
+     test_erase_sectors_by_number_counts_across_the_banks},
+    {"erase_range_takes_every_sector_it_touches", test_erase_range_takes_every_sector_it_touches},
+    {"erase_all_is_mass_erase_and_needs_force", test_erase_all_is_mass_erase_and_needs_force},
+    {"erase_sectors_and_range_outside_the_part_are_usage_errors",
+     test_erase_sectors_and_range_outside_the_part_are_usage_errors},
     {"device_commands_refuse_bad_usage", test_device_commands_refuse_bad_usage},
     CU_TEST_INFO_NULL,
 };

@@ -142,6 +142,49 @@ static void test_skip_volatile_programs_the_flash_part(void)
 	free(back);
 }
 
+/* 200 KiB over two 128 KiB sectors (RM0433 §4.3.1): write progress every 64 KiB and at the end. */
+static void test_json_lines_stream_plan_erases_writes_verify_result(void)
+{
+	write_bin(scratch("fw.bin"), 200 * 1024);
+	char arg[PATH_MAX + 16];
+	snprintf(arg, sizeof(arg), "%s@0x08000000", scratch("fw.bin"));
+	run("flash", arg, "-c", board.url, "--no-poll-wait", "--json-lines", NULL);
+	ASSERT_EXIT(0);
+	size_t n = json_lines();
+	FT_ASSERT_HEX(n, 9);
+	static const char *const events[] = {"plan",  "erase", "erase",  "write", "write",
+	                                     "write", "write", "verify", "result"};
+	for (size_t i = 0; i < n && i < 9; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "%zu/event", i);
+		CU_ASSERT_STRING_EQUAL(str_at(path), events[i]);
+	}
+	ASSERT_CONTAINS(str_at("0/conclusion"), "programmable over USB DFU");
+	CU_ASSERT_STRING_EQUAL(str_at("0/device/part/name"), "STM32H743xI");
+	CU_ASSERT_STRING_EQUAL(str_at("1/sector"), "bank 1 sector 0  0x08000000-0x0801FFFF");
+	FT_ASSERT_HEX(int_at("2/done"), 0x40000);
+	FT_ASSERT_HEX(int_at("3/done"), 0x10000);
+	FT_ASSERT_HEX(int_at("5/done"), 0x30000);
+	FT_ASSERT_HEX(int_at("6/done"), 200 * 1024);
+	FT_ASSERT_HEX(int_at("6/total"), 200 * 1024);
+	FT_ASSERT_HEX(int_at("7/done"), 200 * 1024);
+	CU_ASSERT_STRING_EQUAL(str_at("8/status"), "ok");
+	FT_ASSERT_HEX(int_at("8/exit_status"), 0);
+	CU_ASSERT_STRING_EQUAL(str_at("8/result/verify"), "identical");
+}
+
+static void test_json_lines_of_a_refused_plan_are_plan_and_result(void)
+{
+	write_report_a(scratch("report-a.elf"));
+	run("flash", scratch("report-a.elf"), "-c", board.url, "--no-poll-wait", "--json-lines",
+	    NULL);
+	ASSERT_EXIT(1);
+	FT_ASSERT_HEX(json_lines(), 2);
+	CU_ASSERT_STRING_EQUAL(str_at("0/event"), "plan");
+	CU_ASSERT_STRING_EQUAL(str_at("1/event"), "result");
+	FT_ASSERT_HEX(int_at("1/exit_status"), 1);
+}
+
 static void test_raw_binary_at_flash_base_is_programmed(void)
 {
 	write_bin(scratch("fw.bin"), 1000);
@@ -303,6 +346,10 @@ static CU_TestInfo tests[] = {
      test_ram_d2_image_is_refused_and_nothing_is_erased},
     {"refused_plan_with_a_part_does_not_connect", test_refused_plan_with_a_part_does_not_connect},
     {"skip_volatile_programs_the_flash_part", test_skip_volatile_programs_the_flash_part},
+    {"json_lines_stream_plan_erases_writes_verify_result",
+     test_json_lines_stream_plan_erases_writes_verify_result},
+    {"json_lines_of_a_refused_plan_are_plan_and_result",
+     test_json_lines_of_a_refused_plan_are_plan_and_result},
     {"raw_binary_at_flash_base_is_programmed", test_raw_binary_at_flash_base_is_programmed},
     {"verify_mismatch_names_address_bytes_segment_and_section",
      test_verify_mismatch_names_address_bytes_segment_and_section},

@@ -171,6 +171,22 @@ static void test_clean_elf_is_identified_flashed_verified_and_read_back(void)
 	FT_ASSERT_HEX(target.connections, 2);
 }
 
+static void test_flash_json_lines_over_the_debug_port(void)
+{
+	const char *elf = fixture("h743-clean.elf");
+	run("flash", elf, "-c", url, "--board", "nucleo-h743zi2", "--json-lines", NULL);
+	ASSERT_EXIT(0);
+	FT_ASSERT_HEX(json_lines(), 5);
+	CU_ASSERT_STRING_EQUAL(str_at("0/event"), "plan");
+	CU_ASSERT_STRING_EQUAL(str_at("0/device/transport"), "gdb");
+	CU_ASSERT_STRING_EQUAL(str_at("1/event"), "erase");
+	CU_ASSERT_STRING_EQUAL(str_at("2/event"), "write");
+	FT_ASSERT_HEX(int_at("2/done"), 288);
+	CU_ASSERT_STRING_EQUAL(str_at("3/event"), "verify");
+	CU_ASSERT_STRING_EQUAL(str_at("4/event"), "result");
+	FT_ASSERT_HEX(int_at("4/result/written_bytes"), 288);
+}
+
 static void test_flash_json_names_the_target_and_the_result(void)
 {
 	const char *elf = fixture("h743-clean.elf");
@@ -349,13 +365,13 @@ static void test_info_shows_server_part_core_and_protection(void)
 
 static void test_ob_shows_fields_and_sets_boot_add0(void)
 {
-	run("ob", "-c", url, NULL);
+	run("ob", "-c", url, "show", NULL);
 	ASSERT_EXIT(0);
 	ASSERT_CONTAINS(fx.out, "OPTSR");
 	ASSERT_CONTAINS(fx.out, "  RDP               0xAA ");
 	ASSERT_CONTAINS(fx.out, "  BOOT_ADD0         0x800 ");
 	ASSERT_CONTAINS(fx.out, "WRPSN2");
-	run("ob", "-c", url, "BOOT_ADD0=0x2400", NULL);
+	run("ob", "-c", url, "set", "BOOT_ADD0=0x2400", NULL);
 	ASSERT_EXIT(0);
 	ASSERT_CONTAINS(fx.out, "set BOOT_ADD0       0x800 -> 0x2400");
 	/* BOOT_CUR: BOOT_ADD0 in bits 15:0 (devices.md §2.3). */
@@ -377,13 +393,17 @@ static void test_ob_refuses_rdp_level_2_and_unknown_fields(void)
 	run("ob", "-c", url, "RDP=0xCC", NULL);
 	ASSERT_EXIT(1);
 	ASSERT_CONTAINS(fx.err, "level 2, permanent");
+	ASSERT_CONTAINS(fx.err, "--force");
 	FT_ASSERT_HEX(model_rd(R_OPTSR_CUR) >> 8 & 0xFFu, 0xAA);
+	run("ob", "-c", url, "set", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "set needs NAME=VALUE");
+	run("ob", "-c", url, "show", "RDP=0xCC", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "show takes no assignments");
 	run("ob", "-c", url, "BOOT_ADDR0=1", NULL);
 	ASSERT_EXIT(2);
 	ASSERT_CONTAINS(fx.err, "has no option byte BOOT_ADDR0");
-	run("ob", "-c", "usb", NULL);
-	ASSERT_EXIT(2);
-	ASSERT_CONTAINS(fx.err, "--alt 1");
 }
 
 static void test_erase_sector_blanks_it(void)
@@ -398,6 +418,26 @@ static void test_erase_sector_blanks_it(void)
 	uint8_t got[0x120];
 	target_read(FLASH_BASE, got, sizeof(got));
 	CU_ASSERT(all(got, sizeof(got), 0xFF));
+}
+
+static void test_erase_sectors_and_range_go_by_the_part_geometry(void)
+{
+	const char *elf = fixture("h743-clean.elf");
+	run("flash", elf, "-c", url, NULL);
+	ASSERT_EXIT(0);
+	run("erase", "-c", url, "--sectors", "0", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out,
+	                "erased the sector holding 0x08000000: 0x08000000-0x0801FFFF (128 KiB)");
+	uint8_t got[0x120];
+	target_read(FLASH_BASE, got, sizeof(got));
+	CU_ASSERT(all(got, sizeof(got), 0xFF));
+	run("erase", "-c", url, "--range", "0x0801FFFF:2", NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, "erased the sector holding 0x08020000: 0x08020000-0x0803FFFF");
+	run("erase", "-c", url, "--sectors", "16", NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "has sectors 0 to 15");
 }
 
 static void test_mass_erase_without_force_is_refused(void)
@@ -447,6 +487,7 @@ static CU_TestInfo tests[] = {
     {"clean_elf_is_identified_flashed_verified_and_read_back",
      test_clean_elf_is_identified_flashed_verified_and_read_back},
     {"flash_json_names_the_target_and_the_result", test_flash_json_names_the_target_and_the_result},
+    {"flash_json_lines_over_the_debug_port", test_flash_json_lines_over_the_debug_port},
     {"ram_segments_are_written_to_ram_with_a_warning",
      test_ram_segments_are_written_to_ram_with_a_warning},
     {"rdp_level_1_is_refused_before_any_write_with_the_remedy",
@@ -463,6 +504,8 @@ static CU_TestInfo tests[] = {
     {"ob_shows_fields_and_sets_boot_add0", test_ob_shows_fields_and_sets_boot_add0},
     {"ob_refuses_rdp_level_2_and_unknown_fields", test_ob_refuses_rdp_level_2_and_unknown_fields},
     {"erase_sector_blanks_it", test_erase_sector_blanks_it},
+    {"erase_sectors_and_range_go_by_the_part_geometry",
+     test_erase_sectors_and_range_go_by_the_part_geometry},
     {"mass_erase_without_force_is_refused", test_mass_erase_without_force_is_refused},
     {"read_under_rdp_is_refused", test_read_under_rdp_is_refused},
     {"connection_failures_and_usage", test_connection_failures_and_usage},
