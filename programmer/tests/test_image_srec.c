@@ -4,11 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/tests/ft_test.h"
-#include "programmer/image/image.h"
-
-static ft_image *image;
-static ft_diag diag;
+#include "programmer/tests/image_text_harness.h"
 
 /* Header "app.srec", 16 bytes at 0x1000 in two records, count 2, start 0x1001. */
 static const char basic[] = "S00B00006170702E73726563D8\n"
@@ -19,29 +15,14 @@ static const char basic[] = "S00B00006170702E73726563D8\n"
 
 static const uint8_t seq16[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
-static void setup(void)
-{
-	image = ft_image_new();
-	ft_diag_clear(&diag);
-}
-
-static void teardown(void)
-{
-	ft_image_free(image);
-}
-
 static ft_error add(const char *text)
 {
-	return ft_image_add_buffer(image, "app.srec", FT_IMAGE_SREC, (const uint8_t *)text,
-	                           strlen(text), false, 0, &diag);
+	return add_text("app.srec", FT_IMAGE_SREC, text);
 }
 
 static void expect_error(const char *text, ft_error code, const char *origin, const char *what)
 {
-	FT_ASSERT_HEX(add(text), code);
-	CU_ASSERT_STRING_EQUAL(diag.origin, origin);
-	CU_ASSERT_PTR_NOT_NULL(strstr(diag.message, what));
-	FT_ASSERT_HEX(ft_image_segment_count(image), 0);
+	expect_refused(add(text), code, origin, what);
 	FT_ASSERT_HEX(ft_image_file_count(image), 0);
 }
 
