@@ -40,4 +40,24 @@ static inline void expect_refused(ft_error got, ft_error code, const char *origi
 	FT_ASSERT_HEX(ft_image_segment_count(image), 0);
 }
 
+/* Adds every prefix of text to a fresh image as a file called name in format: only the whole
+ * text, or the whole text less its final newline, is complete and reads; every shorter prefix is
+ * refused with FT_ERR_FORMAT and leaves no segment. */
+static inline void expect_every_truncation_refused_or_read(const char *name, ft_image_format format,
+                                                           const char *text)
+{
+	size_t len = strlen(text);
+	for (size_t cut = 0; cut <= len; cut++) {
+		ft_image *img = ft_image_new();
+		CU_ASSERT_PTR_NOT_NULL_FATAL(img);
+		ft_diag d;
+		ft_error err = ft_image_add_buffer(img, name, format, (const uint8_t *)text, cut,
+		                                   false, 0, &d);
+		CU_ASSERT(err == (cut >= len - 1 ? FT_OK : FT_ERR_FORMAT));
+		if (err != FT_OK)
+			CU_ASSERT(ft_image_segment_count(img) == 0);
+		ft_image_free(img);
+	}
+}
+
 #endif
