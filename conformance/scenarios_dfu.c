@@ -85,6 +85,68 @@ static void record_last_status(ft_conform_dfu *d, ft_conform_record *rec, const 
 	ft_conform_record_str(rec, key, ft_dfu_status_name(st.status));
 }
 
+/* Records an operation's result under prefix.result and the device's answer to it. */
+static void record_result(ft_conform_dfu *d, ft_conform_record *rec, const char *prefix,
+                          ft_error err)
+{
+	char key[96];
+	snprintf(key, sizeof(key), "%s.result", prefix);
+	ft_conform_record_str(rec, key, ft_error_name(err));
+	record_last_status(d, rec, prefix);
+}
+
+/* Expects err to be a failure; the detail is ok_text when it was not, else the message. */
+static bool expect_failure(ft_conform_record *rec, const char *what, ft_error err,
+                           const char *ok_text, const ft_diag *diag)
+{
+	return ft_conform_expect_true(rec, what, err != FT_OK,
+	                              err == FT_OK ? ok_text : diag->message);
+}
+
+/* Reads len bytes at addr back into back (recorded under key) and checks they are all 0xFF. */
+static void expect_erased(ft_conform_dfu *d, ft_conform_record *rec, const char *key, uint32_t addr,
+                          uint8_t *back, size_t len, const char *what)
+{
+	if (!ft_conform_dfu_digest(d, key, addr, (uint32_t)len, back, len))
+		return;
+	size_t blank = 0;
+	while (blank < len && back[blank] == 0xFF)
+		blank++;
+	ft_conform_record_check(rec, blank == len, what, "%zu of %zu bytes are 0xFF", blank, len);
+}
+
+/* Erases the sector at FLASH_BASE and writes data there, expecting both to succeed. */
+static void program_sector0(ft_conform_dfu *d, ft_conform_record *rec, const uint8_t *data,
+                            size_t len, const char *what, ft_diag *diag)
+{
+	ft_dfuse_dev *dev = ft_conform_dfu_dev(d);
+	expect_error(rec, "erase sector 0", ft_dfuse_erase_sector(dev, FLASH_BASE, diag), FT_OK,
+	             diag);
+	expect_error(rec, what, ft_dfuse_write(dev, FLASH_BASE, data, len, diag), FT_OK, diag);
+}
+
+/* Verifies data at FLASH_BASE and expects the verify to find a difference. */
+static void expect_verify_fails(ft_conform_dfu *d, ft_conform_record *rec, const uint8_t *data,
+                                size_t len, const char *what, ft_diag *diag)
+{
+	ft_conform_dfu_mark(d, "verify");
+	ft_diag_clear(diag);
+	ft_error err = ft_dfuse_verify(ft_conform_dfu_dev(d), FLASH_BASE, data, len, diag);
+	ft_conform_record_str(rec, "dfu.verify.result", ft_error_name(err));
+	expect_failure(rec, what, err, "verify passed", diag);
+}
+
+/* Reads the option-byte alternate into buf; returns its length, 0 when the read failed. */
+static size_t read_option_bytes(ft_conform_dfu *d, ft_conform_record *rec, const char *what,
+                                uint8_t *buf, size_t cap)
+{
+	size_t len = 0;
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	ft_error err = ft_dfuse_read_option_bytes(ft_conform_dfu_dev(d), buf, cap, &len, &diag);
+	return expect_error(rec, what, err, FT_OK, &diag) ? len : 0;
+}
+
 static void record_fmt(ft_conform_record *rec, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -180,8 +242,7 @@ static void run_d03(ft_conform_env *env)
 	ft_diag_clear(&diag);
 	ft_conform_dfu_mark(d, "SET_ADDRESS 0x30000000");
 	ft_error err = ft_dfuse_set_address(ft_conform_dfu_dev(d), 0x30000000u, &diag);
-	ft_conform_record_str(rec, "dfu.set_address.result", ft_error_name(err));
-	record_last_status(d, rec, "dfu.set_address");
+	record_result(d, rec, "dfu.set_address", err);
 	expect_error(rec, "SET_ADDRESS 0x30000000 is refused", err, FT_ERR_RANGE, &diag);
 	ft_dfu_getstatus st = ft_dfuse_last_status(ft_conform_dfu_dev(d));
 	ft_conform_expect_str(rec, "device status", ft_dfu_status_name(st.status),
@@ -205,8 +266,7 @@ static void run_d04(ft_conform_env *env)
 	ft_diag_clear(&diag);
 	ft_conform_dfu_mark(d, "ERASE 0x24000000");
 	ft_error err = ft_dfuse_erase_sector(ft_conform_dfu_dev(d), 0x24000000u, &diag);
-	ft_conform_record_str(rec, "dfu.erase.result", ft_error_name(err));
-	record_last_status(d, rec, "dfu.erase");
+	record_result(d, rec, "dfu.erase", err);
 	expect_error(rec, "ERASE 0x24000000 is refused", err, FT_ERR_RANGE, &diag);
 	ft_conform_expect_str(
 	    rec, "device status",
@@ -241,8 +301,7 @@ static ft_error overwrite(ft_conform_dfu *d, ft_conform_record *rec, const uint8
 	ft_conform_dfu_mark(d, "second write without erase");
 	ft_diag_clear(diag);
 	err = ft_dfuse_write(dev, FLASH_BASE, b, len, diag);
-	ft_conform_record_str(rec, "dfu.overwrite.result", ft_error_name(err));
-	record_last_status(d, rec, "dfu.overwrite");
+	record_result(d, rec, "dfu.overwrite", err);
 	return err;
 }
 
@@ -260,8 +319,8 @@ static void run_d07(ft_conform_env *env)
 	ft_diag diag;
 	ft_diag_clear(&diag);
 	ft_error err = overwrite(d, rec, a, b, sizeof(a), &diag);
-	ft_conform_expect_true(rec, "the overwrite is reported as an error", err != FT_OK,
-	                       err == FT_OK ? "reported success" : diag.message);
+	expect_failure(rec, "the overwrite is reported as an error", err, "reported success",
+	               &diag);
 	const char *status = ft_dfu_status_name(ft_dfuse_last_status(ft_conform_dfu_dev(d)).status);
 	bool known = strcmp(status, "errVERIFY") == 0 || strcmp(status, "errPROG") == 0;
 	ft_conform_expect_true(rec, "device status is errVERIFY or errPROG", known, status);
@@ -370,14 +429,8 @@ static void run_d11(ft_conform_env *env)
 	expect_error(rec, "erase of bank 2 sector 0", err, FT_OK, &diag);
 	record_clrstatus_answers(rec, "-- erase 0x08100000", "dfu.bank2_erase.clrstatus_answers");
 	ft_conform_dfu_mark(d, "read back");
-	if (ft_conform_dfu_digest(d, "readback.bank2", BANK2_BASE, sizeof(back), back,
-	                          sizeof(back))) {
-		size_t blank = 0;
-		while (blank < sizeof(back) && back[blank] == 0xFF)
-			blank++;
-		ft_conform_record_check(rec, blank == sizeof(back), "bank 2 sector 0 reads erased",
-		                        "%zu of %zu bytes are 0xFF", blank, sizeof(back));
-	}
+	expect_erased(d, rec, "readback.bank2", BANK2_BASE, back, sizeof(back),
+	              "bank 2 sector 0 reads erased");
 	ft_conform_dfu_close(d);
 }
 
@@ -435,14 +488,8 @@ static void run_d32(ft_conform_env *env)
 	if (!d)
 		return;
 	static uint8_t back[4096];
-	if (ft_conform_dfu_digest(d, "readback.flash_start", FLASH_BASE, sizeof(back), back,
-	                          sizeof(back))) {
-		size_t blank = 0;
-		while (blank < sizeof(back) && back[blank] == 0xFF)
-			blank++;
-		ft_conform_record_check(rec, blank == sizeof(back), "flash reads erased",
-		                        "%zu of %zu bytes are 0xFF", blank, sizeof(back));
-	}
+	expect_erased(d, rec, "readback.flash_start", FLASH_BASE, back, sizeof(back),
+	              "flash reads erased");
 	ft_conform_dfu_close(d);
 }
 
@@ -514,12 +561,8 @@ static void run_o31(ft_conform_env *env)
 	if (!d)
 		return;
 	uint8_t buf[512];
-	size_t len = 0;
-	ft_diag diag;
-	ft_diag_clear(&diag);
-	ft_error err =
-	    ft_dfuse_read_option_bytes(ft_conform_dfu_dev(d), buf, sizeof(buf), &len, &diag);
-	if (expect_error(rec, "read the option bytes", err, FT_OK, &diag) && len >= 4) {
+	size_t len = read_option_bytes(d, rec, "read the option bytes", buf, sizeof(buf));
+	if (len >= 4) {
 		ft_conform_record_int(rec, "ob.size", (long long)len);
 		ft_conform_expect_int(rec, "option-byte alternate size", (long long)len,
 		                      bl->option_bytes_size);
@@ -546,8 +589,7 @@ static void run_d05(ft_conform_env *env)
 	ft_diag_clear(&diag);
 	ft_conform_dfu_mark(d, "erase sector 0 under RDP level 1");
 	ft_error err = ft_dfuse_erase_sector(ft_conform_dfu_dev(d), FLASH_BASE, &diag);
-	ft_conform_record_str(rec, "dfu.erase.result", ft_error_name(err));
-	record_last_status(d, rec, "dfu.erase");
+	record_result(d, rec, "dfu.erase", err);
 	expect_error(rec, "erase is refused as protected", err, FT_ERR_PROTECTED, &diag);
 	ft_conform_expect_contains(rec, "the error names errVENDOR", diag.message, "errVENDOR");
 	ft_conform_dfu_close(d);
@@ -567,12 +609,7 @@ static void run_d35(ft_conform_env *env)
 	ft_diag diag;
 	ft_diag_clear(&diag);
 	overwrite(d, rec, a, b, sizeof(a), &diag);
-	ft_conform_dfu_mark(d, "verify");
-	ft_diag_clear(&diag);
-	ft_error err = ft_dfuse_verify(ft_conform_dfu_dev(d), FLASH_BASE, b, sizeof(b), &diag);
-	ft_conform_record_str(rec, "dfu.verify.result", ft_error_name(err));
-	ft_conform_expect_true(rec, "verify catches the overwritten words", err != FT_OK,
-	                       err == FT_OK ? "verify passed" : diag.message);
+	expect_verify_fails(d, rec, b, sizeof(b), "verify catches the overwritten words", &diag);
 	ft_conform_dfu_close(d);
 }
 
@@ -588,18 +625,9 @@ static void run_d37(ft_conform_env *env)
 	ft_gen_self_addressed(data, sizeof(data), FLASH_BASE);
 	ft_diag diag;
 	ft_diag_clear(&diag);
-	ft_dfuse_dev *dev = ft_conform_dfu_dev(d);
 	ft_conform_dfu_mark(d, "erase and write 1 KiB");
-	expect_error(rec, "erase sector 0", ft_dfuse_erase_sector(dev, FLASH_BASE, &diag), FT_OK,
-	             &diag);
-	expect_error(rec, "write 1 KiB", ft_dfuse_write(dev, FLASH_BASE, data, sizeof(data), &diag),
-	             FT_OK, &diag);
-	ft_conform_dfu_mark(d, "verify");
-	ft_diag_clear(&diag);
-	ft_error err = ft_dfuse_verify(dev, FLASH_BASE, data, sizeof(data), &diag);
-	ft_conform_record_str(rec, "dfu.verify.result", ft_error_name(err));
-	ft_conform_expect_true(rec, "verify reports the corrupted word", err != FT_OK,
-	                       err == FT_OK ? "verify passed" : diag.message);
+	program_sector0(d, rec, data, sizeof(data), "write 1 KiB", &diag);
+	expect_verify_fails(d, rec, data, sizeof(data), "verify reports the corrupted word", &diag);
 	ft_conform_dfu_close(d);
 }
 
@@ -620,8 +648,7 @@ static void run_d38(ft_conform_env *env)
 	ft_error err =
 	    ft_dfuse_write(ft_conform_dfu_dev(d), 0x24000000u, data, sizeof(data), &diag);
 	ft_conform_record_str(rec, "dfu.workarea.result", ft_error_name(err));
-	ft_conform_expect_true(rec, "the write fails", err != FT_OK,
-	                       err == FT_OK ? "reported success" : diag.message);
+	expect_failure(rec, "the write fails", err, "reported success", &diag);
 	uint8_t state = 0;
 	ft_diag_clear(&diag);
 	/* an I/O error or a disconnect, depending on when the host asks: not recorded */
@@ -645,43 +672,30 @@ static void run_o04(ft_conform_env *env)
 	if (!d)
 		return;
 	uint8_t buf[512];
-	size_t len = 0;
-	ft_diag diag;
-	ft_diag_clear(&diag);
-	ft_error err =
-	    ft_dfuse_read_option_bytes(ft_conform_dfu_dev(d), buf, sizeof(buf), &len, &diag);
-	if (expect_error(rec, "read the option bytes before", err, FT_OK, &diag) && len >= 2) {
+	if (read_option_bytes(d, rec, "read the option bytes before", buf, sizeof(buf)) >= 2) {
 		record_fmt(rec, "ob.rdp_before", "0x%02X", buf[1]);
 		ft_conform_expect_true(rec, "RDP level 1 before",
 		                       buf[1] != RDP_LEVEL_0 && buf[1] != RDP_LEVEL_2,
 		                       "OPTSR_CUR RDP byte");
 	}
+	ft_diag diag;
+	ft_diag_clear(&diag);
 	ft_conform_dfu_mark(d, "READ_UNPROTECT");
-	err = ft_dfuse_read_unprotect(ft_conform_dfu_dev(d), &diag);
+	ft_error err = ft_dfuse_read_unprotect(ft_conform_dfu_dev(d), &diag);
 	ft_conform_record_str(rec, "dfu.unprotect.result", ft_error_name(err));
 	expect_error(rec, "READ_UNPROTECT", err, FT_OK, &diag);
 	ft_conform_dfu_close(d);
 	d = ft_conform_dfu_reopen(env, "dfu.after_reset", REENUMERATION_MS);
 	if (!d)
 		return;
-	len = 0;
-	ft_diag_clear(&diag);
-	err = ft_dfuse_read_option_bytes(ft_conform_dfu_dev(d), buf, sizeof(buf), &len, &diag);
-	if (expect_error(rec, "read the option bytes after the reset", err, FT_OK, &diag) &&
-	    len >= 2) {
+	if (read_option_bytes(d, rec, "read the option bytes after the reset", buf, sizeof(buf)) >=
+	    2) {
 		record_fmt(rec, "ob.rdp", "0x%02X", buf[1]);
 		ft_conform_expect_int(rec, "RDP after the regression", buf[1], RDP_LEVEL_0);
 	}
 	static uint8_t back[1024];
-	if (ft_conform_dfu_digest(d, "readback.flash_start", FLASH_BASE, sizeof(back), back,
-	                          sizeof(back))) {
-		size_t blank = 0;
-		while (blank < sizeof(back) && back[blank] == 0xFF)
-			blank++;
-		ft_conform_record_check(rec, blank == sizeof(back),
-		                        "flash is blank after the regression",
-		                        "%zu of %zu bytes are 0xFF", blank, sizeof(back));
-	}
+	expect_erased(d, rec, "readback.flash_start", FLASH_BASE, back, sizeof(back),
+	              "flash is blank after the regression");
 	ft_conform_dfu_close(d);
 }
 
@@ -834,12 +848,7 @@ static void run_d14(ft_conform_env *env)
 	ft_diag diag;
 	ft_diag_clear(&diag);
 	ft_conform_dfu_mark(d, "put a known pattern in sector 0");
-	expect_error(rec, "erase sector 0",
-	             ft_dfuse_erase_sector(ft_conform_dfu_dev(d), FLASH_BASE, &diag), FT_OK, &diag);
-	expect_error(
-	    rec, "write the pattern",
-	    ft_dfuse_write(ft_conform_dfu_dev(d), FLASH_BASE, before, sizeof(before), &diag), FT_OK,
-	    &diag);
+	program_sector0(d, rec, before, sizeof(before), "write the pattern", &diag);
 	ft_conform_dfu_close(d);
 	int status = flash(env, "flash", ARGS(elf), NULL);
 	ft_conform_expect_int(rec, "flashtwin flash refuses the image", status, 1);

@@ -30,10 +30,7 @@ enum {
 
 static ft_image_probe ihex_probe(const uint8_t *bytes, size_t len)
 {
-	size_t i = 0;
-	while (i < len &&
-	       (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\r' || bytes[i] == '\n'))
-		i++;
+	size_t i = ft_text_skip_space(bytes, len);
 	return i < len && bytes[i] == ':' ? FT_IMAGE_PROBE_TEXT : FT_IMAGE_PROBE_NO;
 }
 
@@ -80,21 +77,15 @@ static ft_error ihex_parse(const ft_image_source *src, ft_records_visit_fn visit
 			                          "record of %zu characters; the shortest record "
 			                          "(count, offset, type, checksum) has 11",
 			                          n);
-		size_t bad;
-		if (!ft_text_hex_decode(text + 1, 1, rec, &bad))
-			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
-			                          "%s at column %zu is not a hex digit",
-			                          ft_text_char(cbuf, text[1 + bad]), bad + 2);
+		ft_error err = ft_text_hex_field(diag, name, line, text, 1, 1, rec);
+		if (err != FT_OK)
+			return err;
 		size_t count = rec[0];
-		if (n != IHEX_MIN_CHARS + 2 * count)
-			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
-			                          "byte count 0x%02zx needs a record of %zu "
-			                          "characters, this one has %zu",
-			                          count, IHEX_MIN_CHARS + 2 * count, n);
-		if (!ft_text_hex_decode(text + 1, 5 + count, rec, &bad))
-			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
-			                          "%s at column %zu is not a hex digit",
-			                          ft_text_char(cbuf, text[1 + bad]), bad + 2);
+		err = ft_text_check_count(diag, name, line, count, IHEX_MIN_CHARS, n);
+		if (err == FT_OK)
+			err = ft_text_hex_field(diag, name, line, text, 1, 5 + count, rec);
+		if (err != FT_OK)
+			return err;
 		uint8_t sum = 0;
 		for (size_t i = 0; i < 5 + count; i++)
 			sum = (uint8_t)(sum + rec[i]);
@@ -118,7 +109,6 @@ static ft_error ihex_parse(const ft_image_source *src, ft_records_visit_fn visit
 			    "a type 0x%02x record carries %zu bytes, this one "
 			    "%zu",
 			    type, want, count);
-		ft_error err = FT_OK;
 		uint32_t word = 0; /* the big-endian value of an address or start record */
 		for (size_t i = 0; type != IHEX_DATA && i < count; i++)
 			word = word << 8 | data[i];
@@ -130,13 +120,8 @@ static ft_error ihex_parse(const ft_image_source *src, ft_records_visit_fn visit
 				if (err == FT_OK && first < count)
 					err = visit(ctx, base, data + first, count - first, line);
 			} else {
-				uint64_t addr = (uint64_t)base + offset;
-				if (addr + count > (1ull << 32))
-					return ft_text_line_error(
-					    diag, FT_ERR_FORMAT, name, line,
-					    "%zu bytes at 0x%08llx run past 4 GiB", count,
-					    (unsigned long long)addr);
-				err = visit(ctx, (uint32_t)addr, data, count, line);
+				err = ft_records_visit_data(visit, ctx, (uint64_t)base + offset,
+				                            data, count, line, name, diag);
 			}
 			break;
 		case IHEX_EOF: eof_line = line; break;
@@ -159,11 +144,8 @@ static ft_error ihex_parse(const ft_image_source *src, ft_records_visit_fn visit
 		if (err != FT_OK)
 			return err;
 	}
-	if (!eof_line)
-		return ft_text_line_error(diag, FT_ERR_FORMAT, name, cur.line,
-		                          "no end-of-file record (:00000001FF): the file is "
-		                          "truncated");
-	return FT_OK;
+	return ft_text_check_closed(diag, name, cur.line, eof_line,
+	                            "end-of-file record (:00000001FF)");
 }
 
 static ft_error ihex_read(const ft_image_source *src, ft_image_sink *sink, ft_diag *diag)

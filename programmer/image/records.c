@@ -84,6 +84,48 @@ ft_error ft_text_line_error(ft_diag *diag, ft_error code, const char *name, uint
 	return err;
 }
 
+size_t ft_text_skip_space(const uint8_t *bytes, size_t len)
+{
+	size_t i = 0;
+	while (i < len &&
+	       (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\r' || bytes[i] == '\n'))
+		i++;
+	return i;
+}
+
+ft_error ft_text_hex_field(ft_diag *diag, const char *name, uint32_t line, const uint8_t *text,
+                           size_t col, size_t count, uint8_t *out)
+{
+	size_t bad;
+	if (ft_text_hex_decode(text + col, count, out, &bad))
+		return FT_OK;
+	char cbuf[FT_TEXT_CHAR_LEN];
+	return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
+	                          "%s at column %zu is not a hex digit",
+	                          ft_text_char(cbuf, text[col + bad]), col + bad + 1);
+}
+
+ft_error ft_text_check_count(ft_diag *diag, const char *name, uint32_t line, size_t count,
+                             size_t min_chars, size_t n)
+{
+	if (n == min_chars + 2 * count)
+		return FT_OK;
+	return ft_text_line_error(
+	    diag, FT_ERR_FORMAT, name, line,
+	    "byte count 0x%02zx needs a record of %zu characters, this one has "
+	    "%zu",
+	    count, min_chars + 2 * count, n);
+}
+
+ft_error ft_text_check_closed(ft_diag *diag, const char *name, uint32_t last_line,
+                              uint32_t end_line, const char *record)
+{
+	if (end_line)
+		return FT_OK;
+	return ft_text_line_error(diag, FT_ERR_FORMAT, name, last_line,
+	                          "no %s: the file is truncated", record);
+}
+
 /* ---- the assembler ----------------------------------------------------------------------- */
 
 /* Contiguous bytes from consecutive records. */
@@ -337,4 +379,15 @@ ft_error ft_records_read(const ft_image_source *src, ft_records_parse_fn parse, 
 		err = ft_image_sink_header(sink, meta.header, meta.header_len, diag);
 	records_free(&recs);
 	return err;
+}
+
+ft_error ft_records_visit_data(ft_records_visit_fn visit, void *ctx, uint64_t addr,
+                               const uint8_t *bytes, size_t n, uint32_t line, const char *name,
+                               ft_diag *diag)
+{
+	if (addr + n > (1ull << 32))
+		return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
+		                          "%zu bytes at 0x%08llx run past 4 GiB", n,
+		                          (unsigned long long)addr);
+	return visit(ctx, (uint32_t)addr, bytes, n, line);
 }

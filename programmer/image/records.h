@@ -43,6 +43,24 @@ const char *ft_text_char(char buf[FT_TEXT_CHAR_LEN], uint8_t c);
 ft_error ft_text_line_error(ft_diag *diag, ft_error code, const char *name, uint32_t line,
                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* The index of the first byte of bytes[0..len) that is not a space, tab, CR or LF (len if none). */
+size_t ft_text_skip_space(const uint8_t *bytes, size_t len);
+
+/* ft_text_hex_decode of count bytes from the hex digits at text[col] (col 0-based). Returns
+ * FT_OK, or FT_ERR_FORMAT naming the first bad character and its 1-based column. */
+ft_error ft_text_hex_field(ft_diag *diag, const char *name, uint32_t line, const uint8_t *text,
+                           size_t col, size_t count, uint8_t *out);
+
+/* Checks that a record of n characters holds exactly the count bytes its byte count announces
+ * after the min_chars of a record with none. Returns FT_OK or FT_ERR_FORMAT. */
+ft_error ft_text_check_count(ft_diag *diag, const char *name, uint32_t line, size_t count,
+                             size_t min_chars, size_t n);
+
+/* Checks that the file ended with its closing record (end_line non-zero); else FT_ERR_FORMAT at
+ * last_line, "no RECORD: the file is truncated". */
+ft_error ft_text_check_closed(ft_diag *diag, const char *name, uint32_t last_line,
+                              uint32_t end_line, const char *record);
+
 /* Receives one data record: n bytes for addr..addr+n-1 (never past 4 GiB), from line. A non-FT_OK
  * return stops the parse, which returns it. */
 typedef ft_error (*ft_records_visit_fn)(void *ctx, uint32_t addr, const uint8_t *bytes, size_t n,
@@ -68,5 +86,11 @@ typedef ft_error (*ft_records_parse_fn)(const ft_image_source *src, ft_records_v
  * FT_ERR_OVERLAP (origin: the later line) or FT_ERR_NO_MEM, with diag filled. */
 ft_error ft_records_read(const ft_image_source *src, ft_records_parse_fn parse, ft_image_sink *sink,
                          ft_diag *diag);
+
+/* Passes the n bytes at addr from line to visit, or returns FT_ERR_FORMAT when they run past
+ * 4 GiB. Returns visit's result otherwise. */
+ft_error ft_records_visit_data(ft_records_visit_fn visit, void *ctx, uint64_t addr,
+                               const uint8_t *bytes, size_t n, uint32_t line, const char *name,
+                               ft_diag *diag);
 
 #endif

@@ -23,10 +23,7 @@ static const uint8_t address_bytes[10] = {2, 2, 3, 4, 0, 2, 3, 4, 3, 2};
 
 static ft_image_probe srec_probe(const uint8_t *bytes, size_t len)
 {
-	size_t i = 0;
-	while (i < len &&
-	       (bytes[i] == ' ' || bytes[i] == '\t' || bytes[i] == '\r' || bytes[i] == '\n'))
-		i++;
+	size_t i = ft_text_skip_space(bytes, len);
 	return i + 1 < len && bytes[i] == 'S' && bytes[i + 1] >= '0' && bytes[i + 1] <= '9'
 	           ? FT_IMAGE_PROBE_TEXT
 	           : FT_IMAGE_PROBE_NO;
@@ -42,7 +39,6 @@ static ft_error srec_parse(const ft_image_source *src, ft_records_visit_fn visit
 	size_t n;
 	uint32_t end_line = 0, data_records = 0;
 	uint8_t rec[1 + 255];
-	char cbuf[FT_TEXT_CHAR_LEN];
 	while (ft_text_next_line(&cur, &text, &n)) {
 		uint32_t line = cur.line;
 		if (end_line)
@@ -57,17 +53,13 @@ static ft_error srec_parse(const ft_image_source *src, ft_records_visit_fn visit
 		if (address_bytes[type] == 0)
 			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
 			                          "S4 is a reserved record type");
-		size_t bad;
-		if (!ft_text_hex_decode(text + 2, 1, rec, &bad))
-			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
-			                          "%s at column %zu is not a hex digit",
-			                          ft_text_char(cbuf, text[2 + bad]), bad + 3);
+		ft_error err = ft_text_hex_field(diag, name, line, text, 2, 1, rec);
+		if (err != FT_OK)
+			return err;
 		size_t count = rec[0];
-		if (n != SREC_MIN_CHARS + 2 * count)
-			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
-			                          "byte count 0x%02zx needs a record of %zu "
-			                          "characters, this one has %zu",
-			                          count, SREC_MIN_CHARS + 2 * count, n);
+		err = ft_text_check_count(diag, name, line, count, SREC_MIN_CHARS, n);
+		if (err != FT_OK)
+			return err;
 		size_t alen = address_bytes[type];
 		if (count < alen + 1)
 			return ft_text_line_error(
@@ -75,10 +67,9 @@ static ft_error srec_parse(const ft_image_source *src, ft_records_visit_fn visit
 			    "byte count 0x%02zx is too small for an S%u record "
 			    "(%zu address bytes and a checksum)",
 			    count, type, alen);
-		if (!ft_text_hex_decode(text + 4, count, rec + 1, &bad))
-			return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
-			                          "%s at column %zu is not a hex digit",
-			                          ft_text_char(cbuf, text[4 + bad]), bad + 5);
+		err = ft_text_hex_field(diag, name, line, text, 4, count, rec + 1);
+		if (err != FT_OK)
+			return err;
 		uint8_t sum = 0;
 		for (size_t i = 0; i < count; i++) /* count byte, address, data */
 			sum = (uint8_t)(sum + rec[i]);
@@ -96,7 +87,6 @@ static ft_error srec_parse(const ft_image_source *src, ft_records_visit_fn visit
 			return ft_text_line_error(
 			    diag, FT_ERR_FORMAT, name, line,
 			    "an S%u record carries no data, this one %zu bytes", type, dlen);
-		ft_error err = FT_OK;
 		switch (type) {
 		case 0:
 			if (!meta->header_len) {
@@ -108,12 +98,8 @@ static ft_error srec_parse(const ft_image_source *src, ft_records_visit_fn visit
 		case 1:
 		case 2:
 		case 3:
-			if ((uint64_t)addr + dlen > (1ull << 32))
-				return ft_text_line_error(diag, FT_ERR_FORMAT, name, line,
-				                          "%zu bytes at 0x%08x run past 4 GiB",
-				                          dlen, (unsigned)addr);
 			data_records++;
-			err = visit(ctx, addr, data, dlen, line);
+			err = ft_records_visit_data(visit, ctx, addr, data, dlen, line, name, diag);
 			break;
 		case 5:
 		case 6:
@@ -133,11 +119,8 @@ static ft_error srec_parse(const ft_image_source *src, ft_records_visit_fn visit
 		if (err != FT_OK)
 			return err;
 	}
-	if (!end_line)
-		return ft_text_line_error(diag, FT_ERR_FORMAT, name, cur.line,
-		                          "no termination record (S7, S8 or S9): the file is "
-		                          "truncated");
-	return FT_OK;
+	return ft_text_check_closed(diag, name, cur.line, end_line,
+	                            "termination record (S7, S8 or S9)");
 }
 
 static ft_error srec_read(const ft_image_source *src, ft_image_sink *sink, ft_diag *diag)

@@ -9,6 +9,7 @@
 #ifndef FT_TESTS_GDB_SCRIPT_H
 #define FT_TESTS_GDB_SCRIPT_H
 
+#include "models/tests/ft_test.h"
 #include "programmer/tests/loopback.h"
 
 #include <poll.h>
@@ -240,5 +241,31 @@ static inline const char *gs_finish(gs_server *s)
 }
 
 #define GS_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- what the fixtures of the tests that use a script share ---- */
+
+/* A zeroed fixture of size bytes, for setup; aborts when out of memory. */
+static inline void *gs_fixture_new(size_t size)
+{
+	void *f = calloc(1, size);
+	if (!f)
+		abort();
+	return f;
+}
+
+/* For teardown: waits for the server when the test started it. */
+static inline void gs_stop(gs_server *s, bool started)
+{
+	if (started)
+		gs_finish(s);
+}
+
+/* Asserts that text contains part, saying both when it does not. */
+static inline void gs_assert_contains(const char *text, const char *part)
+{
+	char msg[512];
+	snprintf(msg, sizeof(msg), "\"%s\" contains \"%s\"", text, part);
+	CU_assertImplementation(strstr(text, part) != NULL, __LINE__, msg, __FILE__, "", CU_FALSE);
+}
 
 #endif

@@ -22,25 +22,15 @@ static fixture *F;
 
 static void setup_fixture(void)
 {
-	F = calloc(1, sizeof(*F));
-	if (!F)
-		abort();
+	F = gs_fixture_new(sizeof(*F));
 }
 
 static void teardown_fixture(void)
 {
 	ft_gdb_close(F->gdb);
-	if (F->started)
-		gs_finish(&F->server);
+	gs_stop(&F->server, F->started);
 	free(F);
 	F = NULL;
-}
-
-static void assert_contains(const char *text, const char *part)
-{
-	char msg[512];
-	snprintf(msg, sizeof(msg), "\"%s\" contains \"%s\"", text, part);
-	CU_assertImplementation(strstr(text, part) != NULL, __LINE__, msg, __FILE__, "", CU_FALSE);
 }
 
 static void on_output(void *user, const char *text, size_t len)
@@ -227,7 +217,7 @@ static void test_silent_server_gets_a_hint_about_ports(void)
 	    {GS_WAIT_CLOSE, NULL, 0},
 	};
 	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), SHORT_MS), FT_ERR_TIMEOUT);
-	assert_contains(F->diag.message, "port 3333");
+	gs_assert_contains(F->diag.message, "port 3333");
 	CU_ASSERT_PTR_NULL(F->gdb);
 	finish();
 }
@@ -242,7 +232,7 @@ static void test_description_without_pc_is_refused(void)
 	           "<reg name=\"x1\" bitsize=\"32\"/></feature></target>"),
 	};
 	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_ERR_PROTOCOL);
-	assert_contains(F->diag.message, "not a Cortex-M");
+	gs_assert_contains(F->diag.message, "not a Cortex-M");
 	finish();
 }
 
@@ -263,7 +253,7 @@ static void test_description_include_loop_is_bounded(void)
 	    GS_OUT("l<xi:include href=\"a.xml\"/>"),
 	};
 	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_ERR_PROTOCOL);
-	assert_contains(F->diag.message, "nest deeper");
+	gs_assert_contains(F->diag.message, "nest deeper");
 	finish();
 }
 
@@ -301,8 +291,8 @@ static void test_read_mem_error_names_the_range(void)
 	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_OK);
 	uint32_t v;
 	FT_ASSERT_HEX(ft_gdb_read_u32(F->gdb, 0x08000000, &v, &F->diag), FT_ERR_DEVICE);
-	assert_contains(F->diag.message, "0x08000000..0x08000003");
-	assert_contains(F->diag.message, "E0e");
+	gs_assert_contains(F->diag.message, "0x08000000..0x08000003");
+	gs_assert_contains(F->diag.message, "E0e");
 	finish();
 }
 
@@ -365,7 +355,7 @@ static void test_write_mem_error_is_a_device_error(void)
 	};
 	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_OK);
 	FT_ASSERT_HEX(ft_gdb_write_mem(F->gdb, 0x08000000, "Z", 1, &F->diag), FT_ERR_DEVICE);
-	assert_contains(F->diag.message, "writing 0x08000000");
+	gs_assert_contains(F->diag.message, "writing 0x08000000");
 	finish();
 }
 
@@ -509,7 +499,7 @@ static void test_ignored_interrupt_times_out_and_breaks_session(void)
 	ft_gdb_stop stop;
 	FT_ASSERT_HEX(ft_gdb_wait_stop(F->gdb, SHORT_MS, &stop, &F->diag), FT_ERR_TIMEOUT);
 	FT_ASSERT_HEX(ft_gdb_interrupt(F->gdb, SHORT_MS, &stop, &F->diag), FT_ERR_TIMEOUT);
-	assert_contains(F->diag.message, "interrupt request");
+	gs_assert_contains(F->diag.message, "interrupt request");
 	uint32_t v;
 	FT_ASSERT_HEX(ft_gdb_read_u32(F->gdb, 0, &v, &F->diag), FT_ERR_STATE);
 	finish();

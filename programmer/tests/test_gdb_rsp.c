@@ -21,25 +21,15 @@ static fixture *F;
 
 static void setup_fixture(void)
 {
-	F = calloc(1, sizeof(*F));
-	if (!F)
-		abort();
+	F = gs_fixture_new(sizeof(*F));
 }
 
 static void teardown_fixture(void)
 {
 	ft_gdb_rsp_free(F->rsp);
-	if (F->started)
-		gs_finish(&F->server);
+	gs_stop(&F->server, F->started);
 	free(F);
 	F = NULL;
-}
-
-static void assert_contains(const char *text, const char *part)
-{
-	char msg[512];
-	snprintf(msg, sizeof(msg), "\"%s\" contains \"%s\"", text, part);
-	CU_assertImplementation(strstr(text, part) != NULL, __LINE__, msg, __FILE__, "", CU_FALSE);
 }
 
 /* Starts the script and connects a session to it. */
@@ -137,7 +127,7 @@ static void test_recv_rejects_run_with_nothing_to_repeat(void)
 	};
 	start(script, GS_COUNT(script), 1000);
 	FT_ASSERT_HEX(recv_reply(), FT_ERR_PROTOCOL);
-	assert_contains(F->diag.message, "nothing to repeat");
+	gs_assert_contains(F->diag.message, "nothing to repeat");
 	finish();
 }
 
@@ -174,7 +164,7 @@ static void test_recv_gives_up_on_endless_garbage(void)
 	};
 	start(script, GS_COUNT(script), 1000);
 	FT_ASSERT_HEX(recv_reply(), FT_ERR_PROTOCOL);
-	assert_contains(F->diag.message, "garbage");
+	gs_assert_contains(F->diag.message, "garbage");
 	FT_ASSERT_HEX(ft_gdb_rsp_is_broken(F->rsp), true);
 	finish();
 }
@@ -215,7 +205,7 @@ static void test_recv_refuses_reply_longer_than_buffer_and_stays_in_step(void)
 	};
 	start(script, GS_COUNT(script), 1000);
 	FT_ASSERT_HEX(recv_reply(), FT_ERR_PROTOCOL);
-	assert_contains(F->diag.message, "more than the 255 expected");
+	gs_assert_contains(F->diag.message, "more than the 255 expected");
 	FT_ASSERT_HEX(recv_reply(), FT_OK);
 	CU_ASSERT_STRING_EQUAL((char *)F->reply, "OK");
 	finish();
@@ -245,7 +235,7 @@ static void test_send_gives_up_after_retries(void)
 	};
 	start(script, GS_COUNT(script), 1000);
 	FT_ASSERT_HEX(ft_gdb_rsp_send(F->rsp, "OK", 2, &F->diag), FT_ERR_PROTOCOL);
-	assert_contains(F->diag.message, "rejected the packet 4 times");
+	gs_assert_contains(F->diag.message, "rejected the packet 4 times");
 	finish();
 }
 
@@ -319,9 +309,9 @@ static void test_bad_checksum_without_acks_breaks_the_session(void)
 	start(script, GS_COUNT(script), 1000);
 	ft_gdb_rsp_set_ack_mode(F->rsp, false);
 	FT_ASSERT_HEX(recv_reply(), FT_ERR_PROTOCOL);
-	assert_contains(F->diag.message, "no-ack mode");
+	gs_assert_contains(F->diag.message, "no-ack mode");
 	FT_ASSERT_HEX(ft_gdb_rsp_send(F->rsp, "?", 1, &F->diag), FT_ERR_STATE);
-	assert_contains(F->diag.message, "unusable since");
+	gs_assert_contains(F->diag.message, "unusable since");
 	finish();
 }
 
@@ -351,7 +341,7 @@ static void test_timeout_inside_a_packet_breaks_the_session(void)
 	};
 	start(script, GS_COUNT(script), SHORT_MS);
 	FT_ASSERT_HEX(recv_reply(), FT_ERR_TIMEOUT);
-	assert_contains(F->diag.message, "middle of a packet");
+	gs_assert_contains(F->diag.message, "middle of a packet");
 	FT_ASSERT_HEX(ft_gdb_rsp_interrupt(F->rsp, &F->diag), FT_ERR_STATE);
 	finish();
 }
@@ -378,7 +368,7 @@ static void test_missing_ack_times_out(void)
 	};
 	start(script, GS_COUNT(script), SHORT_MS);
 	FT_ASSERT_HEX(ft_gdb_rsp_send(F->rsp, "?", 1, &F->diag), FT_ERR_TIMEOUT);
-	assert_contains(F->diag.message, "no acknowledgement");
+	gs_assert_contains(F->diag.message, "no acknowledgement");
 	finish();
 }
 
@@ -392,7 +382,7 @@ static void test_server_hanging_up_is_an_io_error(void)
 	FT_ASSERT_HEX(
 	    ft_gdb_rsp_exchange(F->rsp, "?", 1, F->reply, sizeof(F->reply), &F->len, &F->diag),
 	    FT_ERR_IO);
-	assert_contains(F->diag.message, "closed the connection");
+	gs_assert_contains(F->diag.message, "closed the connection");
 	finish();
 }
 
@@ -435,7 +425,7 @@ static void test_parse_rejects_bad_addresses_with_offsets(void)
 {
 	ft_gdb_address a;
 	FT_ASSERT_HEX(ft_gdb_parse_address("gdb://localhost", &a, &F->diag), FT_ERR_FORMAT);
-	assert_contains(F->diag.message, "offset 15");
+	gs_assert_contains(F->diag.message, "offset 15");
 	FT_ASSERT_HEX(ft_gdb_parse_address("gdb://host:0", &a, &F->diag), FT_ERR_RANGE);
 	FT_ASSERT_HEX(ft_gdb_parse_address("gdb://host:65536", &a, &F->diag), FT_ERR_RANGE);
 	FT_ASSERT_HEX(ft_gdb_parse_address("gdb://ho st:1", &a, &F->diag), FT_ERR_FORMAT);
@@ -464,7 +454,7 @@ static void test_open_reports_refused_connection(void)
 	gs_finish(&s);
 	ft_gdb_stream *st = NULL;
 	FT_ASSERT_HEX(ft_gdb_stream_open(url, 1000, &st, &F->diag), FT_ERR_IO);
-	assert_contains(F->diag.message, "GDB server running");
+	gs_assert_contains(F->diag.message, "GDB server running");
 	CU_ASSERT_PTR_NULL(st);
 }
 

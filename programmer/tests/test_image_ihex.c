@@ -5,11 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/tests/ft_test.h"
-#include "programmer/image/image.h"
-
-static ft_image *image;
-static ft_diag diag;
+#include "programmer/tests/image_text_harness.h"
 
 /* 0x08000000: 0x00..0x17 in two contiguous records, start address 0x08000141. */
 static const char basic[] = ":020000040800F2\n"
@@ -18,29 +14,14 @@ static const char basic[] = ":020000040800F2\n"
                             ":0400000508000141AD\n"
                             ":00000001FF\n";
 
-static void setup(void)
-{
-	image = ft_image_new();
-	ft_diag_clear(&diag);
-}
-
-static void teardown(void)
-{
-	ft_image_free(image);
-}
-
 static ft_error add(const char *text)
 {
-	return ft_image_add_buffer(image, "app.hex", FT_IMAGE_IHEX, (const uint8_t *)text,
-	                           strlen(text), false, 0, &diag);
+	return add_text("app.hex", FT_IMAGE_IHEX, text);
 }
 
 static void expect_error(const char *text, ft_error code, const char *origin, const char *what)
 {
-	FT_ASSERT_HEX(add(text), code);
-	CU_ASSERT_STRING_EQUAL(diag.origin, origin);
-	CU_ASSERT_PTR_NOT_NULL(strstr(diag.message, what));
-	FT_ASSERT_HEX(ft_image_segment_count(image), 0);
+	expect_refused(add(text), code, origin, what);
 	FT_ASSERT_HEX(ft_image_note_count(image), 0);
 }
 
@@ -249,19 +230,7 @@ static void test_conflicting_start_addresses_are_refused(void)
 
 static void test_every_truncation_is_refused_or_read(void)
 {
-	size_t len = strlen(basic);
-	for (size_t cut = 0; cut <= len; cut++) {
-		ft_image *img = ft_image_new();
-		CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-		ft_diag d;
-		ft_error err = ft_image_add_buffer(img, "cut.hex", FT_IMAGE_IHEX,
-		                                   (const uint8_t *)basic, cut, false, 0, &d);
-		/* Only the whole file, or the whole file less its final newline, is complete. */
-		CU_ASSERT(err == (cut >= len - 1 ? FT_OK : FT_ERR_FORMAT));
-		if (err != FT_OK)
-			CU_ASSERT(ft_image_segment_count(img) == 0);
-		ft_image_free(img);
-	}
+	expect_every_truncation_refused_or_read("cut.hex", FT_IMAGE_IHEX, basic);
 }
 
 static void test_failed_file_leaves_image_unchanged(void)

@@ -4,11 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/tests/ft_test.h"
-#include "programmer/image/image.h"
-
-static ft_image *image;
-static ft_diag diag;
+#include "programmer/tests/image_text_harness.h"
 
 /* Header "app.srec", 16 bytes at 0x1000 in two records, count 2, start 0x1001. */
 static const char basic[] = "S00B00006170702E73726563D8\n"
@@ -19,29 +15,14 @@ static const char basic[] = "S00B00006170702E73726563D8\n"
 
 static const uint8_t seq16[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
-static void setup(void)
-{
-	image = ft_image_new();
-	ft_diag_clear(&diag);
-}
-
-static void teardown(void)
-{
-	ft_image_free(image);
-}
-
 static ft_error add(const char *text)
 {
-	return ft_image_add_buffer(image, "app.srec", FT_IMAGE_SREC, (const uint8_t *)text,
-	                           strlen(text), false, 0, &diag);
+	return add_text("app.srec", FT_IMAGE_SREC, text);
 }
 
 static void expect_error(const char *text, ft_error code, const char *origin, const char *what)
 {
-	FT_ASSERT_HEX(add(text), code);
-	CU_ASSERT_STRING_EQUAL(diag.origin, origin);
-	CU_ASSERT_PTR_NOT_NULL(strstr(diag.message, what));
-	FT_ASSERT_HEX(ft_image_segment_count(image), 0);
+	expect_refused(add(text), code, origin, what);
 	FT_ASSERT_HEX(ft_image_file_count(image), 0);
 }
 
@@ -170,18 +151,7 @@ static void test_different_overlapping_records_name_both_lines(void)
 
 static void test_every_truncation_is_refused_or_read(void)
 {
-	size_t len = strlen(basic);
-	for (size_t cut = 0; cut <= len; cut++) {
-		ft_image *img = ft_image_new();
-		CU_ASSERT_PTR_NOT_NULL_FATAL(img);
-		ft_diag d;
-		ft_error err = ft_image_add_buffer(img, "cut.srec", FT_IMAGE_SREC,
-		                                   (const uint8_t *)basic, cut, false, 0, &d);
-		CU_ASSERT(err == (cut >= len - 1 ? FT_OK : FT_ERR_FORMAT));
-		if (err != FT_OK)
-			CU_ASSERT(ft_image_segment_count(img) == 0);
-		ft_image_free(img);
-	}
+	expect_every_truncation_refused_or_read("cut.srec", FT_IMAGE_SREC, basic);
 }
 
 static CU_TestInfo tests[] = {
