@@ -283,6 +283,13 @@ static void html_answers(FILE *out, const json_t *s)
 	fputs("</table></details></td></tr>\n", out);
 }
 
+/* The scenario field key, escaped for HTML, then the literal markup that follows it. */
+static void html_field(FILE *out, const json_t *scenario, const char *key, const char *after)
+{
+	ft_conform_xml_escape(out, str(scenario, key));
+	fputs(after, out);
+}
+
 ft_error ft_conform_render_html(const json_t *diff, FILE *out, ft_diag *diag)
 {
 	const json_t *a = json_object_get(diff, "a"), *b = json_object_get(diff, "b");
@@ -317,16 +324,11 @@ ft_error ft_conform_render_html(const json_t *diff, FILE *out, ft_diag *diag)
 			continue;
 		listed++;
 		fputs("<li><a href=\"#scenario-", out);
-		ft_conform_xml_escape(out, str(s, "id"));
-		fputs("\">", out);
-		ft_conform_xml_escape(out, str(s, "id"));
-		fputc(' ', out);
-		ft_conform_xml_escape(out, str(s, "title"));
-		fputs("</a>: A ", out);
-		ft_conform_xml_escape(out, str(s, "a_outcome"));
-		fputs(", B ", out);
-		ft_conform_xml_escape(out, str(s, "b_outcome"));
-		fputs("</li>\n", out);
+		html_field(out, s, "id", "\">");
+		html_field(out, s, "id", " ");
+		html_field(out, s, "title", "</a>: A ");
+		html_field(out, s, "a_outcome", ", B ");
+		html_field(out, s, "b_outcome", "</li>\n");
 	}
 	if (!listed)
 		fputs("<li>none</li>\n", out);
@@ -341,14 +343,10 @@ ft_error ft_conform_render_html(const json_t *diff, FILE *out, ft_diag *diag)
 		ft_conform_xml_escape(out, str(s, "id"));
 		fprintf(out, "\" class=\"scenario %s\"><td class=\"mark\">%s</td><td>",
 		        d ? "differs" : "same", d ? "&#8800; differs" : "= same");
-		ft_conform_xml_escape(out, str(s, "id"));
-		fputs("</td><td>", out);
-		ft_conform_xml_escape(out, str(s, "title"));
-		fputs("</td><td>", out);
-		ft_conform_xml_escape(out, str(s, "a_outcome"));
-		fputs("</td><td>", out);
-		ft_conform_xml_escape(out, str(s, "b_outcome"));
-		fputs("</td></tr>\n", out);
+		html_field(out, s, "id", "</td><td>");
+		html_field(out, s, "title", "</td><td>");
+		html_field(out, s, "a_outcome", "</td><td>");
+		html_field(out, s, "b_outcome", "</td></tr>\n");
 		html_answers(out, s);
 	}
 	fputs("</table>\n</body>\n</html>\n", out);
