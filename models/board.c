@@ -76,6 +76,7 @@ static ft_error set_text(ft_board *board, const char *key, board_value v, size_t
 	}
 TEXT_SETTER(part)
 TEXT_SETTER(description)
+TEXT_SETTER(loader)
 TEXT_SETTER(external_flash)
 
 static ft_error set_external_flash_part(ft_board *board, const char *key, board_value v,
@@ -182,6 +183,7 @@ static const board_key keys[] = {
     {"revision", set_revision},
     {"uid", set_uid},
     {"boot0", set_boot0},
+    {"loader", set_loader},
 };
 
 #define KEY_COUNT (sizeof(keys) / sizeof(keys[0]))

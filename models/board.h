@@ -18,6 +18,9 @@
  *   uid                  the 96-bit unique ID as 24 hex digits, word 0 (UID_BASE + 0) first;
  *                        blanks between digits are ignored ("0032001F 3138510B 39363432")
  *   boot0                level of the BOOT0 pin at power-on: 0 or 1
+ *   loader               the external loader (.stldr) of the board's external flash, a file
+ *                        name or NAME (NAME.stldr); flashtwin looks for it next to the board
+ *                        file, then in the loaders/ of its build
  * Whether a revision is one of the part's is for the user to check (the part is resolved there).
  * Unknown keys, a repeated key, a line without '=', an empty value, a value too long for its
  * field or not of its form are format errors naming the line. docs/boards.md describes the format;
@@ -61,6 +64,7 @@ typedef struct ft_board {
 	char description[160];        /* empty when absent */
 	char external_flash[96];      /* empty when absent */
 	char external_flash_part[32]; /* canonical NOR part name; empty when absent */
+	char loader[96];              /* the external loader's file; empty when absent */
 	ft_board_bus external_flash_bus; /* FT_BOARD_BUS_NONE when absent */
 	char revision;                   /* upper-case letter; '\0' when absent */
 	bool has_uid;

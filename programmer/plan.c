@@ -12,6 +12,7 @@
 struct ft_plan {
 	const ft_part *part;
 	ft_plan_options options;
+	ft_plan_external external; /* options.external points here when given */
 	ft_plan_status status;
 	ft_plan_totals totals;
 	char conclusion[400];
@@ -72,6 +73,7 @@ const char *ft_plan_rule_name(ft_plan_rule rule)
 	case FT_RULE_EXCEEDS_FLASH: return "exceeds-flash";
 	case FT_RULE_FLASH_HOLE: return "flash-hole";
 	case FT_RULE_EXT_NEEDS_LOADER: return "ext-needs-loader";
+	case FT_RULE_EXT_LOADER: return "ext-loader";
 	case FT_RULE_EXT_OVER_DFU: return "ext-over-dfu";
 	case FT_RULE_OTP: return "otp";
 	case FT_RULE_SYSTEM_MEMORY: return "system-memory";
@@ -375,6 +377,11 @@ static piece_rule rule_of_piece(const ft_part *part, const ft_segment *segment,
 {
 	const ft_region *region = piece->region;
 	bool dfu = options->transport == FT_ROUTE_DFU;
+	const ft_plan_external *ext = options->external;
+	if (!dfu && ext && ranges_overlap(piece->start, piece->size, ext->start, ext->size))
+		return range_inside(piece->start, piece->size, ext->start, ext->size)
+		           ? (piece_rule){FT_VERDICT_PROGRAM, FT_RULE_EXT_LOADER}
+		           : (piece_rule){FT_VERDICT_REFUSE, FT_RULE_EXT_NEEDS_LOADER};
 	if (!region)
 		return unmapped_rule(part, piece);
 	if (ft_region_kind_is_volatile(region->kind))
@@ -895,6 +902,31 @@ static void bin_in_ram_texts(const ft_plan *plan, ft_plan_segment *ps, const ft_
 }
 
 /* Reason and fix for the rule of the piece that decided the segment's verdict. */
+static void ext_needs_loader_texts(const ft_plan *plan, ft_plan_segment *ps,
+                                   const ft_plan_piece *piece)
+{
+	const ft_plan_external *ext = plan->options.external;
+	const char *name = piece->region ? piece->region->name : "unmapped";
+	if (!ext) {
+		append(ps->reason, sizeof(ps->reason),
+		       "segment in the %s window (external memory) requires an external loader; "
+		       "none was given",
+		       name);
+		append(ps->fix, sizeof(ps->fix),
+		       "pass an external loader (--loader FILE.stldr), or name one in the board "
+		       "file (loader = NAME)");
+		return;
+	}
+	append(ps->reason, sizeof(ps->reason), "segment at ");
+	append_range(ps->reason, sizeof(ps->reason), piece->start, piece->size);
+	append(ps->reason, sizeof(ps->reason), " (%s) is not inside the device of loader %s (",
+	       name, ext->name);
+	append_range(ps->reason, sizeof(ps->reason), ext->start, ext->size);
+	append(ps->reason, sizeof(ps->reason), ", StorageInfo)");
+	append(ps->fix, sizeof(ps->fix),
+	       "use the loader of the memory at this address, or check the linker script");
+}
+
 static void rule_texts(const ft_plan *plan, ft_plan_segment *ps, const ft_plan_piece *piece)
 {
 	const ft_part *part = plan->part;
@@ -927,16 +959,8 @@ static void rule_texts(const ft_plan *plan, ft_plan_segment *ps, const ft_plan_p
 	case FT_RULE_BIN_IN_RAM: bin_in_ram_texts(plan, ps, piece); return;
 	case FT_RULE_EXCEEDS_FLASH: exceeds_flash_texts(plan, ps); return;
 	case FT_RULE_FLASH_HOLE: hole_texts(plan, ps, piece); return;
-	case FT_RULE_EXT_NEEDS_LOADER:
-		append(reason, rlen,
-		       "segment in the %s window (external memory) requires an external loader; "
-		       "none was given",
-		       name);
-		append(
-		    fix, flen,
-		    "pass an external loader (--loader FILE.stldr); flashtwin does not run "
-		    "loaders yet, so program the external flash with the board's tool meanwhile");
-		return;
+	case FT_RULE_EXT_NEEDS_LOADER: ext_needs_loader_texts(plan, ps, piece); return;
+	case FT_RULE_EXT_LOADER: return;
 	case FT_RULE_EXT_OVER_DFU:
 		append(reason, rlen,
 		       "the system bootloader cannot program external memory (%s window); only the "
@@ -1054,6 +1078,8 @@ static void classify(const ft_plan *plan, ft_plan_segment *ps)
 		if (ps->piece_count > 1 && ps->verdict != FT_VERDICT_REFUSE)
 			note(ps, "split at 0x%08X: spans %zu regions", ps->pieces[1].start,
 			     ps->piece_count);
+		if (ps->rule == FT_RULE_EXT_LOADER)
+			note(ps, "through external loader %s", plan->options.external->name);
 		rule_texts(plan, ps, &ps->pieces[0]);
 		return;
 	}
@@ -1135,6 +1161,7 @@ typedef struct span {
 	uint64_t pad_end;
 	size_t segment;
 	const ft_plan_piece *piece;
+	bool external; /* through the loader */
 } span;
 
 static int compare_spans(const void *pa, const void *pb)
@@ -1174,6 +1201,7 @@ static size_t collect_spans(const ft_plan *plan, span *spans)
 			s->piece = piece;
 			s->pad_start = piece->start;
 			s->pad_end = end_of(piece->start, piece->size);
+			s->external = ps->rule == FT_RULE_EXT_LOADER;
 			if (is_flash(piece->region)) {
 				assert(word);
 				s->pad_start -= piece->start % word;
@@ -1211,12 +1239,14 @@ static ft_error fill_write(ft_plan *plan, const span *spans, size_t first, size_
 		padding += !covered[i];
 	free(covered);
 	const ft_region *region = spans[first].piece->region;
+	bool external = spans[first].external;
 	*w = (ft_plan_write){.start = start,
 	                     .size = size,
 	                     .data = data,
 	                     .region = region,
-	                     .bank = is_flash(region) ? region->bank : 0,
-	                     .persistent = is_flash(region),
+	                     .bank = is_flash(region) && !external ? region->bank : 0,
+	                     .persistent = is_flash(region) || external,
+	                     .external = external,
 	                     .padding = padding};
 	plan->write_count++;
 	return FT_OK;
@@ -1256,6 +1286,7 @@ static ft_error build_writes(ft_plan *plan)
 		uint64_t end = spans[first].pad_end;
 		while (last + 1 < n &&
 		       spans[last + 1].piece->region == spans[first].piece->region &&
+		       spans[last + 1].external == spans[first].external &&
 		       spans[last + 1].pad_start <= end) {
 			if (spans[last + 1].pad_start < end && is_flash(spans[first].piece->region))
 				note_shared_word(plan, &spans[last], &spans[last + 1], word);
@@ -1271,6 +1302,63 @@ static ft_error build_writes(ft_plan *plan)
 	return err;
 }
 
+/* The sector of the external device holding addr (inside the device): index, start, size.
+ * false when the sector groups end before it. */
+static bool ext_sector(const ft_plan_external *ext, uint32_t addr, uint32_t *index, uint32_t *start,
+                       uint32_t *size)
+{
+	uint64_t at = ext->start;
+	uint32_t n = 0;
+	for (size_t g = 0; g < ext->group_count; g++) {
+		uint64_t group_bytes = (uint64_t)ext->groups[g].count * ext->groups[g].size;
+		if (ext->groups[g].size && addr < at + group_bytes) {
+			uint32_t k = (uint32_t)((addr - at) / ext->groups[g].size);
+			*index = n + k;
+			*start = (uint32_t)(at + (uint64_t)k * ext->groups[g].size);
+			*size = ext->groups[g].size;
+			return true;
+		}
+		at += group_bytes;
+		n += ext->groups[g].count;
+	}
+	return false;
+}
+
+static void add_erase(ft_plan *plan, ft_plan_erase e)
+{
+	for (size_t i = 0; i < plan->erase_count; i++)
+		if (plan->erases[i].start == e.start)
+			return;
+	plan->erases[plan->erase_count++] = e;
+}
+
+/* The external sectors a piece touches; counts them when plan->erases is NULL. */
+static size_t ext_erases(ft_plan *plan, const ft_plan_piece *piece)
+{
+	const ft_plan_external *ext = plan->options.external;
+	size_t n = 0;
+	uint64_t end = end_of(piece->start, piece->size);
+	for (uint64_t a = piece->start; a < end; n++) {
+		uint32_t index, start, size;
+		if (!ext_sector(ext, (uint32_t)a, &index, &start, &size)) {
+			/* past the sector table: one erase unit for the rest (the loader's check
+			 * FT_STLDR_CHECK_SECTORS already warned) */
+			start = (uint32_t)a;
+			size = (uint32_t)(end - a);
+			index = UINT16_MAX;
+		}
+		if (plan->erases)
+			add_erase(plan,
+			          (ft_plan_erase){
+			              .bank = 0,
+			              .sector = (uint16_t)(index > UINT16_MAX ? UINT16_MAX : index),
+			              .start = start,
+			              .size = size});
+		a = (uint64_t)start + size;
+	}
+	return n;
+}
+
 static ft_error build_erases(ft_plan *plan)
 {
 	const ft_flash_geometry *geo = &plan->part->flash;
@@ -1278,7 +1366,11 @@ static ft_error build_erases(ft_plan *plan)
 	for (size_t i = 0; i < plan->segment_count; i++) {
 		const ft_plan_segment *ps = &plan->segments[i];
 		for (size_t k = 0; ps->verdict == FT_VERDICT_PROGRAM && k < ps->piece_count; k++)
-			cap += (size_t)(ps->pieces[k].last_sector - ps->pieces[k].first_sector) + 1;
+			cap +=
+			    ps->rule == FT_RULE_EXT_LOADER
+			        ? ext_erases(plan, &ps->pieces[k])
+			        : (size_t)(ps->pieces[k].last_sector - ps->pieces[k].first_sector) +
+			              1;
 	}
 	plan->erases = calloc(cap ? cap : 1, sizeof(*plan->erases));
 	if (!plan->erases)
@@ -1287,20 +1379,19 @@ static ft_error build_erases(ft_plan *plan)
 		const ft_plan_segment *ps = &plan->segments[i];
 		for (size_t k = 0; ps->verdict == FT_VERDICT_PROGRAM && k < ps->piece_count; k++) {
 			const ft_plan_piece *piece = &ps->pieces[k];
-			uint8_t bank = piece->region->bank;
-			for (uint32_t s = piece->first_sector; s <= piece->last_sector; s++) {
-				uint32_t start = geo->bank_base[bank - 1] + s * geo->sector_size;
-				bool known = false;
-				for (size_t e = 0; e < plan->erase_count && !known; e++)
-					known = plan->erases[e].start == start;
-				if (!known)
-					plan->erases[plan->erase_count++] = (ft_plan_erase){
-					    .bank = bank,
-					    .sector = (uint16_t)s,
-					    .start = start,
-					    .size = geo->sector_size,
-					};
+			if (ps->rule == FT_RULE_EXT_LOADER) {
+				ext_erases(plan, piece);
+				continue;
 			}
+			uint8_t bank = piece->region->bank;
+			for (uint32_t s = piece->first_sector; s <= piece->last_sector; s++)
+				add_erase(plan, (ft_plan_erase){
+				                    .bank = bank,
+				                    .sector = (uint16_t)s,
+				                    .start = geo->bank_base[bank - 1] +
+				                             s * geo->sector_size,
+				                    .size = geo->sector_size,
+				                });
 		}
 	}
 	qsort(plan->erases, plan->erase_count, sizeof(*plan->erases), compare_erases);
@@ -1483,6 +1574,10 @@ ft_error ft_plan_build(const ft_part *part, const ft_segment *const *segments, s
 	}
 	plan->part = part;
 	plan->options = *options;
+	if (options->external) {
+		plan->external = *options->external;
+		plan->options.external = &plan->external;
+	}
 	plan->segment_count = count;
 	for (size_t i = 0; i < count; i++) {
 		plan->segments[i].segment = segments[i];

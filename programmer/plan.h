@@ -34,8 +34,24 @@ const char *ft_route_name(ft_route transport);
 /* Parses "dfu" or "swd" (case-insensitive). false on anything else. */
 bool ft_route_parse(const char *text, ft_route *transport);
 
+#define FT_PLAN_MAX_SECTOR_GROUPS 10
+
+/* External memory an external loader programs (its StorageInfo): segments inside
+ * [start, start + size) are programmed through it, over SWD only. */
+typedef struct ft_plan_external {
+	const char *name; /* the loader, for texts; must outlive the plan */
+	uint32_t start, size;
+	size_t group_count; /* sector groups from start on: count sectors of size bytes each */
+	struct {
+		uint32_t count, size;
+	} groups[FT_PLAN_MAX_SECTOR_GROUPS];
+} ft_plan_external;
+
 typedef struct ft_plan_options {
 	ft_route transport;
+	/* The device of the loader given (NULL: none; external windows then need a loader). Copied
+	 * into the plan. */
+	const ft_plan_external *external;
 	/* Program what persists and skip what does not: segments in RAM become "skip" instead of
 	 * "refuse" (DFU) or "volatile" (SWD). */
 	bool skip_volatile;
@@ -68,6 +84,7 @@ typedef enum ft_plan_rule {
 	FT_RULE_EXCEEDS_FLASH,    /* past the end of the part's flash */
 	FT_RULE_FLASH_HOLE,       /* inside the flash range where no bank is (xG parts) */
 	FT_RULE_EXT_NEEDS_LOADER, /* external-memory window over SWD without a loader */
+	FT_RULE_EXT_LOADER,       /* inside the device of the loader given: programmed through it */
 	FT_RULE_EXT_OVER_DFU,     /* external-memory window over DFU: impossible */
 	FT_RULE_OTP,              /* one-time-programmable area: never from an image */
 	FT_RULE_SYSTEM_MEMORY,    /* boot ROM: read-only */
@@ -106,8 +123,8 @@ typedef struct ft_plan_segment {
 } ft_plan_segment;
 
 typedef struct ft_plan_erase {
-	uint8_t bank;
-	uint16_t sector; /* index within the bank, from the address */
+	uint8_t bank;    /* 1 or 2; 0: a sector of the external loader's device */
+	uint16_t sector; /* index within the bank (or the device), from the address */
 	uint32_t start;
 	uint32_t size;
 } ft_plan_erase;
@@ -119,6 +136,7 @@ typedef struct ft_plan_write {
 	const ft_region *region;
 	uint8_t bank;     /* 1 or 2 in flash, 0 elsewhere */
 	bool persistent;  /* false for RAM writes (verdict volatile): never verified */
+	bool external;    /* through the external loader (rule ext-loader) */
 	uint32_t padding; /* bytes of 0xFF the plan added to fill flash words */
 } ft_plan_write;
 

@@ -20,6 +20,7 @@
 #include "programmer/dfuse/identify.h"
 #include "programmer/image/image.h"
 #include "programmer/plan.h"
+#include "programmer/swd/loader_run.h"
 #include "programmer/swd/stldr.h"
 #include "programmer/swd/swd.h"
 #include "programmer/transport/transport.h"
@@ -172,10 +173,11 @@ int ft_cli_read_image(const char *command, const ft_cli_files *files, bool json,
  * (printed). */
 ft_segment *ft_cli_segments(const ft_image *image, size_t *count);
 
-/* Plans the image for part over route. Returns the plan with *err FT_OK (programmable) or
- * FT_ERR_REFUSED (refused or empty), or NULL after printing why (out of memory). */
+/* Plans the image for part over route, with the device of an external loader (NULL: none).
+ * Returns the plan with *err FT_OK (programmable) or FT_ERR_REFUSED (refused or empty), or NULL
+ * after printing why (out of memory). */
 ft_plan *ft_cli_plan(const ft_part *part, const ft_image *image, ft_route route, bool skip_volatile,
-                     ft_error *err);
+                     const ft_stldr *loader, ft_error *err);
 
 /* ---- flash: the route-independent run (cmd_flash.c) and its routes (flash_dfu.c,
  * flash_swd.c) ------------------------------------------------------------------------------ */
@@ -188,8 +190,9 @@ typedef struct ft_cli_flash_args {
 	ft_swd_verify_mode verify;     /* --verify (READBACK by default) */
 	bool leave, has_leave_address; /* --leave [ADDR], --reset-run */
 	uint32_t leave_address;
-	ft_swd_reset reset; /* --reset aircr|monitor */
-	const char *loader; /* --loader FILE.stldr */
+	ft_swd_reset reset;    /* --reset aircr|monitor */
+	const char *loader;    /* --loader FILE.stldr */
+	const ft_stldr *stldr; /* that loader (or the board file's) once read; NULL without */
 	ft_cli_files files;
 } ft_cli_flash_args;
 
@@ -220,7 +223,8 @@ typedef struct ft_cli_outcome {
 	bool started;           /* the firmware was started */
 	bool has_start_address; /* DFU leave: the vector table it starts from */
 	uint32_t start_address;
-	char start_text[160]; /* how it was started, for the summary */
+	char start_text[160];  /* how it was started, for the summary */
+	char loader_text[200]; /* the external loader that ran, for the summary; "" for none */
 } ft_cli_outcome;
 
 /* How flash reaches a device: one ops table per route. ctx is the route's own session: ctx_size
@@ -267,12 +271,28 @@ uint32_t ft_cli_vector_base(const ft_plan *plan);
 /* Reads an external loader. Prints why not and returns NULL (bad input, exit 2). */
 ft_stldr *ft_cli_loader_load(const char *command, const char *path);
 
-/* Checks the loader against the plan's part (its RAM, the programmer's work area) and prints
- * each finding; then, when the plan has segments in an external-memory window, says that
- * running loaders is not implemented yet. Returns FT_EXIT_OK when the plan can go on without
- * running the loader, FT_EXIT_REFUSED (printed: a fatal finding, or a loader the plan would
- * need to run) otherwise. Touches no device. */
-int ft_cli_loader_check(const char *command, const ft_stldr *loader, const ft_plan *plan);
+/* The loader a board file names (loader = NAME), looked for next to the board file, then in the
+ * loaders/ and fixtures/loaders/ of this build. NULL when board is NULL or names none (nothing
+ * printed) or when it cannot be found or read (printed, *status FT_EXIT_USAGE). */
+ft_stldr *ft_cli_board_loader(const char *command, const char *board, int *status);
+
+/* read and erase: the loader for addresses at addr: --loader's (path), else the board file's
+ * when addr lies in an external-memory window of the part named. NULL with *status FT_EXIT_OK
+ * when none applies; NULL with another status after printing why. */
+ft_stldr *ft_cli_loader_for(const ft_cli_device_args *dev, const char *path, uint32_t addr,
+                            int *status);
+
+/* Whether the plan refuses segments for want of a loader (rule ext-needs-loader). */
+bool ft_cli_plan_needs_loader(const ft_plan *plan);
+
+/* Checks the loader against part (its RAM, the runner's breakpoint, stack and buffer) and
+ * prints each finding; warns when the plan has nothing for it. Returns FT_EXIT_OK, or
+ * FT_EXIT_REFUSED (printed) for a fatal finding. Touches no device. */
+int ft_cli_loader_check(const char *command, const ft_stldr *loader, const ft_part *part,
+                        const ft_plan *plan);
+
+/* "flashtwin-ramdisk-h743 (SRAM 64 KiB at 0x30000000, code at 0x24000004-0x24000193)". */
+void ft_cli_loader_text(const ft_stldr *loader, char *buf, size_t len);
 
 /* ---- render.c ---------------------------------------------------------------------------- */
 
@@ -451,6 +471,7 @@ typedef struct ft_cli_swd {
 	uint64_t done[FT_CLI_SWD_PHASES];
 	size_t reports[FT_CLI_SWD_PHASES];
 	const ft_plan *plan; /* for the erase step lines; may be NULL */
+	ft_ldrun *run;       /* the external loader's runner while one runs; its advice too */
 } ft_cli_swd;
 
 /* Opens conn through the GDB server and connects to the core (ft_swd_open, ft_swd_connect) with
@@ -467,6 +488,13 @@ int ft_cli_swd_connect(ft_cli_swd *s, const ft_cli_device_args *dev, const ft_cl
  * lost); with s->json also the error object (with "advice") on stdout. Returns
  * ft_cli_exit_status(err). */
 int ft_cli_swd_failed(ft_cli_swd *s, ft_error err, const ft_diag *diag);
+
+/* loader.c: Runs loader over the connected session s: a runner with the plan's RAM writes reserved
+ * (plan NULL: read and erase, the loader is checked here first), its progress and warnings on s's
+ * display, then Init. On failure prints it (ft_cli_swd_failed) and returns the exit status with
+ * *out NULL; FT_EXIT_OK with *out and s->run set. Free with ft_cli_loader_stop. */
+int ft_cli_loader_start(ft_cli_swd *s, const ft_stldr *loader, const ft_plan *plan, ft_ldrun **out);
+void ft_cli_loader_stop(ft_cli_swd *s, ft_ldrun *run);
 
 /* The session's advice lines as a JSON array (NULL when out of memory). */
 json_t *ft_cli_swd_advice_json(const ft_cli_swd *s);

@@ -107,7 +107,7 @@ static int plan_and_render(const check_args *args, const ft_part *part, ft_route
                            const ft_image *image)
 {
 	ft_error err;
-	ft_plan *plan = ft_cli_plan(part, image, transport, args->skip_volatile, &err);
+	ft_plan *plan = ft_cli_plan(part, image, transport, args->skip_volatile, NULL, &err);
 	if (!plan)
 		return FT_EXIT_USAGE;
 	ft_cli_check_input input = {

@@ -10,7 +10,8 @@
 static const char help[] =
     "usage: flashtwin erase --connect CONN (--sector ADDR... | --sectors N-M | --range ADDR:LEN\n"
     "                       | --all --force)\n"
-    "                       [--part PART|--board BOARD] [--timeout MS] [--no-poll-wait]\n"
+    "                       [--part PART|--board BOARD] [--loader FILE.stldr] [--timeout MS]\n"
+    "                       [--no-poll-wait]\n"
     "\n"
     "Erases the sector holding each ADDR (by address: over USB DFU the device's own sector map\n"
     "decides through DfuSe ERASE; over the debug port the part's, through the flash\n"
@@ -30,6 +31,10 @@ static const char help[] =
     "  --force            confirm --all\n"
     "  --part PART        the part the device must be; default: identified\n"
     "  --board BOARD      a board name or .board file instead of --part\n"
+    "  --loader FILE      debug port: erase external memory through this loader: --sector and\n"
+    "                     --range by its sectors (StorageInfo), --all by its MassErase;\n"
+    "                     default: the board file's loader for an address in an external\n"
+    "                     window\n"
     "  --timeout MS       debug port: wait at most MS for each GDB server reply (3000)\n"
     "  --no-poll-wait     poll without waiting (emulated boards in instant timing)\n"
     "  -h, --help         this text\n"
@@ -42,6 +47,7 @@ static const char help[] =
 
 typedef struct erase_args {
 	ft_cli_device_args dev;
+	const char *loader; /* --loader */
 	bool mass, force;
 	bool by_number, by_range;
 	uint32_t first, last;         /* --sectors */
@@ -50,7 +56,7 @@ typedef struct erase_args {
 	uint32_t sectors[MAX_SECTORS]; /* addresses: --sector, then what the others resolve to */
 } erase_args;
 
-enum { OPT_SECTOR = FT_CLI_OPT_OWN, OPT_SECTORS, OPT_RANGE, OPT_MASS, OPT_FORCE };
+enum { OPT_SECTOR = FT_CLI_OPT_OWN, OPT_SECTORS, OPT_RANGE, OPT_MASS, OPT_FORCE, OPT_LOADER };
 
 static const struct option long_options[] = {
     FT_CLI_DEVICE_OPTIONS,
@@ -60,6 +66,7 @@ static const struct option long_options[] = {
     {"mass", no_argument, NULL, OPT_MASS},
     {"all", no_argument, NULL, OPT_MASS},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"loader", required_argument, NULL, OPT_LOADER},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -117,6 +124,7 @@ static int parse_args(int argc, char **argv, erase_args *args)
 		switch (opt) {
 		case OPT_MASS: args->mass = true; break;
 		case OPT_FORCE: args->force = true; break;
+		case OPT_LOADER: args->loader = optarg; break;
 		case OPT_SECTOR:
 			if (args->count == MAX_SECTORS) {
 				ft_cli_error("erase: at most %d --sector", MAX_SECTORS);
@@ -149,6 +157,8 @@ static int parse_args(int argc, char **argv, erase_args *args)
 	}
 	if ((status = ft_cli_device_settle(&args->dev)) >= 0)
 		return status;
+	if (args->loader && args->dev.route == FT_CLI_DFU)
+		return ft_cli_route_only(&args->dev, "--loader", FT_CLI_SWD);
 	if (args->mass == (args->count > 0 || args->by_number || args->by_range)) {
 		ft_cli_error(
 		    "erase: give --sector ADDR, --sectors N-M or --range ADDR:LEN, or --all, "
@@ -305,13 +315,66 @@ static int erase_dfu(erase_args *args)
 	return status;
 }
 
+/* Through an external loader: its sectors, or its MassErase. */
+static int erase_loader(erase_args *args, ft_cli_swd *s, const ft_stldr *loader)
+{
+	if (args->by_number) {
+		ft_cli_error("erase: --sectors numbers internal flash sectors; with --loader give "
+		             "--sector ADDR or --range ADDR:LEN");
+		return FT_EXIT_USAGE;
+	}
+	ft_ldrun *run;
+	int status = ft_cli_loader_start(s, loader, NULL, &run);
+	if (status != FT_EXIT_OK)
+		return status;
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	ft_error err = FT_OK;
+	char what[64] = "the whole device";
+	s->what[FT_SWD_PHASE_ERASE] = what;
+	if (args->mass && (err = ft_ldrun_mass_erase(run, &diag)) == FT_OK)
+		printf("mass erase done: the device of loader %s is blank\n",
+		       ft_stldr_name(loader));
+	if (args->by_range) {
+		snprintf(what, sizeof(what), "0x%08X:0x%X", args->range_at, args->range_len);
+		if ((err = ft_ldrun_erase(run, args->range_at, args->range_len, &diag)) == FT_OK)
+			printf("erased every sector of 0x%08X:0x%X through loader %s\n",
+			       args->range_at, args->range_len, ft_stldr_name(loader));
+	}
+	for (size_t i = 0; !args->mass && err == FT_OK && i < args->count; i++) {
+		snprintf(what, sizeof(what), "the sector holding 0x%08X", args->sectors[i]);
+		if ((err = ft_ldrun_erase(run, args->sectors[i], 1, &diag)) == FT_OK)
+			print_erased(args->sectors[i], 0, 0);
+	}
+	ft_cli_swd_progress_done(s);
+	if (err != FT_OK)
+		status = ft_cli_swd_failed(s, err, &diag);
+	ft_cli_loader_stop(s, run);
+	return status;
+}
+
 /* Over the debug port each address is erased in turn, each refused whole (RDP, WRPSN) before
  * its sector is touched. */
 static int erase_swd(erase_args *args)
 {
 	ft_cli_swd s;
 	ft_cli_swd_config cfg = {0};
-	int status = ft_cli_swd_connect(&s, &args->dev, &cfg, false);
+	uint32_t first = args->by_range ? args->range_at : args->count ? args->sectors[0] : 0;
+	int status = FT_EXIT_OK;
+	ft_stldr *loader = args->mass && !args->loader
+	                       ? NULL
+	                       : ft_cli_loader_for(&args->dev, args->loader, first, &status);
+	if (status != FT_EXIT_OK)
+		return status;
+	if (loader) {
+		if ((status = ft_cli_swd_connect(&s, &args->dev, &cfg, false)) == FT_EXIT_OK) {
+			status = erase_loader(args, &s, loader);
+			ft_cli_swd_disconnect(&s);
+		}
+		ft_stldr_free(loader);
+		return status;
+	}
+	status = ft_cli_swd_connect(&s, &args->dev, &cfg, false);
 	if (status != FT_EXIT_OK)
 		return status;
 	const ft_part *part = ft_swd_get_info(s.swd)->part;

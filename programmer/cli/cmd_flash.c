@@ -42,8 +42,9 @@ static const char help[] =
     "  --reset-run        --leave without an address\n"
     "  --reset HOW        debug port: how --reset-run resets: aircr (SYSRESETREQ, default) or\n"
     "                     monitor (the server's 'monitor reset run')\n"
-    "  --loader FILE      debug port: an external-flash loader (.stldr) for segments in a\n"
-    "                     QSPI/OCTOSPI/XSPI window; checked, but not run yet\n"
+    "  --loader FILE      debug port: an external-flash loader (.stldr) run on the target for\n"
+    "                     the segments in its device (StorageInfo); default: the board\n"
+    "                     file's 'loader = NAME' when the image needs one\n"
     "  --timeout MS       debug port: wait at most MS for each GDB server reply (3000)\n"
     "  --no-poll-wait     poll without waiting (emulated boards in instant timing; a real\n"
     "                     device would be polled too early)\n"
@@ -205,7 +206,10 @@ void ft_cli_erase_step(const ft_plan_erase *e, char *buf, size_t len)
 {
 	char range[40];
 	ft_cli_range_text(range, sizeof(range), e->start, e->size);
-	snprintf(buf, len, "bank %u sector %u  %s", e->bank, e->sector, range);
+	if (e->bank)
+		snprintf(buf, len, "bank %u sector %u  %s", e->bank, e->sector, range);
+	else
+		snprintf(buf, len, "external sector %u  %s", e->sector, range);
 }
 
 uint32_t ft_cli_vector_base(const ft_plan *plan)
@@ -257,6 +261,8 @@ static void print_outcome(const ft_cli_flash_args *args, const ft_cli_outcome *o
 		printf("          ... and %zu more\n", o->mismatch_count - FT_CLI_MAX_MISMATCHES);
 	if (args->no_verify && !o->failed_phase)
 		printf("verify    skipped (--no-verify)\n");
+	if (o->loader_text[0])
+		printf("loader    %s\n", o->loader_text);
 	if (o->started)
 		printf("%s\n", o->start_text);
 	if (!o->failed_phase)
@@ -295,7 +301,7 @@ static json_t *outcome_json(const ft_cli_flash_args *args, const ft_cli_outcome 
 		                                "actual", m->actual, "where", m->where));
 	}
 	return json_pack(
-	    "{s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o, s:o, s:b}", "failed_phase",
+	    "{s:o, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:o, s:o, s:b, s:o}", "failed_phase",
 	    o->failed_phase ? json_string(o->failed_phase) : json_null(), "sectors",
 	    (json_int_t)o->sectors, "erased_bytes", (json_int_t)o->erased, "written_bytes",
 	    (json_int_t)o->written, "volatile_bytes", (json_int_t)o->volatile_bytes,
@@ -307,7 +313,8 @@ static json_t *outcome_json(const ft_cli_flash_args *args, const ft_cli_outcome 
 	    "mismatch_count", (json_int_t)o->mismatch_count, "mismatches", list, "error",
 	    error_json(o), "leave_address",
 	    o->started && o->has_start_address ? ft_cli_json_hex(o->start_address) : json_null(),
-	    "left", o->started);
+	    "left", o->started, "loader",
+	    o->loader_text[0] ? json_string(o->loader_text) : json_null());
 }
 
 /* One run of the command: what it read and where it goes. */
@@ -370,15 +377,34 @@ static int refuse(const flash_run *r, const ft_plan *plan)
 	return FT_EXIT_REFUSED;
 }
 
-/* Plans for part and checks the loader. Returns -1 with *plan to program; otherwise the exit
- * status, after reporting the refusal. */
-static int settle_plan(const flash_run *r, const ft_part *part, ft_plan **plan)
+/* Plans for part and checks the loader: --loader's, else the board file's when the plan needs
+ * one (the plan is then made again with it). Returns -1 with *plan to program; otherwise the
+ * exit status, after reporting the refusal. */
+static int settle_plan(flash_run *r, const ft_part *part, ft_plan **plan)
 {
 	ft_error err;
-	*plan = ft_cli_plan(part, r->image, r->route->route, r->args.skip_volatile, &err);
+	bool swd = r->route->route == FT_ROUTE_SWD;
+	*plan =
+	    ft_cli_plan(part, r->image, r->route->route, r->args.skip_volatile, r->loader, &err);
+	if (*plan && swd && !r->loader && ft_cli_plan_needs_loader(*plan)) {
+		int status;
+		r->loader = ft_cli_board_loader("flash", r->args.dev.board, &status);
+		if (status != FT_EXIT_OK)
+			return status;
+		if (r->loader) {
+			ft_cli_warning(
+			    "flash: using loader %s named by board %s (--loader overrides "
+			    "it)",
+			    ft_stldr_name(r->loader), r->args.dev.board);
+			ft_plan_free(*plan);
+			*plan = ft_cli_plan(part, r->image, r->route->route, r->args.skip_volatile,
+			                    r->loader, &err);
+		}
+	}
 	if (!*plan)
 		return FT_EXIT_USAGE;
-	int loader = r->loader ? ft_cli_loader_check("flash", r->loader, *plan) : FT_EXIT_OK;
+	r->args.stldr = r->loader;
+	int loader = r->loader ? ft_cli_loader_check("flash", r->loader, part, *plan) : FT_EXIT_OK;
 	if (err != FT_OK)
 		return refuse(r, *plan);
 	return loader == FT_EXIT_OK ? -1 : loader;

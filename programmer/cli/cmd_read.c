@@ -9,7 +9,8 @@
 
 static const char help[] =
     "usage: flashtwin read --connect CONN ADDR LEN -o FILE [--alt N] [--format F]\n"
-    "                      [--part PART|--board BOARD] [--timeout MS] [--no-poll-wait]\n"
+    "                      [--part PART|--board BOARD] [--loader FILE.stldr] [--timeout MS]\n"
+    "                      [--no-poll-wait]\n"
     "\n"
     "Reads LEN bytes at ADDR into FILE: over USB DFU through DfuSe UPLOAD, over the debug port\n"
     "through the GDB server. Over DFU the alternate setting is the one whose layout holds ADDR,\n"
@@ -25,6 +26,9 @@ static const char help[] =
     "  --format F         bin (default), ihex, srec or dfuse\n"
     "  --part PART        the part the device must be; default: identified\n"
     "  --board BOARD      a board name or .board file instead of --part\n"
+    "  --loader FILE      debug port: read external memory through this loader (its Read, else\n"
+    "                     the memory-mapped window after its Init); default: the board file's\n"
+    "                     loader for an address in an external window\n"
     "  --timeout MS       debug port: wait at most MS for each GDB server reply (3000)\n"
     "  --no-poll-wait     DFU: poll without waiting bwPollTimeout (emulated boards in instant\n"
     "                     timing)\n"
@@ -36,18 +40,20 @@ static const char help[] =
 typedef struct read_args {
 	ft_cli_device_args dev;
 	const char *output;
+	const char *loader; /* --loader */
 	bool has_alt, has_range;
 	uint32_t alt, addr, len;
 	ft_image_format format;
 } read_args;
 
-enum { OPT_ALT = FT_CLI_OPT_OWN, OPT_FORMAT };
+enum { OPT_ALT = FT_CLI_OPT_OWN, OPT_FORMAT, OPT_LOADER };
 
 static const struct option long_options[] = {
     FT_CLI_DEVICE_OPTIONS,
     {"output", required_argument, NULL, 'o'},
     {"alt", required_argument, NULL, OPT_ALT},
     {"format", required_argument, NULL, OPT_FORMAT},
+    {"loader", required_argument, NULL, OPT_LOADER},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -63,6 +69,7 @@ static int parse_args(int argc, char **argv, read_args *args)
 	while ((opt = getopt_long(argc, argv, ":ho:c:", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'o': args->output = optarg; break;
+		case OPT_LOADER: args->loader = optarg; break;
 		case OPT_ALT:
 			if (!ft_cli_parse_number("read", "--alt", optarg, &args->alt))
 				return FT_EXIT_USAGE;
@@ -100,6 +107,8 @@ static int parse_args(int argc, char **argv, read_args *args)
 	status = ft_cli_device_settle(&args->dev);
 	if (status < 0 && args->dev.route == FT_CLI_SWD && args->has_alt)
 		return ft_cli_route_only(&args->dev, "--alt", FT_CLI_DFU);
+	if (status < 0 && args->dev.route == FT_CLI_DFU && args->loader)
+		return ft_cli_route_only(&args->dev, "--loader", FT_CLI_SWD);
 	return status;
 }
 
@@ -243,15 +252,23 @@ static int read_swd(const read_args *args)
 	ft_plan_format_size(args->len, size, sizeof(size));
 	snprintf(what, sizeof(what), "%s at 0x%08X", size, args->addr);
 	s.what[FT_SWD_PHASE_READ] = what;
-	status = FT_EXIT_USAGE;
-	if (buf) {
+	ft_stldr *loader = ft_cli_loader_for(&args->dev, args->loader, args->addr, &status);
+	ft_ldrun *run = NULL;
+	if (buf && status == FT_EXIT_OK && loader)
+		status = ft_cli_loader_start(&s, loader, NULL, &run);
+	if (buf && status == FT_EXIT_OK) {
 		ft_diag diag;
 		ft_diag_clear(&diag);
-		ft_error err = ft_swd_read(s.swd, args->addr, buf, args->len, &diag);
+		ft_error err = run ? ft_ldrun_read(run, args->addr, buf, args->len, &diag)
+		                   : ft_swd_read(s.swd, args->addr, buf, args->len, &diag);
 		ft_cli_swd_progress_done(&s);
 		status = err == FT_OK ? write_output(args, buf) : ft_cli_swd_failed(&s, err, &diag);
-		free(buf);
 	}
+	if (!buf)
+		status = FT_EXIT_USAGE;
+	free(buf);
+	ft_cli_loader_stop(&s, run);
+	ft_stldr_free(loader);
 	ft_cli_swd_disconnect(&s);
 	return status;
 }

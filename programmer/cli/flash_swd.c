@@ -110,6 +110,79 @@ static void reset_run(swd_flash *f, const ft_cli_flash_args *args, ft_cli_outcom
 	                                             : "through AIRCR.SYSRESETREQ");
 }
 
+/* What the external phases cover, for their first lines. */
+static void external_what(swd_flash *f, const ft_plan *plan, const ft_stldr *loader)
+{
+	size_t sectors = 0, writes = 0;
+	uint64_t erase = 0, write = 0;
+	for (size_t i = 0; i < ft_plan_erase_count(plan); i++)
+		if (!ft_plan_erase_at(plan, i)->bank) {
+			sectors++;
+			erase += ft_plan_erase_at(plan, i)->size;
+		}
+	for (size_t i = 0; i < ft_plan_write_count(plan); i++)
+		if (ft_plan_write_at(plan, i)->external) {
+			writes++;
+			write += ft_plan_write_at(plan, i)->size;
+		}
+	char e[24], w[24];
+	ft_plan_format_size(erase, e, sizeof(e));
+	ft_plan_format_size(write, w, sizeof(w));
+	const char *name = ft_stldr_name(loader);
+	snprintf(f->what[0], sizeof(f->what[0]), "%zu external sector%s (%s) by %s", sectors,
+	         sectors == 1 ? "" : "s", e, name);
+	snprintf(f->what[1], sizeof(f->what[1]), "%s in %zu write%s by %s", w, writes,
+	         writes == 1 ? "" : "s", name);
+	snprintf(f->what[2], sizeof(f->what[2]), "%s read back through %s", w, name);
+}
+
+static bool has_external(const ft_plan *plan)
+{
+	for (size_t i = 0; i < ft_plan_write_count(plan); i++)
+		if (ft_plan_write_at(plan, i)->external)
+			return true;
+	return false;
+}
+
+/* The plan's external part, after the internal one: the loader runs on the target. */
+static void external_program(swd_flash *f, const ft_cli_flash_args *args, const ft_plan *plan,
+                             ft_cli_outcome *o)
+{
+	ft_cli_swd *s = &f->s;
+	uint64_t erased = o->erased, written = o->written, verified = o->verified;
+	size_t sectors = o->sectors;
+	ft_cli_loader_text(args->stldr, o->loader_text, sizeof(o->loader_text));
+	external_what(f, plan, args->stldr);
+	memset(s->done, 0, sizeof(s->done));
+	memset(s->reports, 0, sizeof(s->reports));
+	ft_ldrun *run;
+	int status = ft_cli_loader_start(s, args->stldr, plan, &run);
+	if (status != FT_EXIT_OK) {
+		o->failed_phase = "loader init";
+		o->failure_status = status;
+		return;
+	}
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	ft_error err = ft_ldrun_flash_plan(run, plan, args->verify != FT_SWD_VERIFY_NONE, &diag);
+	o->sectors = sectors + s->reports[FT_SWD_PHASE_ERASE];
+	o->erased = erased + s->done[FT_SWD_PHASE_ERASE];
+	o->written = written + s->done[FT_SWD_PHASE_PROGRAM];
+	o->verified = verified + s->done[FT_SWD_PHASE_VERIFY];
+	if (err != FT_OK) {
+		o->failed_phase =
+		    s->phase >= 0 ? ft_swd_phase_name((ft_swd_phase)s->phase) : "erase";
+		o->error = diag;
+		o->advice_count = ft_ldrun_advice_count(run);
+		for (size_t i = 0; i < o->advice_count && i < FT_SWD_MAX_ADVICE; i++)
+			snprintf(o->advice[i], sizeof(o->advice[i]), "%s",
+			         ft_ldrun_advice_at(run, i));
+		o->failure_status = ft_cli_swd_failed(s, err, &diag);
+	}
+	ft_cli_loader_stop(s, run);
+	ft_cli_swd_progress_done(s);
+}
+
 static void swd_program(void *ctx, const ft_cli_flash_args *args, const ft_plan *plan,
                         ft_cli_outcome *o)
 {
@@ -139,6 +212,11 @@ static void swd_program(void *ctx, const ft_cli_flash_args *args, const ft_plan 
 		return;
 	}
 	ft_cli_swd_progress_done(s);
+	if (args->stldr && has_external(plan)) {
+		external_program(f, args, plan, o);
+		if (o->failed_phase)
+			return;
+	}
 	if (args->leave)
 		reset_run(f, args, o);
 }

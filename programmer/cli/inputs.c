@@ -64,7 +64,7 @@ ft_segment *ft_cli_segments(const ft_image *image, size_t *count)
 }
 
 ft_plan *ft_cli_plan(const ft_part *part, const ft_image *image, ft_route route, bool skip_volatile,
-                     ft_error *err)
+                     const ft_stldr *loader, ft_error *err)
 {
 	size_t count = ft_image_segment_count(image);
 	const ft_segment **segments = calloc(count ? count : 1, sizeof(*segments));
@@ -74,7 +74,12 @@ ft_plan *ft_cli_plan(const ft_part *part, const ft_image *image, ft_route route,
 	}
 	for (size_t i = 0; i < count; i++)
 		segments[i] = ft_image_segment_at(image, i);
+	ft_plan_external external;
 	ft_plan_options options = {.transport = route, .skip_volatile = skip_volatile};
+	if (loader) {
+		ft_ldrun_plan_external(loader, &external);
+		options.external = &external;
+	}
 	ft_plan *plan = NULL;
 	ft_diag diag;
 	ft_diag_clear(&diag);

@@ -1,16 +1,13 @@
-/* --loader FILE.stldr: reading an external-flash loader and checking it against the part and
- * the plan before anything is connected or touched. Running a loader on the target core is not
- * implemented yet: a plan that needs one is refused, saying so, rather than pretending. */
+/* --loader FILE.stldr and the board file's `loader = NAME`: reading an external-flash loader,
+ * checking it against the part and the plan before anything is connected or touched, and running
+ * it on the connected target (programmer/swd/loader_run) for flash, read and erase. */
 #include "programmer/cli/cli.h"
 
+#include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_FINDINGS 16
-
-/* Bytes CubeProgrammer keeps for itself below a RAM algorithm: the BKPT word at the base of the
- * RAM region the loader is linked into, which the loader returns to (devices.md §6.4; a loader
- * is linked at that base + 4). The runner's stack and buffers are placed when it lands. */
-#define BREAKPOINT_WORD 4u
 
 ft_stldr *ft_cli_loader_load(const char *command, const char *path)
 {
@@ -25,40 +22,109 @@ ft_stldr *ft_cli_loader_load(const char *command, const char *path)
 	return loader;
 }
 
-/* The programmer's work area: the breakpoint word of each RAM region holding a loaded segment. */
-static size_t work_areas(const ft_stldr *loader, const ft_part *part, ft_range *out, size_t cap)
+static bool readable(const char *path)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < ft_stldr_segment_count(loader) && n < cap; i++) {
-		const ft_stldr_segment *s = ft_stldr_segment_at(loader, i);
-		const ft_region *r = s->storage_only ? NULL : ft_part_region_at(part, s->addr);
-		if (!r || !ft_region_kind_is_volatile(r->kind))
-			continue;
-		bool known = false;
-		for (size_t k = 0; k < n; k++)
-			known = known || out[k].start == r->start;
-		if (!known)
-			out[n++] = (ft_range){r->start, BREAKPOINT_WORD};
+	return access(path, R_OK) == 0;
+}
+
+/* dir/NAME, with ".stldr" added when NAME lacks it. */
+static void candidate(char *buf, size_t len, const char *dir, size_t dir_len, const char *name)
+{
+	size_t n = strlen(name);
+	bool suffixed = n > 6 && strcmp(name + n - 6, ".stldr") == 0;
+	snprintf(buf, len, "%.*s%s%s%s", (int)dir_len, dir, dir_len ? "/" : "", name,
+	         suffixed ? "" : ".stldr");
+}
+
+ft_stldr *ft_cli_board_loader(const char *command, const char *board, int *status)
+{
+	*status = FT_EXIT_OK;
+	char board_path[PATH_MAX], path[PATH_MAX + 64];
+	ft_board b;
+	if (!board || !ft_cli_find_board(board, board_path, sizeof(board_path), &b) || !b.loader[0])
+		return NULL;
+	const char *slash = strrchr(board_path, '/');
+	candidate(path, sizeof(path), board_path, slash ? (size_t)(slash - board_path) : 0,
+	          b.loader);
+	if (!readable(path)) {
+		/* build/flashtwin -> build/loaders, build/fixtures/loaders */
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		exe[n > 0 ? n : 0] = '\0';
+		char *end = strrchr(exe, '/');
+		static const char *const dirs[] = {"loaders", "fixtures/loaders"};
+		for (size_t i = 0; end && i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+			char dir[PATH_MAX + 32];
+			snprintf(dir, sizeof(dir), "%.*s/%s", (int)(end - exe), exe, dirs[i]);
+			candidate(path, sizeof(path), dir, strlen(dir), b.loader);
+			if (readable(path))
+				break;
+		}
 	}
-	return n;
+	if (!readable(path)) {
+		ft_cli_error("%s: board %s names loader '%s', found neither next to %s nor in the "
+		             "loaders/ of this build; pass --loader FILE.stldr",
+		             command, board, b.loader, board_path);
+		*status = FT_EXIT_USAGE;
+		return NULL;
+	}
+	ft_stldr *loader = ft_cli_loader_load(command, path);
+	if (!loader)
+		*status = FT_EXIT_USAGE;
+	return loader;
 }
 
-/* Segments the plan refuses for want of a loader run. */
-static size_t external_segments(const ft_plan *plan, size_t *first)
+ft_stldr *ft_cli_loader_for(const ft_cli_device_args *dev, const char *path, uint32_t addr,
+                            int *status)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < ft_plan_segment_count(plan); i++)
-		if (ft_plan_segment_at(plan, i)->rule == FT_RULE_EXT_NEEDS_LOADER && n++ == 0)
-			*first = i;
-	return n;
+	*status = FT_EXIT_OK;
+	if (path) {
+		ft_stldr *loader = ft_cli_loader_load(dev->command, path);
+		*status = loader ? FT_EXIT_OK : FT_EXIT_USAGE;
+		return loader;
+	}
+	const ft_region *r = dev->given ? ft_part_region_at(dev->given, addr) : NULL;
+	if (!r || r->kind != FT_REGION_EXT_WINDOW)
+		return NULL;
+	ft_stldr *loader = ft_cli_board_loader(dev->command, dev->board, status);
+	if (loader)
+		ft_cli_warning("%s: using loader %s named by board %s", dev->command,
+		               ft_stldr_name(loader), dev->board);
+	return loader;
 }
 
-int ft_cli_loader_check(const char *command, const ft_stldr *loader, const ft_plan *plan)
+bool ft_cli_plan_needs_loader(const ft_plan *plan)
+{
+	for (size_t i = 0; i < ft_plan_segment_count(plan); i++)
+		if (ft_plan_segment_at(plan, i)->rule == FT_RULE_EXT_NEEDS_LOADER)
+			return true;
+	return false;
+}
+
+void ft_cli_loader_text(const ft_stldr *loader, char *buf, size_t len)
+{
+	const ft_stldr_storage *info = ft_stldr_storage_info(loader);
+	uint32_t start, end;
+	ft_stldr_footprint(loader, &start, &end);
+	char size[24];
+	ft_plan_format_size(info->size, size, sizeof(size));
+	snprintf(buf, len, "%s (%s %s at 0x%08X, code at 0x%08X-0x%08X)", ft_stldr_name(loader),
+	         ft_stldr_device_type_name(info->type), size, info->start, start, end - 1);
+}
+
+int ft_cli_loader_check(const char *command, const ft_stldr *loader, const ft_part *part,
+                        const ft_plan *plan)
 {
 	const char *name = ft_stldr_name(loader);
-	ft_range areas[FT_STLDR_MAX_SEGMENTS];
-	ft_stldr_context ctx = {.part = ft_plan_part(plan), .work_areas = areas};
-	ctx.work_area_count = work_areas(loader, ctx.part, areas, FT_STLDR_MAX_SEGMENTS);
+	ft_ldrun_layout layout;
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	if (ft_ldrun_layout_for(loader, part, &layout, &diag) != FT_OK) {
+		ft_cli_diag(NULL, &diag);
+		ft_cli_error("%s: refusing loader %s (nothing was touched)", command, name);
+		return FT_EXIT_REFUSED;
+	}
+	ft_stldr_context ctx = {.part = part, .work_areas = layout.work, .work_area_count = 2};
 	ft_stldr_finding findings[MAX_FINDINGS];
 	size_t count = ft_stldr_validate(loader, &ctx, findings, MAX_FINDINGS);
 	size_t fatal = 0;
@@ -75,17 +141,60 @@ int ft_cli_loader_check(const char *command, const ft_stldr *loader, const ft_pl
 		             command, name, fatal, fatal == 1 ? "" : "s");
 		return FT_EXIT_REFUSED;
 	}
-	size_t first = 0, external = external_segments(plan, &first);
-	if (external == 0) {
-		ft_cli_warning(
-		    "%s: the image has nothing in external memory: loader %s is not needed",
-		    command, name);
-		return FT_EXIT_OK;
+	bool used = false;
+	for (size_t i = 0; plan && i < ft_plan_write_count(plan); i++)
+		used |= ft_plan_write_at(plan, i)->external;
+	if (plan && !used && !ft_cli_plan_needs_loader(plan))
+		ft_cli_warning("%s: the image has nothing in the device of loader %s: it is not "
+		               "needed",
+		               command, name);
+	return FT_EXIT_OK;
+}
+
+int ft_cli_loader_start(ft_cli_swd *s, const ft_stldr *loader, const ft_plan *plan, ft_ldrun **out)
+{
+	*out = NULL;
+	if (!plan) {
+		int status =
+		    ft_cli_loader_check(s->command, loader, ft_swd_get_info(s->swd)->part, NULL);
+		if (status != FT_EXIT_OK)
+			return status;
 	}
-	const ft_plan_segment *ps = ft_plan_segment_at(plan, first);
-	ft_cli_error("%s: running external loaders is not implemented yet: %zu segment%s (the "
-	             "first at 0x%08X, %s) would need %s run on the target; nothing was touched",
-	             command, external, external == 1 ? "" : "s", ps->segment->addr,
-	             ps->region ? ps->region->name : "external memory", name);
-	return FT_EXIT_REFUSED;
+	size_t n = 0;
+	ft_range *reserved = calloc(plan ? ft_plan_write_count(plan) + 1 : 1, sizeof(*reserved));
+	if (!reserved) {
+		ft_cli_error("%s: out of memory", s->command);
+		return FT_EXIT_USAGE;
+	}
+	for (size_t i = 0; plan && i < ft_plan_write_count(plan); i++) {
+		const ft_plan_write *w = ft_plan_write_at(plan, i);
+		if (!w->persistent)
+			reserved[n++] = (ft_range){w->start, w->size};
+	}
+	ft_ldrun_options opts = {.reserved = reserved,
+	                         .reserved_count = n,
+	                         .progress = s->options.progress,
+	                         .warning = s->options.warning,
+	                         .user = s->options.user};
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	ft_error err = ft_ldrun_new(s->swd, loader, &opts, out, &diag);
+	free(reserved);
+	if (err == FT_OK) {
+		s->run = *out;
+		err = ft_ldrun_init(*out, &diag);
+	}
+	if (err == FT_OK)
+		return FT_EXIT_OK;
+	int status = ft_cli_swd_failed(s, err, &diag);
+	ft_cli_loader_stop(s, *out);
+	*out = NULL;
+	return status;
+}
+
+void ft_cli_loader_stop(ft_cli_swd *s, ft_ldrun *run)
+{
+	if (s->run == run)
+		s->run = NULL;
+	ft_ldrun_free(run);
 }

@@ -68,11 +68,16 @@ void ft_cli_swd_progress_done(ft_cli_swd *s)
 json_t *ft_cli_swd_advice_json(const ft_cli_swd *s)
 {
 	json_t *list = json_array();
-	for (size_t i = 0; list && s->swd && i < ft_swd_advice_count(s->swd); i++)
-		if (json_array_append_new(list, json_string(ft_swd_advice_at(s->swd, i))) != 0) {
+	size_t swd = s->swd ? ft_swd_advice_count(s->swd) : 0;
+	size_t run = s->run ? ft_ldrun_advice_count(s->run) : 0;
+	for (size_t i = 0; list && i < swd + run; i++) {
+		const char *line =
+		    i < swd ? ft_swd_advice_at(s->swd, i) : ft_ldrun_advice_at(s->run, i - swd);
+		if (json_array_append_new(list, json_string(line)) != 0) {
 			json_decref(list);
 			return NULL;
 		}
+	}
 	return list;
 }
 
@@ -100,6 +105,8 @@ int ft_cli_swd_failed(ft_cli_swd *s, ft_error err, const ft_diag *diag)
 	ft_cli_diag(NULL, diag);
 	for (size_t i = 0; s->swd && i < ft_swd_advice_count(s->swd); i++)
 		fprintf(stderr, "flashtwin:   %s\n", ft_swd_advice_at(s->swd, i));
+	for (size_t i = 0; s->run && i < ft_ldrun_advice_count(s->run); i++)
+		fprintf(stderr, "flashtwin:   %s\n", ft_ldrun_advice_at(s->run, i));
 	const char *what = meaning(err);
 	if (what)
 		ft_cli_error("%s: %s", s->command, what);

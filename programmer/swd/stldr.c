@@ -25,6 +25,11 @@ struct ft_stldr {
 	uint32_t entry[FT_STLDR_ENTRY_COUNT];
 	size_t segment_count;
 	ft_stldr_segment segments[FT_STLDR_MAX_SEGMENTS];
+	size_t function_count; /* function symbols, for naming fault addresses */
+	struct {
+		uint32_t addr, size; /* Thumb bit cleared */
+		char name[FT_STLDR_MAX_FUNCTION_NAME];
+	} functions[FT_STLDR_MAX_FUNCTIONS];
 };
 
 static const char *const ENTRY_NAMES[FT_STLDR_ENTRY_COUNT] = {
@@ -130,6 +135,17 @@ static const uint8_t *bytes_at(const ft_stldr *l, uint32_t addr, uint32_t len)
 	return NULL;
 }
 
+/* Function symbols (local ones too: a fault is often in a static helper); names cut to fit. */
+static void keep_function(ft_stldr *l, const char *name, uint32_t value, uint32_t size)
+{
+	if (l->function_count == FT_STLDR_MAX_FUNCTIONS || !name[0])
+		return;
+	size_t n = l->function_count++;
+	l->functions[n].addr = value & ~1u;
+	l->functions[n].size = size;
+	snprintf(l->functions[n].name, sizeof(l->functions[n].name), "%s", name);
+}
+
 static ft_error read_symbols(ft_stldr *l, Elf *elf, ft_diag *diag)
 {
 	Elf_Scn *scn = NULL;
@@ -149,6 +165,9 @@ static ft_error read_symbols(ft_stldr *l, Elf *elf, ft_diag *diag)
 			if (!gelf_getsym(data, (int)i, &sym))
 				return fail(l, diag, "symbol %zu unreadable", i);
 			const char *name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (name && GELF_ST_TYPE(sym.st_info) == STT_FUNC)
+				keep_function(l, name, (uint32_t)sym.st_value,
+				              (uint32_t)sym.st_size);
 			if (!name || GELF_ST_BIND(sym.st_info) == STB_LOCAL)
 				continue;
 			if (strcmp(name, SYMBOL_STORAGE) == 0) {
@@ -329,6 +348,21 @@ void ft_stldr_free(ft_stldr *loader)
 	free(loader->name);
 	free(loader->bytes);
 	free(loader);
+}
+
+bool ft_stldr_function_at(const ft_stldr *loader, uint32_t addr, const char **name,
+                          uint32_t *offset)
+{
+	addr &= ~1u;
+	for (size_t i = 0; i < loader->function_count; i++) {
+		uint32_t start = loader->functions[i].addr, size = loader->functions[i].size;
+		if (addr >= start && addr - start < (size ? size : 2u)) {
+			*name = loader->functions[i].name;
+			*offset = addr - start;
+			return true;
+		}
+	}
+	return false;
 }
 
 const char *ft_stldr_name(const ft_stldr *loader)

@@ -35,6 +35,8 @@
 #define FT_STLDR_MAX_SECTOR_GROUPS 10u
 #define FT_STLDR_MAX_SEGMENTS      8u
 #define FT_STLDR_MAX_FILE          (16u << 20) /* loaders are a few KiB; refuse absurd files */
+#define FT_STLDR_MAX_FUNCTIONS     256u        /* function symbols kept for fault messages */
+#define FT_STLDR_MAX_FUNCTION_NAME 48u
 
 /* DeviceType codes (stm32_device_info.h). */
 typedef enum ft_stldr_device_type {
@@ -110,6 +112,12 @@ const ft_stldr_storage *ft_stldr_storage_info(const ft_stldr *loader);
 /* The entry point's address with the Thumb bit as the symbol has it (set); false when the
  * loader does not have it. */
 bool ft_stldr_entry_address(const ft_stldr *loader, ft_stldr_entry entry, uint32_t *addr);
+
+/* The function symbol (STT_FUNC, local ones included) whose [value, value + size) holds addr
+ * (Thumb bit ignored; a symbol of size 0 covers one halfword): its name and addr's offset in it.
+ * false when none does (the first FT_STLDR_MAX_FUNCTIONS symbols are kept). */
+bool ft_stldr_function_at(const ft_stldr *loader, uint32_t addr, const char **name,
+                          uint32_t *offset);
 
 size_t ft_stldr_segment_count(const ft_stldr *loader);
 const ft_stldr_segment *ft_stldr_segment_at(const ft_stldr *loader, size_t index);

@@ -700,11 +700,12 @@ static ft_error erase_sectors(ft_swd *s, const ft_plan_erase *erases, size_t cou
 
 static bool plan_touches_flash(const ft_swd *s, const ft_plan *plan)
 {
-	if (ft_plan_erase_count(plan) > 0)
-		return true;
+	for (size_t i = 0; i < ft_plan_erase_count(plan); i++)
+		if (ft_plan_erase_at(plan, i)->bank)
+			return true;
 	for (size_t i = 0; i < ft_plan_write_count(plan); i++) {
 		const ft_plan_write *w = ft_plan_write_at(plan, i);
-		if (in_flash(s, w->start, w->size))
+		if (!w->external && in_flash(s, w->start, w->size))
 			return true;
 	}
 	return false;
@@ -763,11 +764,11 @@ static ft_error verify_plan(ft_swd *s, const ft_plan *plan, ft_diag *diag)
 	uint64_t total = 0, done = 0;
 	for (size_t i = 0; i < ft_plan_write_count(plan); i++) {
 		const ft_plan_write *w = ft_plan_write_at(plan, i);
-		total += w->persistent ? w->size : 0;
+		total += w->persistent && !w->external ? w->size : 0;
 	}
 	for (size_t i = 0; i < ft_plan_write_count(plan); i++) {
 		const ft_plan_write *w = ft_plan_write_at(plan, i);
-		if (!w->persistent)
+		if (!w->persistent || w->external)
 			continue;
 		bool crc = s->opts.verify == FT_SWD_VERIFY_CRC && !s->crc_untrusted && w->bank &&
 		           w->size % 4 == 0;
@@ -789,18 +790,22 @@ ft_error ft_swd_flash_plan(ft_swd *s, const ft_plan *plan, ft_diag *diag)
 		err = require_flash_access(s, "programming", diag);
 	if (err != FT_OK)
 		return err;
-	size_t ne = ft_plan_erase_count(plan);
-	ft_plan_erase *erases = calloc(ne ? ne : 1, sizeof(*erases));
+	/* erases of bank 0 and external writes belong to the external loader (loader_run.h) */
+	size_t ne = 0;
+	ft_plan_erase *erases = calloc(ft_plan_erase_count(plan) + 1, sizeof(*erases));
 	if (!erases)
 		return ft_diag_set(diag, FT_ERR_NO_MEM, who(s), "out of memory");
-	for (size_t i = 0; i < ne; i++)
-		erases[i] = *ft_plan_erase_at(plan, i);
+	for (size_t i = 0; i < ft_plan_erase_count(plan); i++)
+		if (ft_plan_erase_at(plan, i)->bank)
+			erases[ne++] = *ft_plan_erase_at(plan, i);
 	err = erase_sectors(s, erases, ne, plan, diag);
 	uint64_t total = 0, before = 0;
 	for (size_t i = 0; i < ft_plan_write_count(plan); i++)
-		total += ft_plan_write_at(plan, i)->size;
+		total += ft_plan_write_at(plan, i)->external ? 0 : ft_plan_write_at(plan, i)->size;
 	for (size_t i = 0; err == FT_OK && i < ft_plan_write_count(plan); i++) {
 		const ft_plan_write *w = ft_plan_write_at(plan, i);
+		if (w->external)
+			continue;
 		if (w->bank) {
 			job j = {s, w->start, before, total};
 			err = unlock_bank(s, w->bank, diag);

@@ -141,7 +141,8 @@ const char *ft_swd_advice_at(const ft_swd *swd, size_t index);
 
 /* Carries out a plan made for route swd: checks (status ok, the connected part, RDP, WPSN of
  * every sector to erase), erases the plan's sectors, programs its writes (RAM writes of volatile
- * segments go straight to memory), relocks, and verifies per options.verify. Returns FT_OK;
+ * segments go straight to memory), relocks, and verifies per options.verify. External erases
+ * (bank 0) and writes (external) are left out: ft_ldrun_flash_plan (loader_run.h) does them. Returns FT_OK;
  * FT_ERR_INVALID_ARG (not an swd plan, not programmable); FT_ERR_STATE (another part);
  * FT_ERR_PROTECTED (RDP, write protection: nothing touched); FT_ERR_DEVICE (an error flag: diag
  * names the flag, the sector or address range and the segment); FT_ERR_TIMEOUT;
