@@ -119,15 +119,14 @@ int ft_cli_loader_check(const char *command, const ft_stldr *loader, const ft_pa
 	ft_ldrun_layout layout;
 	ft_diag diag;
 	ft_diag_clear(&diag);
-	if (ft_ldrun_layout_for(loader, part, &layout, &diag) != FT_OK) {
-		ft_cli_diag(NULL, &diag);
-		ft_cli_error("%s: refusing loader %s (nothing was touched)", command, name);
-		return FT_EXIT_REFUSED;
-	}
-	ft_stldr_context ctx = {.part = part, .work_areas = layout.work, .work_area_count = 2};
+	bool placed = ft_ldrun_layout_for(loader, part, &layout, &diag) == FT_OK;
+	ft_stldr_context ctx = {
+	    .part = part, .work_areas = layout.work, .work_area_count = placed ? 2 : 0};
 	ft_stldr_finding findings[MAX_FINDINGS];
 	size_t count = ft_stldr_validate(loader, &ctx, findings, MAX_FINDINGS);
-	size_t fatal = 0;
+	size_t fatal = !placed;
+	if (!placed)
+		ft_cli_diag(NULL, &diag);
 	for (size_t i = 0; i < count && i < MAX_FINDINGS; i++) {
 		const ft_stldr_finding *f = &findings[i];
 		fatal += f->fatal;
