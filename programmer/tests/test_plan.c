@@ -907,7 +907,58 @@ static void test_names_and_sizes_are_stable(void)
 	CU_ASSERT_STRING_EQUAL(ft_plan_status_name(FT_PLAN_EMPTY), "empty");
 }
 
+/* A W25Q256-like device at the QUADSPI window: 32 MiB in 64 KiB sectors. */
+static ft_error build_with_loader(const ft_part *part)
+{
+	ft_plan_external ext = {.name = "W25Q256_H743.stldr",
+	                        .start = 0x90000000,
+	                        .size = 0x2000000,
+	                        .group_count = 1,
+	                        .groups = {{512, 0x10000}}};
+	ft_plan_options options = {.transport = FT_ROUTE_SWD, .external = &ext};
+	ft_error err = ft_plan_build(part, fx.list, fx.count, &options, &fx.plan, &fx.diag);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fx.plan);
+	return err;
+}
+
+static void test_qspi_segment_inside_the_loaders_device_is_programmed_through_it(void)
+{
+	add_segment(0x08000000, 0x400);
+	add_segment(0x9000FF00, 0x200); /* crosses from external sector 0 into sector 1 */
+	FT_ASSERT_HEX(build_with_loader(&h743xi), FT_OK);
+	ASSERT_RULE(1, FT_VERDICT_PROGRAM, FT_RULE_EXT_LOADER);
+	ASSERT_CONTAINS(verdict_of(1)->note, "through external loader W25Q256_H743.stldr");
+	FT_ASSERT_HEX(ft_plan_write_count(fx.plan), 2);
+	const ft_plan_write *w = ft_plan_write_at(fx.plan, 1);
+	FT_ASSERT_HEX(w->start, 0x9000FF00);
+	FT_ASSERT_HEX(w->size, 0x200); /* no flash-word padding outside internal flash */
+	CU_ASSERT_TRUE(w->external && w->persistent);
+	FT_ASSERT_HEX(w->bank, 0);
+	CU_ASSERT_FALSE(ft_plan_write_at(fx.plan, 0)->external);
+	FT_ASSERT_HEX(ft_plan_erase_count(fx.plan), 3);
+	const ft_plan_erase *e1 = ft_plan_erase_at(fx.plan, 1), *e2 = ft_plan_erase_at(fx.plan, 2);
+	FT_ASSERT_HEX(e1->bank, 0);
+	FT_ASSERT_HEX(e1->start, 0x90000000);
+	FT_ASSERT_HEX(e1->size, 0x10000);
+	FT_ASSERT_HEX(e2->sector, 1);
+	FT_ASSERT_HEX(e2->start, 0x90010000);
+	FT_ASSERT_HEX(ft_plan_verify_count(fx.plan), 2);
+}
+
+static void test_segment_past_the_loaders_device_is_refused_naming_it(void)
+{
+	add_segment(0x91FFFF00, 0x200); /* the last 0x100 bytes lie past 32 MiB */
+	FT_ASSERT_HEX(build_with_loader(&h743xi), FT_ERR_REFUSED);
+	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_EXT_NEEDS_LOADER);
+	ASSERT_CONTAINS(verdict_of(0)->reason, "is not inside the device of loader W25Q256_H743");
+	FT_ASSERT_HEX(ft_plan_erase_count(fx.plan), 0);
+}
+
 static CU_TestInfo tests[] = {
+    {"qspi_segment_inside_the_loaders_device_is_programmed_through_it",
+     test_qspi_segment_inside_the_loaders_device_is_programmed_through_it},
+    {"segment_past_the_loaders_device_is_refused_naming_it",
+     test_segment_past_the_loaders_device_is_refused_naming_it},
     {"ram_d2_segment_is_refused_over_dfu_and_nothing_erased",
      test_ram_d2_segment_is_refused_over_dfu_and_nothing_erased},
     {"skip_volatile_programs_only_flash_over_dfu", test_skip_volatile_programs_only_flash_over_dfu},
