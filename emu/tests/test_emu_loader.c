@@ -412,6 +412,37 @@ static void test_flash_programs_internal_and_loader_segments_and_reads_them_back
 	FT_ASSERT_HEX(got[0x8FF], 0xFF); /* the whole 4 KiB sector went */
 }
 
+static void test_board_files_loader_is_the_default(void)
+{
+	if (!start_emu())
+		return;
+	char hex[128], board[128];
+	snprintf(hex, sizeof(hex), "%s/disk.hex", g_tmp);
+	snprintf(board, sizeof(board), "%s/ramdisk.board", g_tmp);
+	write_hex(hex, DISK, 0x300, 21);
+	FILE *f = fopen(board, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	/* not next to the board file: found in fixtures/loaders of the build */
+	fputs("part = STM32H743ZI\nloader = flashtwin-ramdisk-h743\n", f);
+	fclose(f);
+	const char *flash[] = {NULL,  "flash",          hex, "-c", fx.url, "--board",
+	                       board, "--no-poll-wait", NULL};
+	ft_proc_result res;
+	FT_ASSERT_HEX(run_flashtwin(flash, &res), 0);
+	ASSERT_HAS(res.err, "using loader");
+	ASSERT_HAS(res.err, "named by board");
+	ASSERT_HAS(res.out, "loader    ");
+	ft_proc_result_free(&res);
+	uint8_t want[0x10], got[0x10];
+	pattern(want, sizeof(want), 21);
+	ft_diag diag;
+	ft_swd_options so = {.sleep_ms = no_sleep};
+	FT_ASSERT_HEX(ft_swd_open(fx.url, &so, &fx.swd, &diag), FT_OK);
+	FT_ASSERT_HEX(ft_swd_connect(fx.swd, &diag), FT_OK);
+	FT_ASSERT_HEX(ft_gdb_read_mem(ft_swd_gdb(fx.swd), DISK, got, sizeof(got), &diag), FT_OK);
+	FT_ASSERT_BYTES(got, want, sizeof(want));
+}
+
 static void test_flash_without_a_loader_refuses_the_external_segment(void)
 {
 	char hex[128];
@@ -447,6 +478,7 @@ static CU_TestInfo tests[] = {
      test_loader_over_the_images_ram_is_refused_before_anything_runs},
     {"flash_programs_internal_and_loader_segments_and_reads_them_back",
      test_flash_programs_internal_and_loader_segments_and_reads_them_back},
+    {"board_files_loader_is_the_default", test_board_files_loader_is_the_default},
     {"flash_without_a_loader_refuses_the_external_segment",
      test_flash_without_a_loader_refuses_the_external_segment},
     CU_TEST_INFO_NULL,

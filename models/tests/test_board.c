@@ -29,6 +29,15 @@ static void test_keys_are_read_with_spaces_and_comments_dropped(void)
 	CU_ASSERT_STRING_EQUAL(board.external_flash, "none");
 }
 
+static void test_loader_key_names_the_default_external_loader(void)
+{
+	FT_ASSERT_HEX(parse("part = STM32H743ZI\nloader = W25Q256_H743\n"), FT_OK);
+	CU_ASSERT_STRING_EQUAL(board.loader, "W25Q256_H743");
+	setup();
+	FT_ASSERT_HEX(parse("part = STM32H743ZI\n"), FT_OK);
+	FT_ASSERT_HEX(board.loader[0], '\0');
+}
+
 static void test_last_line_without_newline_is_read(void)
 {
 	FT_ASSERT_HEX(parse("part = H723ZG"), FT_OK);
@@ -189,6 +198,8 @@ static void test_shipped_boards_parse(void)
 }
 
 static CU_TestInfo tests[] = {
+    {"loader_key_names_the_default_external_loader",
+     test_loader_key_names_the_default_external_loader},
     {"keys_are_read_with_spaces_and_comments_dropped",
      test_keys_are_read_with_spaces_and_comments_dropped},
     {"last_line_without_newline_is_read", test_last_line_without_newline_is_read},

@@ -273,8 +273,12 @@ ft_stldr *ft_cli_loader_load(const char *command, const char *path);
 
 /* The loader a board file names (loader = NAME), looked for next to the board file, then in the
  * loaders/ and fixtures/loaders/ of this build. NULL when board is NULL or names none (nothing
- * printed) or when it cannot be found or read (printed, *status FT_EXIT_USAGE). */
-ft_stldr *ft_cli_board_loader(const char *command, const char *board, int *status);
+ * printed), or when it cannot be found or read: printed with *status FT_EXIT_USAGE when
+ * required, else silently. */
+ft_stldr *ft_cli_board_loader(const char *command, const char *board, bool required, int *status);
+
+/* Whether the plan writes anything through its loader. */
+bool ft_cli_plan_uses_loader(const ft_plan *plan);
 
 /* read and erase: the loader for addresses at addr: --loader's (path), else the board file's
  * when addr lies in an external-memory window of the part named. NULL with *status FT_EXIT_OK

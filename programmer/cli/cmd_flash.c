@@ -378,27 +378,37 @@ static int refuse(const flash_run *r, const ft_plan *plan)
 }
 
 /* Plans for part and checks the loader: --loader's, else the board file's when the plan needs
- * one (the plan is then made again with it). Returns -1 with *plan to program; otherwise the
- * exit status, after reporting the refusal. */
+ * one or has bytes in its device (the plan is then made again with it). Returns -1 with *plan to
+ * program; otherwise the exit status, after reporting the refusal. */
 static int settle_plan(flash_run *r, const ft_part *part, ft_plan **plan)
 {
 	ft_error err;
 	bool swd = r->route->route == FT_ROUTE_SWD;
 	*plan =
 	    ft_cli_plan(part, r->image, r->route->route, r->args.skip_volatile, r->loader, &err);
-	if (*plan && swd && !r->loader && ft_cli_plan_needs_loader(*plan)) {
+	if (*plan && swd && !r->loader && r->args.dev.board) {
+		/* the board's loader when the plan needs one or has bytes in its device */
 		int status;
-		r->loader = ft_cli_board_loader("flash", r->args.dev.board, &status);
+		bool needed = ft_cli_plan_needs_loader(*plan);
+		ft_stldr *board = ft_cli_board_loader("flash", r->args.dev.board, needed, &status);
 		if (status != FT_EXIT_OK)
 			return status;
-		if (r->loader) {
+		ft_error with_err = FT_OK;
+		ft_plan *with = board ? ft_cli_plan(part, r->image, r->route->route,
+		                                    r->args.skip_volatile, board, &with_err)
+		                      : NULL;
+		if (with && (needed || ft_cli_plan_uses_loader(with))) {
 			ft_cli_warning(
 			    "flash: using loader %s named by board %s (--loader overrides "
 			    "it)",
-			    ft_stldr_name(r->loader), r->args.dev.board);
+			    ft_stldr_name(board), r->args.dev.board);
 			ft_plan_free(*plan);
-			*plan = ft_cli_plan(part, r->image, r->route->route, r->args.skip_volatile,
-			                    r->loader, &err);
+			*plan = with;
+			err = with_err;
+			r->loader = board;
+		} else {
+			ft_plan_free(with);
+			ft_stldr_free(board);
 		}
 	}
 	if (!*plan)

@@ -36,7 +36,7 @@ static void candidate(char *buf, size_t len, const char *dir, size_t dir_len, co
 	         suffixed ? "" : ".stldr");
 }
 
-ft_stldr *ft_cli_board_loader(const char *command, const char *board, int *status)
+ft_stldr *ft_cli_board_loader(const char *command, const char *board, bool required, int *status)
 {
 	*status = FT_EXIT_OK;
 	char board_path[PATH_MAX], path[PATH_MAX + 64];
@@ -61,6 +61,8 @@ ft_stldr *ft_cli_board_loader(const char *command, const char *board, int *statu
 				break;
 		}
 	}
+	if (!readable(path) && !required)
+		return NULL;
 	if (!readable(path)) {
 		ft_cli_error("%s: board %s names loader '%s', found neither next to %s nor in the "
 		             "loaders/ of this build; pass --loader FILE.stldr",
@@ -86,11 +88,19 @@ ft_stldr *ft_cli_loader_for(const ft_cli_device_args *dev, const char *path, uin
 	const ft_region *r = dev->given ? ft_part_region_at(dev->given, addr) : NULL;
 	if (!r || r->kind != FT_REGION_EXT_WINDOW)
 		return NULL;
-	ft_stldr *loader = ft_cli_board_loader(dev->command, dev->board, status);
+	ft_stldr *loader = ft_cli_board_loader(dev->command, dev->board, true, status);
 	if (loader)
 		ft_cli_warning("%s: using loader %s named by board %s", dev->command,
 		               ft_stldr_name(loader), dev->board);
 	return loader;
+}
+
+bool ft_cli_plan_uses_loader(const ft_plan *plan)
+{
+	for (size_t i = 0; i < ft_plan_write_count(plan); i++)
+		if (ft_plan_write_at(plan, i)->external)
+			return true;
+	return false;
 }
 
 bool ft_cli_plan_needs_loader(const ft_plan *plan)
@@ -140,10 +150,7 @@ int ft_cli_loader_check(const char *command, const ft_stldr *loader, const ft_pa
 		             command, name, fatal, fatal == 1 ? "" : "s");
 		return FT_EXIT_REFUSED;
 	}
-	bool used = false;
-	for (size_t i = 0; plan && i < ft_plan_write_count(plan); i++)
-		used |= ft_plan_write_at(plan, i)->external;
-	if (plan && !used && !ft_cli_plan_needs_loader(plan))
+	if (plan && !ft_cli_plan_uses_loader(plan) && !ft_cli_plan_needs_loader(plan))
 		ft_cli_warning("%s: the image has nothing in the device of loader %s: it is not "
 		               "needed",
 		               command, name);
