@@ -581,7 +581,8 @@ static ft_error run(ft_ldrun *r, ft_stldr_entry entry, const uint32_t *args, siz
                     unsigned budget_ms, uint64_t *result, ft_diag *diag)
 {
 	call c = {.entry = entry, .argc = argc, .budget_ms = budget_ms};
-	memcpy(c.args, args, argc * sizeof(*args));
+	for (size_t i = 0; i < argc; i++)
+		c.args[i] = args[i];
 	call_text(&c);
 	uint64_t res = 0;
 	ft_error err = run_call(r, &c, &res, diag);

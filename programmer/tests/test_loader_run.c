@@ -128,13 +128,13 @@ static void test_call_that_never_returns_is_interrupted_and_explained(void)
 	FT_ASSERT_HEX(ft_ldrun_init(F->run, &F->diag), FT_ERR_TIMEOUT);
 	assert_contains(F->diag.message, "Init() did not return within 200 ms");
 	assert_contains(F->diag.message, "in Init+0x0");
-	const ft_ldrun_layout *l = ft_ldrun_get_layout(F->run);
+	const ft_ldrun_layout layout = *ft_ldrun_get_layout(F->run), *l = &layout;
 	uint32_t init;
 	CU_ASSERT_FATAL(ft_stldr_entry_address(F->loader, FT_STLDR_INIT, &init));
+	ft_ldrun_free(F->run); /* before its session: it clears its breakpoint */
+	F->run = NULL;
 	ft_swd_close(F->swd);
 	F->swd = NULL;
-	ft_ldrun_free(F->run); /* its breakpoint goes with the closed session: best effort */
-	F->run = NULL;
 	stub_stop(&F->stub);
 	/* what the call began with, as the stub's core was left */
 	FT_ASSERT_HEX(F->stub.regs[REG_PC], init & ~1u);
