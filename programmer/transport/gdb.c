@@ -110,11 +110,13 @@ static bool hex_number(const char **p, const char *end, uint32_t *value)
 	return true;
 }
 
-/* "E" and two hex digits, or "E." and text (GDB manual, "Standard Replies"). */
+/* "E" and two hex digits, or "E." and text (GDB manual, "Standard Replies"); a bare "E" too, which
+ * Black Magic Probe firmware 1.x answers to a monitor command that failed (gdb_main.c). */
 static bool is_error_reply(const char *r, size_t len)
 {
-	return len >= 2 && r[0] == 'E' &&
-	       ((len == 3 && ft_gdb_rsp_hex_digit((unsigned char)r[1]) >= 0 &&
+	return len >= 1 && r[0] == 'E' &&
+	       (len == 1 ||
+	        (len == 3 && ft_gdb_rsp_hex_digit((unsigned char)r[1]) >= 0 &&
 	         ft_gdb_rsp_hex_digit((unsigned char)r[2]) >= 0) ||
 	        r[1] == '.');
 }
