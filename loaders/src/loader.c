@@ -48,7 +48,8 @@ uint32_t Init(void);
 uint32_t Write(uint32_t Address, uint32_t Size, uint8_t *buffer);
 uint32_t SectorErase(uint32_t EraseStartAddress, uint32_t EraseEndAddress);
 uint32_t MassErase(uint32_t Parallelism);
-uint64_t Verify(uint32_t MemoryAddr, uint32_t RAMBufferAddr, uint32_t Size, uint32_t missalignement);
+uint64_t Verify(uint32_t MemoryAddr, uint32_t RAMBufferAddr, uint32_t Size,
+                uint32_t missalignement);
 int Read(uint32_t Address, uint32_t Size, uint8_t *Buffer);
 uint32_t CheckSum(uint32_t StartAddress, uint32_t Size, uint32_t InitVal);
 
@@ -169,9 +170,10 @@ uint32_t SectorErase(uint32_t EraseStartAddress, uint32_t EraseEndAddress)
 	uint32_t offset = (EraseStartAddress - ldr_geo.base) / ldr_geo.sector * ldr_geo.sector;
 	uint32_t last = (EraseEndAddress - ldr_geo.base) / ldr_geo.sector * ldr_geo.sector;
 	while (ok && offset <= last) {
-		uint32_t unit = offset % ldr_geo.block == 0 && last - offset >= ldr_geo.block - ldr_geo.sector
-		                    ? ldr_geo.block
-		                    : ldr_geo.sector;
+		uint32_t unit =
+		    offset % ldr_geo.block == 0 && last - offset >= ldr_geo.block - ldr_geo.sector
+		        ? ldr_geo.block
+		        : ldr_geo.sector;
 		ok = ldr_dev_erase(offset, unit);
 		if (last - offset < unit)
 			break;

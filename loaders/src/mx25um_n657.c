@@ -39,13 +39,13 @@ const ldr_geometry ldr_geo = {NOR_BASE, NOR_SIZE, NOR_PAGE, NOR_SECTOR, NOR_BLOC
 
 /* RCC (RCC_BASE_S 0x56028000; CMSIS-N6 AHB4ENR 0x25C GPIONEN b13, AHB5ENR 0x260 XSPI2EN b12,
  * XSPIMEN b13 [U: offsets and bits from unofficial copies of stm32n657xx.h, not the RM]) */
-#define RCC_AHB4ENR 0x5602825Cu
-#define RCC_AHB5ENR 0x56028260u
-#define AHB4_GPION  (1u << 13)
-#define AHB5_XSPI2  (1u << 12)
-#define AHB5_XSPIM  (1u << 13)
-#define GPION       0x56023400u /* GPIOA_BASE_S 0x56020000 + 13 * 0x400 [U] */
-#define AF9_XSPIM_P2 9u         /* N6BSP / CubeMX: GPIO_AF9_XSPIM_P2 on PN0-PN6, PN8-PN11 */
+#define RCC_AHB4ENR  0x5602825Cu
+#define RCC_AHB5ENR  0x56028260u
+#define AHB4_GPION   (1u << 13)
+#define AHB5_XSPI2   (1u << 12)
+#define AHB5_XSPIM   (1u << 13)
+#define GPION        0x56023400u /* GPIOA_BASE_S 0x56020000 + 13 * 0x400 [U] */
+#define AF9_XSPIM_P2 9u          /* N6BSP / CubeMX: GPIO_AF9_XSPIM_P2 on PN0-PN6, PN8-PN11 */
 
 /* XSPI2 (XSPI2_BASE_S) */
 #define XSPI         0x5802A000u
@@ -90,28 +90,28 @@ const ldr_geometry ldr_geo = {NOR_BASE, NOR_SIZE, NOR_PAGE, NOR_SECTOR, NOR_BLOC
 #define CCR_DMODE8   (4u << 24)
 
 /* MX25UM51245G opcodes (devices.md §6.3); in octal modes the second byte is the complement */
-#define OP_RSTEN     0x66u
-#define OP_RST       0x99u
-#define OP_RDID      0x9Fu
-#define OP_WREN      0x06u
-#define OP_RDSR      0x05u
-#define OP_RDCR2     0x71u
-#define OP_WRCR2     0x72u
-#define OP_PP4       0x12u
-#define OP_SE4K      0x21u
-#define OP_BE64K     0xDCu
-#define OP_CE        0x60u
-#define OP_8READ     0xECu
-#define SR_WIP       0x01u
-#define SR_WEL       0x02u
-#define SR_BP        0x3Cu
-#define CR2_MODE     0x00000000u /* CR2 address of SOPI/DOPI */
-#define CR2_DC       0x00000300u /* CR2 address of the dummy-cycle code */
-#define CR2_SOPI     0x01u
-#define DC_20        0x00u /* code 0: 20 dummy cycles */
-#define OPI_DUMMY    20u
+#define OP_RSTEN      0x66u
+#define OP_RST        0x99u
+#define OP_RDID       0x9Fu
+#define OP_WREN       0x06u
+#define OP_RDSR       0x05u
+#define OP_RDCR2      0x71u
+#define OP_WRCR2      0x72u
+#define OP_PP4        0x12u
+#define OP_SE4K       0x21u
+#define OP_BE64K      0xDCu
+#define OP_CE         0x60u
+#define OP_8READ      0xECu
+#define SR_WIP        0x01u
+#define SR_WEL        0x02u
+#define SR_BP         0x3Cu
+#define CR2_MODE      0x00000000u /* CR2 address of SOPI/DOPI */
+#define CR2_DC        0x00000300u /* CR2 address of the dummy-cycle code */
+#define CR2_SOPI      0x01u
+#define DC_20         0x00u /* code 0: 20 dummy cycles */
+#define OPI_DUMMY     20u
 #define OPI_REG_DUMMY 4u /* register reads in octal STR (conf template DUMMY_CYCLES_REG_OCTAL) */
-#define RESET_SPINS  40000u /* tRST (tens of us) at up to 800 MHz [U] */
+#define RESET_SPINS   40000u /* tRST (tens of us) at up to 800 MHz [U] */
 
 typedef enum proto { SPI, SOPI, DOPI } proto;
 
@@ -281,7 +281,10 @@ bool ldr_dev_protected(void)
 
 bool ldr_dev_erase(uint32_t offset, uint32_t size)
 {
-	xfer x = {.p = SOPI, .op = size == NOR_BLOCK ? OP_BE64K : OP_SE4K, .address = true, .addr = offset};
+	xfer x = {.p = SOPI,
+	          .op = size == NOR_BLOCK ? OP_BE64K : OP_SE4K,
+	          .address = true,
+	          .addr = offset};
 	return write_enable(SOPI) && command(&x) && poll_sr(SR_WIP, 0);
 }
 

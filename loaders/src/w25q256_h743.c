@@ -62,7 +62,7 @@ const ldr_geometry ldr_geo = {NOR_BASE, NOR_SIZE, NOR_PAGE, NOR_SECTOR, NOR_BLOC
 #define CR_ABORT      (1u << 1)
 #define CR_SSHIFT     (1u << 4)
 #define CR_APMS       (1u << 22)
-#define CR_PRESCALER  (1u << 24) /* kernel clock / 2: at most 100 MHz from a 200 MHz HCLK3 */
+#define CR_PRESCALER  (1u << 24)  /* kernel clock / 2: at most 100 MHz from a 200 MHz HCLK3 */
 #define DCR_FSIZE     (24u << 16) /* 2^(24+1) bytes */
 #define DCR_CSHT      (5u << 8)   /* 6 cycles high between commands (tSHSL) */
 #define SR_TEF        (1u << 0)
@@ -85,26 +85,26 @@ const ldr_geometry ldr_geo = {NOR_BASE, NOR_SIZE, NOR_PAGE, NOR_SECTOR, NOR_BLOC
 #define CCR_FMODE     (3u << 26)
 
 /* W25Q256JV opcodes and status bits (devices.md §7) */
-#define OP_RSTEN     0x66u
-#define OP_RST       0x99u
-#define OP_RDID      0x9Fu
-#define OP_WREN      0x06u
-#define OP_VWREN     0x50u /* volatile status-register write enable [U] */
-#define OP_RDSR1     0x05u
-#define OP_RDSR2     0x35u
-#define OP_WRSR2     0x31u
-#define OP_PP4_QUAD  0x34u
-#define OP_SE4K_4B   0x21u
-#define OP_BE64K_4B  0xDCu
-#define OP_CE        0x60u
-#define OP_FRQIO_4B  0xECu /* 1-4-4, M7-0 then 4 dummy cycles */
-#define SR1_BUSY     0x01u
-#define SR1_WEL      0x02u
-#define SR1_BP       0x3Cu /* BP0-3 */
-#define SR1_TB       0x40u
-#define SR2_QE       0x02u
-#define SR2_CMP      0x40u
-#define RESET_SPINS  20000u   /* tRST 30 us at up to 480 MHz [U] */
+#define OP_RSTEN    0x66u
+#define OP_RST      0x99u
+#define OP_RDID     0x9Fu
+#define OP_WREN     0x06u
+#define OP_VWREN    0x50u /* volatile status-register write enable [U] */
+#define OP_RDSR1    0x05u
+#define OP_RDSR2    0x35u
+#define OP_WRSR2    0x31u
+#define OP_PP4_QUAD 0x34u
+#define OP_SE4K_4B  0x21u
+#define OP_BE64K_4B 0xDCu
+#define OP_CE       0x60u
+#define OP_FRQIO_4B 0xECu /* 1-4-4, M7-0 then 4 dummy cycles */
+#define SR1_BUSY    0x01u
+#define SR1_WEL     0x02u
+#define SR1_BP      0x3Cu /* BP0-3 */
+#define SR1_TB      0x40u
+#define SR2_QE      0x02u
+#define SR2_CMP     0x40u
+#define RESET_SPINS 20000u /* tRST 30 us at up to 480 MHz [U] */
 
 typedef struct pin {
 	uint8_t port, pin, af;
@@ -114,7 +114,8 @@ typedef struct pin {
  * MspInit of such boards: PB2 CLK AF9, PB6 BK1_NCS AF10, PD11/PD12 IO0/IO1 AF9, PE2 IO2 AF9,
  * PD13 IO3 AF9). Another board changes this table. */
 static const pin pins[] = {
-    {PORT_B, 2, 9}, {PORT_B, 6, 10}, {PORT_D, 11, 9}, {PORT_D, 12, 9}, {PORT_E, 2, 9}, {PORT_D, 13, 9},
+    {PORT_B, 2, 9},  {PORT_B, 6, 10}, {PORT_D, 11, 9},
+    {PORT_D, 12, 9}, {PORT_E, 2, 9},  {PORT_D, 13, 9},
 };
 
 /* One indirect command: ccr without FMODE bits (write) or with CCR_FMODE_RD; len data bytes
@@ -233,7 +234,8 @@ bool ldr_dev_erase(uint32_t offset, uint32_t size)
 {
 	uint8_t op = size == NOR_BLOCK ? OP_BE64K_4B : OP_SE4K_4B;
 	return write_enable(false) &&
-	       command(CCR_ADSIZE32 | CCR_ADMODE1 | CCR_IMODE1 | op, offset, 0, 0, 0) && wait_ready();
+	       command(CCR_ADSIZE32 | CCR_ADMODE1 | CCR_IMODE1 | op, offset, 0, 0, 0) &&
+	       wait_ready();
 }
 
 bool ldr_dev_chip_erase(void)
@@ -244,8 +246,8 @@ bool ldr_dev_chip_erase(void)
 bool ldr_dev_program(uint32_t offset, const uint8_t *data, uint32_t len)
 {
 	return write_enable(false) &&
-	       command(CCR_DMODE4 | CCR_ADSIZE32 | CCR_ADMODE1 | CCR_IMODE1 | OP_PP4_QUAD, offset, data,
-	               0, len) &&
+	       command(CCR_DMODE4 | CCR_ADSIZE32 | CCR_ADMODE1 | CCR_IMODE1 | OP_PP4_QUAD, offset,
+	               data, 0, len) &&
 	       wait_ready();
 }
 

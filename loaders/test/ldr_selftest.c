@@ -17,7 +17,8 @@ uint32_t Init(void);
 uint32_t Write(uint32_t Address, uint32_t Size, uint8_t *buffer);
 uint32_t SectorErase(uint32_t EraseStartAddress, uint32_t EraseEndAddress);
 uint32_t MassErase(uint32_t Parallelism);
-uint64_t Verify(uint32_t MemoryAddr, uint32_t RAMBufferAddr, uint32_t Size, uint32_t missalignement);
+uint64_t Verify(uint32_t MemoryAddr, uint32_t RAMBufferAddr, uint32_t Size,
+                uint32_t missalignement);
 int Read(uint32_t Address, uint32_t Size, uint8_t *Buffer);
 uint32_t CheckSum(uint32_t StartAddress, uint32_t Size, uint32_t InitVal);
 
@@ -80,7 +81,8 @@ int main(void)
 	uart_kv("verify bad failed at", (uint32_t)v);
 	uart_kv("checksum", CheckSum(base + PATTERN_AT, PATTERN_LEN, 0x100u));
 
-	uart_kv("block write", Write(base + BLOCK_AT + BLOCK_LEN - PATTERN_LEN, PATTERN_LEN, pattern));
+	uart_kv("block write",
+	        Write(base + BLOCK_AT + BLOCK_LEN - PATTERN_LEN, PATTERN_LEN, pattern));
 	uart_kv("block erase", SectorErase(base + BLOCK_AT, base + BLOCK_AT + BLOCK_LEN - 1u));
 	report_erased("block erased", base + BLOCK_AT + BLOCK_LEN - PATTERN_LEN);
 	uart_kv("init again", Init());

@@ -42,8 +42,9 @@ ft_error ft_stm32_header_check(const uint8_t *bytes, size_t len, ft_stm32_header
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, ORIGIN, "NULL argument");
 	memset(out, 0, sizeof(*out));
 	if (len < 4 || (out->magic = get32(bytes + OFF_MAGIC)) != FT_STM32_HEADER_MAGIC)
-		return ft_diag_set(diag, FT_ERR_FORMAT, ORIGIN " 0x00 magic",
-		                   "no \"STM2\" magic: the boot ROM finds no image and does not boot");
+		return ft_diag_set(
+		    diag, FT_ERR_FORMAT, ORIGIN " 0x00 magic",
+		    "no \"STM2\" magic: the boot ROM finds no image and does not boot");
 	if (len < FT_STM32_HEADER_SIZE)
 		return ft_diag_set(diag, FT_ERR_FORMAT, ORIGIN,
 		                   "only %zu bytes: the header and its padding take 0x%x", len,
@@ -63,13 +64,14 @@ ft_error ft_stm32_header_check(const uint8_t *bytes, size_t len, ft_stm32_header
 		return ft_diag_set(diag, FT_ERR_FORMAT, ORIGIN " 0x68 version",
 		                   "version bytes %02x %02x %02x %02x, not 00 03 02 00 (v2.3): the "
 		                   "STM32N6 boot ROM reads header v2.3",
-		                   bytes[OFF_VERSION], bytes[OFF_VERSION + 1], bytes[OFF_VERSION + 2],
-		                   bytes[OFF_VERSION + 3]);
+		                   bytes[OFF_VERSION], bytes[OFF_VERSION + 1],
+		                   bytes[OFF_VERSION + 2], bytes[OFF_VERSION + 3]);
 	if (out->length == 0 || out->length > FT_STM32_N6_IMAGE_MAX - FT_STM32_HEADER_SIZE)
-		return ft_diag_set(diag, FT_ERR_FORMAT, ORIGIN " 0x6C length",
-		                   "payload length 0x%x: the boot ROM loads 1 to 0x%x bytes after the "
-		                   "header",
-		                   out->length, FT_STM32_N6_IMAGE_MAX - FT_STM32_HEADER_SIZE);
+		return ft_diag_set(
+		    diag, FT_ERR_FORMAT, ORIGIN " 0x6C length",
+		    "payload length 0x%x: the boot ROM loads 1 to 0x%x bytes after the "
+		    "header",
+		    out->length, FT_STM32_N6_IMAGE_MAX - FT_STM32_HEADER_SIZE);
 	if (out->length > len - FT_STM32_HEADER_SIZE)
 		return ft_diag_set(diag, FT_ERR_FORMAT, ORIGIN " 0x6C length",
 		                   "payload length 0x%x but only 0x%zx bytes follow the header",
@@ -77,22 +79,22 @@ ft_error ft_stm32_header_check(const uint8_t *bytes, size_t len, ft_stm32_header
 	uint32_t entry = out->entry & ~1u;
 	if (!(out->entry & 1u) || entry < FT_STM32_N6_FSBL_RUN ||
 	    entry - FT_STM32_N6_FSBL_RUN >= out->length)
-		return ft_diag_set(diag, FT_ERR_FORMAT, ORIGIN " 0x70 entry",
-		                   "entry point 0x%08x is not a Thumb address inside the payload as "
-		                   "the boot ROM places it (0x%08x..0x%08x)",
-		                   out->entry, FT_STM32_N6_FSBL_RUN,
-		                   FT_STM32_N6_FSBL_RUN + out->length - 1);
+		return ft_diag_set(
+		    diag, FT_ERR_FORMAT, ORIGIN " 0x70 entry",
+		    "entry point 0x%08x is not a Thumb address inside the payload as "
+		    "the boot ROM places it (0x%08x..0x%08x)",
+		    out->entry, FT_STM32_N6_FSBL_RUN, FT_STM32_N6_FSBL_RUN + out->length - 1);
 	uint32_t sum = byte_sum(bytes + FT_STM32_HEADER_SIZE, out->length);
 	if (sum != out->checksum)
-		return ft_diag_set(diag, FT_ERR_VERIFY, ORIGIN " 0x64 checksum",
-		                   "checksum 0x%08x but the payload's byte sum is 0x%08x: the boot ROM "
-		                   "refuses the image",
-		                   out->checksum, sum);
+		return ft_diag_set(
+		    diag, FT_ERR_VERIFY, ORIGIN " 0x64 checksum",
+		    "checksum 0x%08x but the payload's byte sum is 0x%08x: the boot ROM "
+		    "refuses the image",
+		    out->checksum, sum);
 	return FT_OK;
 }
 
-ft_error ft_stm32_header_build_fsbl(const uint8_t *payload, size_t len, uint8_t *out,
-                                    ft_diag *diag)
+ft_error ft_stm32_header_build_fsbl(const uint8_t *payload, size_t len, uint8_t *out, ft_diag *diag)
 {
 	if (!payload || !out)
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, ORIGIN, "NULL argument");

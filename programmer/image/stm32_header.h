@@ -19,12 +19,12 @@
 
 #include "models/error.h"
 
-#define FT_STM32_HEADER_SIZE     0x400u      /* header and padding before the payload */
-#define FT_STM32_HEADER_MAGIC    0x324D5453u /* "STM2" read little-endian */
-#define FT_STM32_HEADER_V23      0x00020300u /* version bytes 00 03 02 00 */
-#define FT_STM32_HEADER_FSBL     0x10u       /* binary type of an FSBL */
-#define FT_STM32_N6_FSBL_RUN     0x34180400u /* where the ROM's copy of the payload runs */
-#define FT_STM32_N6_IMAGE_MAX    0x80000u    /* header + payload, 512 KB (devices.md §6.1) */
+#define FT_STM32_HEADER_SIZE  0x400u      /* header and padding before the payload */
+#define FT_STM32_HEADER_MAGIC 0x324D5453u /* "STM2" read little-endian */
+#define FT_STM32_HEADER_V23   0x00020300u /* version bytes 00 03 02 00 */
+#define FT_STM32_HEADER_FSBL  0x10u       /* binary type of an FSBL */
+#define FT_STM32_N6_FSBL_RUN  0x34180400u /* where the ROM's copy of the payload runs */
+#define FT_STM32_N6_IMAGE_MAX 0x80000u    /* header + payload, 512 KB (devices.md §6.1) */
 
 typedef struct ft_stm32_header {
 	uint32_t magic, checksum, version, length, entry, load, image_version, flags, type;
