@@ -207,8 +207,10 @@ uint64_t Verify(uint32_t MemoryAddr, uint32_t RAMBufferAddr, uint32_t Size, uint
 	if (Size > ldr_geo.size / 4u || first + pad > bytes)
 		return MemoryAddr;
 	uint32_t start = MemoryAddr + first, len = bytes - first - pad;
-	if (!in_device(start, len) || !ldr_dev_mapped(true))
-		return (uint64_t)finish(false, false) | start;
+	if (!in_device(start, len) || !ldr_dev_mapped(true)) {
+		finish(false, false);
+		return start;
+	}
 	const volatile uint8_t *ram = (const volatile uint8_t *)(uintptr_t)(RAMBufferAddr + first);
 	uint32_t failed = 0;
 	for (uint32_t i = 0; i < len && !failed; i++)
