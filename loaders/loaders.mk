@@ -82,4 +82,43 @@ $(foreach n,$(LDR_NAMES),$(eval $(call ldr_rules,$(n))))
 $(LDR_OUT)/selftest/%.bin: $(LDR_OUT)/selftest/%.elf
 	arm-none-eabi-objcopy -O binary $< $@
 
--include $(shell find $(LDR_OUT)/obj -name '*.d' 2>/dev/null)
+# The N6 development-boot fixtures (CATALOGUE N02): an FSBL that brings XSPI2 up with the
+# MX25UM51245G loader's driver and starts an application executing in place at 0x70100400, each
+# as the signing tool's unsigned form (STM32 header v2.3 + binary, flashtwin convert
+# --stm32-header): FSBL-trusted.bin for 0x70000000, Appli-trusted.bin for 0x70100000.
+LDR_N6 := $(LDR_OUT)/n6
+LDR_N6_FW := startup.c tick.c uart.c part_n657.c system_n6.c
+ldr_n6_obj = $(patsubst %.c,$(LDR_N6)/obj/%.o,$(1))
+LDR_N6_FSBL_OBJ := $(call ldr_n6_obj,$(LDR_N6_FW) n6_fsbl_xip.c)
+LDR_N6_APP_OBJ := $(call ldr_n6_obj,$(LDR_N6_FW) n6_app_xip.c)
+
+fixtures: $(LDR_N6)/FSBL-trusted.bin $(LDR_N6)/Appli-trusted.bin
+
+$(LDR_N6)/obj/%.o: $(QFW_DIR)/src/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	arm-none-eabi-gcc $(QFW_CFLAGS) -mcpu=cortex-m55 -c $< -o $@
+
+$(LDR_N6)/obj/%.o: $(LDR_DIR)/test/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	arm-none-eabi-gcc $(QFW_CFLAGS) -I. -I$(QFW_DIR)/src -mcpu=cortex-m55 -c $< -o $@
+
+$(LDR_N6)/fsbl.elf: $(LDR_N6_FSBL_OBJ) $(call ldr_objs,$(LDR_N657)) $(wildcard $(QFW_DIR)/ld/*.ld)
+	arm-none-eabi-gcc -mcpu=cortex-m55 -mthumb $(QFW_LDFLAGS) -T n6_fsbl.ld \
+		-Wl,-Map,$(@:.elf=.map) -o $@ $(LDR_N6_FSBL_OBJ) $(call ldr_objs,$(LDR_N657))
+
+$(LDR_N6)/app.elf: $(LDR_N6_APP_OBJ) $(LDR_DIR)/ld/n6_app_xip.ld $(wildcard $(QFW_DIR)/ld/*.ld)
+	arm-none-eabi-gcc -mcpu=cortex-m55 -mthumb $(QFW_LDFLAGS) -L$(LDR_DIR)/ld -T n6_app_xip.ld \
+		-Wl,-Map,$(@:.elf=.map) -o $@ $(LDR_N6_APP_OBJ)
+
+# From objcopy's binary (sections only): ld puts the ELF headers into the first PT_LOAD of these
+# images (conformance/fixtures/README.md note 2), which a segment-based binary would keep.
+$(LDR_N6)/%.bin: $(LDR_N6)/%.elf
+	arm-none-eabi-objcopy -O binary $< $@
+
+$(LDR_N6)/FSBL-trusted.bin: $(LDR_N6)/fsbl.bin $(BUILD)/flashtwin
+	$(BUILD)/flashtwin convert --format bin --stm32-header -o $@ $<@0x34180400
+
+$(LDR_N6)/Appli-trusted.bin: $(LDR_N6)/app.bin $(BUILD)/flashtwin
+	$(BUILD)/flashtwin convert --format bin --stm32-header -o $@ $<@0x70100400
+
+-include $(shell find $(LDR_OUT)/obj $(LDR_N6)/obj -name '*.d' 2>/dev/null)

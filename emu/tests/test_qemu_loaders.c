@@ -371,6 +371,59 @@ static void test_e06_loader_leaves_memory_mapped_mode_on_and_its_write_fails(voi
 	FT_ASSERT_HEX(g_nor_copy[PATTERN_AT], 0xFF);
 }
 
+/* Puts BUILD/loaders/n6/<name> at NOR offset addr. */
+static ft_error put_n6_fixture(const char *name, uint32_t addr)
+{
+	char rel[64], path[PATH_MAX];
+	snprintf(rel, sizeof(rel), "n6/%s", name);
+	build_path(rel, path, sizeof(path));
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	ft_error err = read_file(path, &bytes, &len);
+	ft_stm32_header h;
+	if (err == FT_OK)
+		err = ft_stm32_header_check(bytes, len, &h, &diag) == FT_OK || addr ? FT_OK
+		                                                                    : diag.code;
+	if (err == FT_OK) {
+		bytes_at b = {addr, bytes, len};
+		err = with_nor(program_job, &b);
+	}
+	free(bytes);
+	return err;
+}
+
+/* N02's images as a programmer leaves them in the NOR (headed FSBL at 0, headed application at
+ * 0x100000): the boot ROM starts the FSBL, which starts the application in place from XSPI2. */
+static void test_n6_fixture_fsbl_boots_from_xspi2_and_starts_the_xip_application(void)
+{
+	use_board(&n657);
+	ft_error err = put_n6_fixture("FSBL-trusted.bin", 0);
+	if (err == FT_OK)
+		err = put_n6_fixture("Appli-trusted.bin", 0x100000);
+	report(err);
+	CU_ASSERT_EQUAL_FATAL(err, FT_OK);
+	ft_qemu_config cfg = {.machine = n657.machine,
+	                      .state_dir = g_state,
+	                      .board_path = g_board,
+	                      .boot0 = 0,
+	                      .instant_timing = true,
+	                      .semihosting = true,
+	                      .mode = FT_QEMU_RUN};
+	ft_qemu *q = NULL;
+	int status = -1;
+	err = ft_qemu_start(&cfg, &q, &diag);
+	if (err == FT_OK)
+		err = ft_qemu_read_serial(q, NULL, g_out, sizeof(g_out), NULL, RUN_TIMEOUT, &diag);
+	if (err == FT_OK)
+		err = ft_qemu_wait(q, RUN_TIMEOUT, &status, &diag);
+	report(err);
+	ft_qemu_free(q);
+	FT_ASSERT_HEX(status, 0);
+	assert_line("fsbl: started by the boot ROM\n");
+	assert_line("fsbl: application reset vector 0x7010");
+	assert_line("app: running in place at 0x7010");
+}
+
 /* Loads BUILD/loaders/<name>.stldr and validates it against part with a work area above the
  * loader's 16 KB; returns the number of findings (printed). */
 static size_t validate(const char *name, const char *part, uint32_t start, uint32_t size)
@@ -435,6 +488,8 @@ int main(int argc, char **argv)
 	     test_e05_loader_write_stops_at_the_first_page_boundary},
 	    {"test_e06_loader_leaves_memory_mapped_mode_on_and_its_write_fails",
 	     test_e06_loader_leaves_memory_mapped_mode_on_and_its_write_fails},
+	    {"test_n6_fixture_fsbl_boots_from_xspi2_and_starts_the_xip_application",
+	     test_n6_fixture_fsbl_boots_from_xspi2_and_starts_the_xip_application},
 	    {"test_built_loaders_pass_the_stldr_contract_checks_of_their_parts",
 	     test_built_loaders_pass_the_stldr_contract_checks_of_their_parts},
 	    CU_TEST_INFO_NULL,
