@@ -115,6 +115,7 @@ $(BUILD)/bench/%: $$(filter $$(addsuffix $$*.c,$$(sort $$(dir $(BENCH_SRC)))),$(
 fixtures:
 -include conformance/fixtures/fixtures.mk
 -include emu/qemu/firmware/firmware.mk
+-include loaders/loaders.mk
 
 test-build: $(TEST_BINS) $(PROGRAMS) fixtures
 

@@ -1,5 +1,7 @@
 #include "programmer/plan.h"
 
+#include "programmer/image/stm32_header.h"
+
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1555,6 +1557,39 @@ static void advise_no_flash(ft_plan *plan)
 		    "... -align)");
 }
 
+/* The STM32N6 boot ROM reads the FSBL's STM32 header v2.3 at offset 0 of the XSPI2 NOR (devices.md
+ * §6.1, §6.2): bytes there without a valid header program fine and then do not boot (CATALOGUE
+ * field report D, "programs OK, does not boot"). */
+#define N6_BOOT_FLASH 0x70000000u
+
+static void advise_n6_header(ft_plan *plan)
+{
+	if (plan->part->family != FT_FAMILY_N6)
+		return;
+	for (size_t i = 0; i < plan->segment_count; i++) {
+		const ft_segment *seg = plan->segments[i].segment;
+		if (!seg->size || seg->addr > N6_BOOT_FLASH ||
+		    N6_BOOT_FLASH - seg->addr >= seg->size)
+			continue;
+		uint32_t at = N6_BOOT_FLASH - seg->addr;
+		ft_stm32_header header;
+		ft_diag why;
+		ft_diag_clear(&why);
+		if (ft_stm32_header_check(seg->data + at, seg->size - at, &header, &why) == FT_OK)
+			continue;
+		char text[320];
+		snprintf(text, sizeof(text),
+		         "segment %zu at 0x%08x: no valid STM32 header v2.3 (%.60s: %.150s)",
+		         plan->segments[i].index, N6_BOOT_FLASH, why.origin, why.message);
+		add_advice(plan, text);
+		add_advice(plan,
+		           "the boot ROM does not start an FSBL without its header: sign it, "
+		           "STM32_SigningTool_CLI -bin FILE.bin -nk -of 0x80000000 -t fsbl -hv 2.3 "
+		           "-align (the payload then starts at +0x400)");
+		return;
+	}
+}
+
 ft_error ft_plan_build(const ft_part *part, const ft_segment *const *segments, size_t count,
                        const ft_plan_options *options, ft_plan **out, ft_diag *diag)
 {
@@ -1608,6 +1643,7 @@ ft_error ft_plan_build(const ft_part *part, const ft_segment *const *segments, s
 	tally(plan);
 	conclude(plan);
 	advise_no_flash(plan);
+	advise_n6_header(plan);
 	*out = plan;
 	if (plan->status == FT_PLAN_OK)
 		return FT_OK;

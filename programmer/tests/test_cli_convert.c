@@ -139,6 +139,39 @@ static void test_raw_binary_input_takes_the_address_option(void)
 	ft_image_free(b);
 }
 
+/* An N6 FSBL as the boot ROM reads it: header v2.3 (devices.md §6.2; offsets as literals), then
+ * the raw binary from offset 0x400. */
+static void test_stm32_header_puts_an_n6_fsbl_header_before_the_binary(void)
+{
+	write_bin(scratch("fsbl.bin"), 0x40);
+	char in[PATH_MAX + 16], out[PATH_MAX];
+	snprintf(in, sizeof(in), "%s@0x34180400", scratch("fsbl.bin"));
+	snprintf(out, sizeof(out), "%s", scratch("FSBL-trusted.bin"));
+	run("convert", in, "--format", "bin", "--stm32-header", "-o", out, NULL);
+	ASSERT_EXIT(0);
+	ASSERT_CONTAINS(fx.out, "with STM32 header v2.3");
+	uint8_t buf[0x500];
+	FILE *f = fopen(out, "rb");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	FT_ASSERT_HEX(n, 0x440);
+	static const uint8_t magic[4] = {'S', 'T', 'M', '2'}, version[4] = {0, 3, 2, 0};
+	FT_ASSERT_BYTES(buf, magic, 4);
+	FT_ASSERT_BYTES(buf + 0x68, version, 4);
+	FT_ASSERT_HEX(buf[0x6C], 0x40);
+	uint32_t sum = 0;
+	for (size_t i = 0x400; i < n; i++)
+		sum += buf[i];
+	FT_ASSERT_HEX((uint32_t)buf[0x64] | (uint32_t)buf[0x65] << 8 | (uint32_t)buf[0x66] << 16 |
+	                  (uint32_t)buf[0x67] << 24,
+	              sum);
+	FT_ASSERT_HEX(buf[0x401], 7); /* write_bin's bytes */
+	run("convert", in, "--format", "ihex", "--stm32-header", "-o", out, NULL);
+	ASSERT_EXIT(2);
+	ASSERT_CONTAINS(fx.err, "--format bin");
+}
+
 static void test_convert_usage_errors(void)
 {
 	write_bin(scratch("a.bin"), 16);
@@ -157,6 +190,8 @@ static void test_convert_usage_errors(void)
 }
 
 static CU_TestInfo tests[] = {
+    {"stm32_header_puts_an_n6_fsbl_header_before_the_binary",
+     test_stm32_header_puts_an_n6_fsbl_header_before_the_binary},
     {"elf_to_dfuse_reads_back_the_same_segments", test_elf_to_dfuse_reads_back_the_same_segments},
     {"elf_to_ihex_reads_back_the_same_segments", test_elf_to_ihex_reads_back_the_same_segments},
     {"elf_to_srec_reads_back_the_same_segments", test_elf_to_srec_reads_back_the_same_segments},

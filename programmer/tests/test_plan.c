@@ -5,6 +5,7 @@
  * planner is tested on its rules, not on the part table.
  */
 #include "models/tests/ft_test.h"
+#include "programmer/image/stm32_header.h"
 #include "programmer/plan.h"
 
 #include <stdlib.h>
@@ -771,16 +772,60 @@ static void test_n6_image_without_loader_is_refused_with_fix_list(void)
 	assert_nothing_to_do();
 }
 
+/* A headed FSBL at the XSPI2 boot address: 0x400 bytes of STM32 header v2.3, then a payload
+ * whose reset vector (0x34180401, Thumb) lies in it as the boot ROM places it (devices.md §6.2). */
+static ft_segment *add_headed_fsbl(void)
+{
+	ft_segment *seg = add_segment(0x70000000, 0x800);
+	uint8_t *data = fx.data[fx.count - 1];
+	static const uint8_t reset[4] = {0x01, 0x04, 0x18, 0x34};
+	memcpy(data + 0x404, reset, sizeof(reset));
+	FT_ASSERT_HEX(ft_stm32_header_build_fsbl(data + 0x400, 0x400, data, NULL), FT_OK);
+	return seg;
+}
+
 /* A signed image at its XSPI address is already the right artefact: the advice keeps BOOT1 and
  * the loader, not "program signed images rather than a load-and-run ELF". */
 static void test_n6_signed_image_in_xspi_gets_no_load_and_run_advice(void)
 {
-	add_segment(0x70000000, 0x400)->format = FT_IMAGE_BIN;
+	add_headed_fsbl()->format = FT_IMAGE_BIN;
 	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
 	ASSERT_RULE(0, FT_VERDICT_REFUSE, FT_RULE_EXT_NEEDS_LOADER);
 	FT_ASSERT_HEX(ft_plan_advice_count(fx.plan), 3);
 	ASSERT_CONTAINS(ft_plan_advice_at(fx.plan, 1), "BOOT1=1");
 	ASSERT_CONTAINS(ft_plan_advice_at(fx.plan, 2), "--loader");
+}
+
+/* Field report D's last step: bytes at 0x70000000 without the header program fine and never
+ * boot; the plan says so and names the signing tool. */
+static void test_n6_unsigned_fsbl_at_boot_address_gets_the_signing_fix(void)
+{
+	add_segment(0x70000000, 0x800)->format = FT_IMAGE_BIN;
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(ft_plan_advice_count(fx.plan), 5);
+	ASSERT_CONTAINS(ft_plan_advice_at(fx.plan, 3),
+	                "segment 0 at 0x70000000: no valid STM32 header v2.3 (STM32 header 0x00 "
+	                "magic");
+	ASSERT_CONTAINS(ft_plan_advice_at(fx.plan, 4),
+	                "STM32_SigningTool_CLI -bin FILE.bin -nk -of 0x80000000 -t fsbl -hv 2.3 "
+	                "-align");
+}
+
+static void test_n6_fsbl_with_a_wrong_checksum_names_the_header_field(void)
+{
+	add_headed_fsbl();
+	fx.data[0][0x500] ^= 0xFF;
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(ft_plan_advice_count(fx.plan), 5);
+	ASSERT_CONTAINS(ft_plan_advice_at(fx.plan, 3), "STM32 header 0x64 checksum");
+}
+
+/* An application update at 0x70100000 leaves the FSBL alone: nothing to check. */
+static void test_n6_app_alone_gets_no_header_advice(void)
+{
+	add_segment(0x70100000, 0x800)->format = FT_IMAGE_BIN;
+	FT_ASSERT_HEX(build(&n657, FT_ROUTE_SWD, false), FT_ERR_REFUSED);
+	FT_ASSERT_HEX(ft_plan_advice_count(fx.plan), 3);
 }
 
 static void test_n6_raw_binary_at_zero_points_at_external_windows(void)
@@ -1018,6 +1063,11 @@ static CU_TestInfo tests[] = {
      test_n6_image_without_loader_is_refused_with_fix_list},
     {"n6_signed_image_in_xspi_gets_no_load_and_run_advice",
      test_n6_signed_image_in_xspi_gets_no_load_and_run_advice},
+    {"n6_unsigned_fsbl_at_boot_address_gets_the_signing_fix",
+     test_n6_unsigned_fsbl_at_boot_address_gets_the_signing_fix},
+    {"n6_fsbl_with_a_wrong_checksum_names_the_header_field",
+     test_n6_fsbl_with_a_wrong_checksum_names_the_header_field},
+    {"n6_app_alone_gets_no_header_advice", test_n6_app_alone_gets_no_header_advice},
     {"n6_raw_binary_at_zero_points_at_external_windows",
      test_n6_raw_binary_at_zero_points_at_external_windows},
     {"n6_progbits_in_fsbl_ram_is_flagged", test_n6_progbits_in_fsbl_ram_is_flagged},
