@@ -35,7 +35,7 @@
 
 typedef struct FtTime {
     ft_clock *clock;   /* the board's clock (borrowed) */
-    int64_t origin_ns; /* QEMU_CLOCK_VIRTUAL at machine creation: ft time 0 */
+    int64_t origin_ns; /* QEMU_CLOCK_VIRTUAL at ft time 0, less the halted time */
     /* While the machine is stopped (a debugger halted it) the virtual clock
      * stands still but the flash controller of a halted core goes on: the
      * models follow QEMU_CLOCK_REALTIME from the first access after the stop. */

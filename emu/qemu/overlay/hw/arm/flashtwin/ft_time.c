@@ -30,10 +30,20 @@ static void advance_to(FtTime *t, uint64_t target_ns)
 
 void ft_time_sync(FtTime *t)
 {
+    if (runstate_is_running() && t->paused) {
+        /* resumed: the ft clock went on in host time while the core was
+         * halted; move the origin so QEMU's clock does not have to catch
+         * up with that time before the models see any more of it */
+        int64_t v = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - t->origin_ns;
+        int64_t ahead = (int64_t)ft_clock_now_ns(t->clock) - v;
+        if (ahead > 0) {
+            t->origin_ns -= ahead;
+        }
+        t->paused = false;
+    }
     int64_t v = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - t->origin_ns;
     advance_to(t, v > 0 ? (uint64_t)v : 0);
     if (runstate_is_running()) {
-        t->paused = false;
         return;
     }
     /* a debugger polling FLASH_SR of a halted core: the erase it started
