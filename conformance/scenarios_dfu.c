@@ -929,7 +929,6 @@ static void run_d36(ft_conform_env *env)
 #define DFU_UTIL_CLEARING           "Clearing status"
 #define DFU_UTIL_LEAVE              "Submitting leave request"
 #define DFU_UTIL_LEAVE_GET_STATUS   "Error during download get_status"
-#define DFU_UTIL_LIMITED            "Limiting upload to end of memory segment"
 #define DFU_UTIL_EXIT_IO            74 /* EX_IOERR: how dfu-util ends on a device error */
 
 /* Checks that dfu-util's output text says needle; the detail quotes its end, where dfu-util
@@ -1148,9 +1147,21 @@ static void run_d30_dfu_util(ft_conform_env *env)
 	free(image);
 }
 
-/* O30 with dfu-util: alternate setting 1 uploads whole at the address its layout names; asked
- * for the 308 bytes STM32CubeProgrammer reads, dfu-util limits the upload to the layout's
- * segment and says so. */
+/* The size of file name in the work directory, -1 when it cannot be read. */
+static long file_size(ft_conform_env *env, const char *name)
+{
+	char path[640];
+	snprintf(path, sizeof(path), "%s/%s", ft_conform_env_work_dir(env), name);
+	FILE *f = fopen(path, "rb");
+	long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	if (f)
+		fclose(f);
+	return size;
+}
+
+/* O30 with dfu-util: alternate setting 1 uploads whole at the address its layout names (a
+ * check); the 308 bytes STM32CubeProgrammer reads are recorded as the flashtwin version records
+ * them (dfu-util asks for the length it is given; without one it stops at the layout's end). */
 static void run_o30_dfu_util(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
@@ -1165,17 +1176,12 @@ static void run_o30_dfu_util(ft_conform_env *env)
 	free(ob);
 	ft_proc_result_free(&res);
 	snprintf(range, sizeof(range), "0x%08X:%u", OB_ADDR, OB_READ_CUBEPROG);
-	if (dfu_util_ok(env, "read_308", ARGS("-a", "1", "-s", range, "-U", "ob308.bin"), &res)) {
-		bool limited = bl->option_bytes_size < OB_READ_CUBEPROG;
-		if (limited)
-			dfu_util_said(rec, "dfu-util limits the upload to the segment", res.out,
-			              DFU_UTIL_LIMITED);
-		size_t want = limited ? bl->option_bytes_size : OB_READ_CUBEPROG;
-		uint8_t *buf = read_upload(env, "ob308.bin", want);
-		ft_conform_record_int(rec, "dfu_util.read_308.bytes", buf ? (long long)want : -1);
-		free(buf);
-	}
+	int status =
+	    dfu_util_step(env, "read_308", ARGS("-a", "1", "-s", range, "-U", "ob308.bin"), &res);
 	ft_proc_result_free(&res);
+	long got = status == 0 ? file_size(env, "ob308.bin") : -1;
+	ft_conform_record_str(rec, "ob.read_308.result", got == OB_READ_CUBEPROG ? "ok" : "failed");
+	ft_conform_record_int(rec, "dfu_util.read_308.bytes", got);
 }
 
 #define DFU_DEVICE .section = FT_CONFORM_SECTION_DFU, .targets = FT_CONFORM_ON_DFU, .device = true

@@ -3,9 +3,9 @@
 # unmodified USB host software at it, one step after the other on the one attached device.
 #
 # Reads ./lab.env (ci/lab/board.sh writes it): BOARD, BUSID, FLASHTWIN and FLASHTWIN_CONFORM
-# (the binaries), CONFORM_FILTER and CONFORM_ALL, and the inputs image.bin and image2.bin (images
-# of one size to program at the start of flash, with dfu-util and with flashtwin) and ram.bin
-# (bytes aimed at RAM the ROM does not accept).
+# (the binaries), CONFORM_FILTER and CONFORM_DFU_UTIL, and the inputs image.bin and image2.bin
+# (images of one size to program at the start of flash, with dfu-util and with flashtwin) and
+# ram.bin (bytes aimed at RAM the ROM does not accept).
 # Writes, per step, NAME.log (its output) and a line "NAME EXPECT STATUS SECONDS" in steps.txt,
 # EXPECT being "ok", "fail" (steps that show a refusal) or "any" (the log tells); and what the
 # clients read: upload.bin, ft-read.bin, option-bytes.bin, conform-usb.json and
@@ -57,7 +57,7 @@ step conform-usb any "$FLASHTWIN_CONFORM" --target usb --board "$BOARD" \
 # the device is gone. The ROM resets without answering the GETSTATUS that follows, which
 # dfu-util reports as "Error during download get_status".
 step conform-dfu-util any "$FLASHTWIN_CONFORM" --target usb --board "$BOARD" \
-	--client dfu-util --filter "$CONFORM_ALL" --json conform-dfu-util.json \
+	--client dfu-util --filter "$CONFORM_DFU_UTIL" --json conform-dfu-util.json \
 	--flashtwin "$FLASHTWIN" --work-dir "$PWD/conform-dfu-util-work" --keep-work
 sleep 1
 lsusb >lsusb-after-leave.log 2>&1
