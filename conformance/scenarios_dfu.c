@@ -1000,24 +1000,23 @@ static void run_d01_dfu_util(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
 	ft_proc_result res;
-	if (!dfu_util_ok(env, "list", ARGS("-l"), &res))
-		goto out;
 	ft_dfuse_device_info info;
-	size_t alts = ft_conform_dfu_util_list(res.out, &info);
+	bool ran = dfu_util_ok(env, "list", ARGS("-l"), &res);
+	size_t alts = ran ? ft_conform_dfu_util_list(res.out, &info) : 0;
 	ft_proc_result_free(&res);
-	if (!ft_conform_expect_true(rec, "dfu-util -l lists the device", alts > 0,
-	                            "no \"Found DFU\" line"))
+	if (!ran || !ft_conform_expect_true(rec, "dfu-util -l lists the device", alts > 0,
+	                                    "no \"Found DFU\" line"))
 		return;
-	if (!dfu_util_ok(env, "upload", ARGS("-a", "0", "-s", "0x08000000:16", "-U", "d01.bin"),
-	                 &res))
-		goto out;
-	bool seen = ft_conform_dfu_util_session(res.out, &info);
+	ran = dfu_util_ok(env, "upload", ARGS("-a", "0", "-s", "0x08000000:16", "-U", "d01.bin"),
+	                  &res);
+	bool seen = ran && ft_conform_dfu_util_session(res.out, &info);
+	ft_proc_result_free(&res);
+	if (!ran)
+		return;
 	ft_conform_expect_true(
 	    rec, "dfu-util shows bcdDFU and wTransferSize", seen,
 	    "\"Device DFU version\" or \"Device returned transfer size\" missing");
 	check_identity(env, &info, false);
-out:
-	ft_proc_result_free(&res);
 }
 
 /* D03 with dfu-util: it sends SET_ADDRESS 0x30000000 only when told "force"; the ROM's
