@@ -348,15 +348,24 @@ bool ft_conform_dfu_digest(ft_conform_dfu *d, const char *key, uint32_t addr, ui
 	}
 	ft_diag diag;
 	ft_diag_clear(&diag);
-	char text[400];
 	bool ok = ft_dfuse_read(d->dev, addr, bytes, len, &diag) == FT_OK;
-	if (ok)
-		snprintf(text, sizeof(text), "CRC32 0x%08X over 0x%X bytes at 0x%08X",
-		         (unsigned)ft_conform_crc32(bytes, len), (unsigned)len, (unsigned)addr);
-	else
+	if (ok) {
+		ft_conform_record_digest(d->rec, key, addr, bytes, len);
+	} else {
+		char text[400];
 		snprintf(text, sizeof(text), "read failed: %s", diag.message);
-	ft_conform_record_str(d->rec, key, text);
+		ft_conform_record_str(d->rec, key, text);
+	}
 	if (bytes != buf)
 		free(bytes);
 	return ok;
+}
+
+void ft_conform_record_digest(ft_conform_record *rec, const char *key, uint32_t addr,
+                              const uint8_t *data, size_t len)
+{
+	char text[96];
+	snprintf(text, sizeof(text), "CRC32 0x%08X over 0x%zX bytes at 0x%08X",
+	         (unsigned)ft_conform_crc32(data, len), len, (unsigned)addr);
+	ft_conform_record_str(rec, key, text);
 }

@@ -66,6 +66,11 @@ bool ft_conform_dfu_select(ft_conform_dfu *d, uint32_t addr);
 bool ft_conform_dfu_digest(ft_conform_dfu *d, const char *key, uint32_t addr, uint32_t len,
                            uint8_t *buf, size_t cap);
 
+/* Records "CRC32 0x........ over 0x.... bytes at 0x........" of data (len bytes read at addr)
+ * under key: the answer ft_conform_dfu_digest records, for bytes another client read. */
+void ft_conform_record_digest(ft_conform_record *rec, const char *key, uint32_t addr,
+                              const uint8_t *data, size_t len);
+
 /* CRC-32 (IEEE 802.3, reflected 0xEDB88320, init and final XOR 0xFFFFFFFF: "123456789" gives
  * 0xCBF43926). */
 uint32_t ft_conform_crc32(const uint8_t *data, size_t len);

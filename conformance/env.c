@@ -21,12 +21,15 @@ struct ft_conform_env {
 	char revision;
 	bool emulated;
 	unsigned command_timeout_ms;
+	ft_conform_client client;
+	char *dfu_util;
 };
 
 ft_conform_env *ft_conform_env_new(const ft_conform_env_config *config)
 {
 	if (!config || !config->record || !config->part || !config->board || !config->flashtwin ||
-	    !config->fixtures || !config->work_dir)
+	    !config->fixtures || !config->work_dir ||
+	    (config->client == FT_CONFORM_CLIENT_DFU_UTIL && !config->dfu_util))
 		return NULL;
 	ft_conform_env *env = calloc(1, sizeof(*env));
 	if (!env)
@@ -42,8 +45,10 @@ ft_conform_env *ft_conform_env_new(const ft_conform_env_config *config)
 	env->emulated = config->emulated;
 	env->command_timeout_ms =
 	    config->command_timeout_ms ? config->command_timeout_ms : DEFAULT_COMMAND_TIMEOUT_MS;
+	env->client = config->client;
+	env->dfu_util = config->dfu_util ? strdup(config->dfu_util) : NULL;
 	if (!env->board || (config->connection && !env->connection) || !env->flashtwin ||
-	    !env->fixtures || !env->work_dir) {
+	    !env->fixtures || !env->work_dir || (config->dfu_util && !env->dfu_util)) {
 		ft_conform_env_free(env);
 		return NULL;
 	}
@@ -59,6 +64,7 @@ void ft_conform_env_free(ft_conform_env *env)
 	free(env->flashtwin);
 	free(env->fixtures);
 	free(env->work_dir);
+	free(env->dfu_util);
 	free(env);
 }
 
@@ -102,6 +108,11 @@ bool ft_conform_env_emulated(const ft_conform_env *env)
 	return env->emulated;
 }
 
+ft_conform_client ft_conform_env_client(const ft_conform_env *env)
+{
+	return env->client;
+}
+
 bool ft_conform_env_fixture(ft_conform_env *env, const char *name, char *path, size_t cap)
 {
 	int n = snprintf(path, cap, "%s/%s", env->fixtures, name);
@@ -128,13 +139,14 @@ bool ft_conform_env_write(ft_conform_env *env, const char *name, const void *dat
 	return ok;
 }
 
-/* "flashtwin check a.elf --json" for the report; arguments with spaces are quoted. */
-static void command_line(const char *const *argv, char *buf, size_t cap)
+/* "flashtwin check a.elf --json" for the report: argv[0] shown as name, arguments with spaces
+ * quoted. */
+static void command_line(const char *name, const char *const *argv, char *buf, size_t cap)
 {
 	size_t used = 0;
 	buf[0] = '\0';
 	for (size_t i = 0; argv[i] && used < cap; i++) {
-		const char *arg = i == 0 ? "flashtwin" : argv[i];
+		const char *arg = i == 0 ? name : argv[i];
 		bool quote = strchr(arg, ' ') != NULL;
 		int n = snprintf(buf + used, cap - used, "%s%s%s%s", i ? " " : "", quote ? "'" : "",
 		                 arg, quote ? "'" : "");
@@ -144,22 +156,28 @@ static void command_line(const char *const *argv, char *buf, size_t cap)
 	}
 }
 
-bool ft_conform_env_flashtwin(ft_conform_env *env, const char *const *args, ft_proc_result *res)
+/* Runs PROGRAM LEAD... ARGS... (both NULL-terminated; lead may be NULL) in the work directory and
+ * records it as a step, PROGRAM shown as name. */
+static bool run_tool(ft_conform_env *env, const char *program, const char *name,
+                     const char *const *lead, const char *const *args, ft_proc_result *res)
 {
 	const char *argv[MAX_ARGS + 2];
 	size_t n = 0;
-	argv[n++] = env->flashtwin;
-	for (size_t i = 0; args[i]; i++) {
-		if (n > MAX_ARGS) {
-			ft_conform_record_fail(env->record, "more than %d flashtwin arguments",
-			                       MAX_ARGS);
-			return false;
+	argv[n++] = program;
+	for (int part = 0; part < 2; part++) {
+		const char *const *list = part == 0 ? lead : args;
+		for (size_t i = 0; list && list[i]; i++) {
+			if (n > MAX_ARGS) {
+				ft_conform_record_fail(env->record, "more than %d %s arguments",
+				                       MAX_ARGS, name);
+				return false;
+			}
+			argv[n++] = list[i];
 		}
-		argv[n++] = args[i];
 	}
 	argv[n] = NULL;
 	char line[1024];
-	command_line(argv, line, sizeof(line));
+	command_line(name, argv, line, sizeof(line));
 	ft_diag diag;
 	ft_diag_clear(&diag);
 	if (ft_proc_run(argv, env->work_dir, env->command_timeout_ms, res, &diag) != FT_OK) {
@@ -174,6 +192,27 @@ bool ft_conform_env_flashtwin(ft_conform_env *env, const char *const *args, ft_p
 		return false;
 	}
 	return true;
+}
+
+bool ft_conform_env_flashtwin(ft_conform_env *env, const char *const *args, ft_proc_result *res)
+{
+	return run_tool(env, env->flashtwin, "flashtwin", NULL, args, res);
+}
+
+bool ft_conform_env_dfu_util(ft_conform_env *env, const char *const *args, ft_proc_result *res)
+{
+	if (!env->dfu_util) {
+		ft_conform_record_fail(env->record, "no dfu-util binary configured");
+		return false;
+	}
+	const ft_bootloader_info *bl = env->part->bootloader;
+	char ids[16];
+	snprintf(ids, sizeof(ids), "%04x:%04x", (unsigned)bl->vid, (unsigned)bl->pid);
+	const char *serial = env->connection && strncmp(env->connection, "usb:", 4) == 0
+	                         ? env->connection + 4
+	                         : NULL;
+	const char *lead[] = {"-d", ids, serial ? "-S" : NULL, serial, NULL};
+	return run_tool(env, env->dfu_util, "dfu-util", lead, args, res);
 }
 
 json_t *ft_conform_env_flashtwin_json(ft_conform_env *env, const char *const *args,

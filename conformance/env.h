@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conformance/client.h"
 #include "conformance/proc.h"
 #include "conformance/record.h"
 #include "models/parts.h"
@@ -31,7 +32,9 @@ typedef struct ft_conform_env_config {
 	const char *work_dir;      /* an existing directory private to this run; required */
 	char revision;             /* the board's silicon revision letter, '\0' when unknown */
 	bool emulated;             /* the device is a flashtwin-emu instance (--timing instant) */
-	unsigned command_timeout_ms; /* per flashtwin invocation; 0: 60000 */
+	unsigned command_timeout_ms; /* per flashtwin or dfu-util invocation; 0: 60000 */
+	ft_conform_client client;    /* who talks to the device (conformance/client.h) */
+	const char *dfu_util; /* the dfu-util binary; required for FT_CONFORM_CLIENT_DFU_UTIL */
 } ft_conform_env_config;
 
 /* Copies the strings of config. NULL when out of memory or a required field is missing. */
@@ -49,6 +52,8 @@ const char *ft_conform_env_fixtures_dir(const ft_conform_env *env);
 char ft_conform_env_revision(const ft_conform_env *env);
 /* Whether the device is emulated (its flash operations complete at once). */
 bool ft_conform_env_emulated(const ft_conform_env *env);
+/* The client the scenario runs with. */
+ft_conform_client ft_conform_env_client(const ft_conform_env *env);
 
 /* The path of fixture file name ("h723-eth-d2.elf") into path[0..cap). False (recorded as a
  * failure naming `make fixtures`) when the file is not there. */
@@ -63,6 +68,12 @@ bool ft_conform_env_write(ft_conform_env *env, const char *name, const void *dat
  * records it as a step, and fills *res (free it with ft_proc_result_free). False (recorded) when
  * flashtwin could not be started or timed out. */
 bool ft_conform_env_flashtwin(ft_conform_env *env, const char *const *args, ft_proc_result *res);
+
+/* Runs `dfu-util -d VID:PID [-S SERIAL] ARGS...` (args NULL-terminated) the same way: the
+ * board's bootloader IDs from the part table, the serial number from a "usb:SERIAL" connection.
+ * dfu-util prints its progress on stdout and its errors on stderr (res->out, res->err). False
+ * (recorded) when dfu-util could not be started or timed out. */
+bool ft_conform_env_dfu_util(ft_conform_env *env, const char *const *args, ft_proc_result *res);
 
 /* The same for a command run with --json (the caller puts it in args): returns its stdout parsed
  * (a new reference) and its exit status in *exit_status, or NULL (recorded) when it did not run

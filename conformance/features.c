@@ -18,6 +18,7 @@ typedef enum feature {
 	F_READ,
 	F_ERASE,
 	F_INFO,
+	F_DFU_UTIL,
 	F_COUNT,
 } feature;
 
@@ -25,6 +26,7 @@ static const char *const names[F_COUNT] = {
     [F_EMULATOR] = "emulator",     [F_EMU_FAULT] = "emu-fault",       [F_EMU_QUIRK] = "emu-quirk",
     [F_EMU_OPTION] = "emu-option", [F_EMU_REVISION] = "emu-revision", [F_FLASH] = "flash-command",
     [F_READ] = "read-command",     [F_ERASE] = "erase-command",       [F_INFO] = "info-command",
+    [F_DFU_UTIL] = "dfu-util",
 };
 
 /* The emulator's help text names each switch it takes. */
@@ -73,7 +75,8 @@ static bool probe(const char *const *argv, char **help)
 	return ok;
 }
 
-ft_conform_features *ft_conform_features_probe(const char *flashtwin, const char *emu)
+ft_conform_features *ft_conform_features_probe(const char *flashtwin, const char *emu,
+                                               const char *dfu_util)
 {
 	ft_conform_features *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -89,6 +92,10 @@ ft_conform_features *ft_conform_features_probe(const char *flashtwin, const char
 		for (size_t i = 0; help && i < sizeof(emu_flags) / sizeof(emu_flags[0]); i++)
 			f->has[emu_flags[i].f] = strstr(help, emu_flags[i].flag) != NULL;
 		free(help);
+	}
+	if (dfu_util) {
+		const char *argv[] = {dfu_util, "-V", NULL};
+		f->has[F_DFU_UTIL] = probe(argv, NULL);
 	}
 	return f;
 }

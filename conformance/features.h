@@ -7,6 +7,7 @@
  *                    flashtwin-emu --help lists --fault, --quirk, --option, --revision
  *   flash-command, read-command, erase-command, info-command
  *                    `flashtwin flash|read|erase|info --help` exits 0
+ *   dfu-util         `dfu-util -V` exits 0 (probed only when a run's client is dfu-util)
  *   swd, external-loader, option-byte-programming, qemu, n6-fsbl-noncacheable-fixture
  *                    not provided by any tool yet: always missing
  *
@@ -20,8 +21,10 @@
 
 typedef struct ft_conform_features ft_conform_features;
 
-/* Probes flashtwin (required) and the emulator (NULL: none). NULL when out of memory. */
-ft_conform_features *ft_conform_features_probe(const char *flashtwin, const char *emu);
+/* Probes flashtwin (required), the emulator and dfu-util (NULL: none). NULL when out of
+ * memory. */
+ft_conform_features *ft_conform_features_probe(const char *flashtwin, const char *emu,
+                                               const char *dfu_util);
 void ft_conform_features_free(ft_conform_features *features);
 
 bool ft_conform_features_has(const ft_conform_features *features, const char *name);

@@ -84,6 +84,15 @@ static void judge(const run *r, job *j)
 		snprintf(j->blocked, sizeof(j->blocked), "emu-only");
 		return;
 	}
+	bool dfu_util = s->device && r->cfg->client == FT_CONFORM_CLIENT_DFU_UTIL;
+	const char *client_block =
+	    s->device ? ft_conform_client_blocked(r->cfg->client, t->kind) : NULL;
+	if (dfu_util && !s->run_dfu_util)
+		client_block = "needs-client-flashtwin";
+	if (client_block) {
+		snprintf(j->blocked, sizeof(j->blocked), "%s", client_block);
+		return;
+	}
 	const char *why = s->unsupported ? s->unsupported(r->part) : NULL;
 	if (why) {
 		snprintf(j->blocked, sizeof(j->blocked), "not-applicable: %s", why);
@@ -100,9 +109,12 @@ static void judge(const run *r, job *j)
 		if (f && !ft_conform_features_has(r->features, f))
 			missing[n++] = f;
 	}
-	for (size_t i = 0; i < FT_CONFORM_MAX_LIST && s->needs[i]; i++)
+	/* needs are flashtwin's features; dfu-util needs itself */
+	for (size_t i = 0; !dfu_util && i < FT_CONFORM_MAX_LIST && s->needs[i]; i++)
 		if (!ft_conform_features_has(r->features, s->needs[i]))
 			missing[n++] = s->needs[i];
+	if (dfu_util && !ft_conform_features_has(r->features, "dfu-util"))
+		missing[n++] = "dfu-util";
 	if (n == 0 && !s->run)
 		missing[n++] = "a-run-function";
 	if (n == 0)
@@ -159,13 +171,20 @@ static json_t *string_list(const char *const *list)
 	return a;
 }
 
-/* The scenario's static facts as the start of its document entry. */
-static json_t *scenario_json(const ft_conform_scenario *s)
+/* The label of the run's client (conformance/client.h). */
+static const char *run_client(const ft_conform_run_config *cfg)
 {
-	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:o}", "id", s->id, "title", s->title,
-	                 "section", ft_conform_section_name(s->section), "in_catalogue",
+	return ft_conform_client_label(cfg->client, cfg->target.kind);
+}
+
+/* The scenario's static facts and its client as the start of its document entry. */
+static json_t *scenario_json(const run *r, const ft_conform_scenario *s)
+{
+	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:o, s:s?}", "id", s->id, "title",
+	                 s->title, "section", ft_conform_section_name(s->section), "in_catalogue",
 	                 s->in_catalogue, "emu_only", s->emu_only, "device", s->device, "needs",
-	                 string_list(s->needs), "switches", string_list(s->switches));
+	                 string_list(s->needs), "switches", string_list(s->switches), "client",
+	                 s->device ? run_client(r->cfg) : NULL);
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -224,12 +243,16 @@ static void run_scenario(run *r, job *j, ft_conform_record *rec)
 	    .work_dir = dir,
 	    .revision = r->revision,
 	    .emulated = cfg->target.kind == FT_CONFORM_TARGET_EMU,
+	    .client = cfg->client,
+	    .dfu_util = cfg->dfu_util,
 	};
+	bool dfu_util = s->device && cfg->client == FT_CONFORM_CLIENT_DFU_UTIL;
+	void (*run_fn)(ft_conform_env *) = dfu_util ? s->run_dfu_util : s->run;
 	ft_conform_env *env = ft_conform_env_new(&ecfg);
 	if (!env)
 		ft_conform_record_fail(rec, "out of memory");
 	else
-		s->run(env);
+		run_fn(env);
 	ft_conform_env_free(env);
 	if (emu) {
 		int status = 0;
@@ -239,14 +262,14 @@ static void run_scenario(run *r, job *j, ft_conform_record *rec)
 		ft_conform_record_step(rec, line, status, 0);
 	}
 	if (r->evidence && ft_conform_record_outcome(rec) != FT_CONFORM_NOT_RUNNABLE)
-		ft_conform_evidence_check(r->evidence, r->part, r->revision, rec);
+		ft_conform_evidence_check(r->evidence, r->part, r->revision, rec, dfu_util);
 	if (!cfg->keep_work)
 		remove_tree(dir);
 }
 
 static void finish_job(run *r, job *j, ft_conform_record *rec)
 {
-	json_t *entry = scenario_json(j->s);
+	json_t *entry = scenario_json(r, j->s);
 	json_t *body = rec ? ft_conform_record_to_json(rec) : NULL;
 	if (entry && body) {
 		json_object_del(body, "id");
@@ -391,12 +414,16 @@ static ft_error prepare(run *r, const ft_conform_run_config *cfg, bool probe, ft
 	if (!cfg->board_file || !cfg->flashtwin || !cfg->fixtures)
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, NULL,
 		                   "board file, flashtwin and fixtures are required");
+	if (cfg->client == FT_CONFORM_CLIENT_DFU_UTIL && !cfg->dfu_util)
+		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "--client",
+		                   "the dfu-util client needs the dfu-util binary");
 	ft_error err = board_part(cfg, &r->part, &r->revision, diag);
 	if (err != FT_OK)
 		return err;
 	if (probe) {
 		r->features = ft_conform_features_probe(
-		    cfg->flashtwin, cfg->target.kind == FT_CONFORM_TARGET_EMU ? cfg->emu : NULL);
+		    cfg->flashtwin, cfg->target.kind == FT_CONFORM_TARGET_EMU ? cfg->emu : NULL,
+		    cfg->client == FT_CONFORM_CLIENT_DFU_UTIL ? cfg->dfu_util : NULL);
 		if (!r->features)
 			return ft_diag_set(diag, FT_ERR_NO_MEM, NULL, "out of memory");
 	}
@@ -486,11 +513,11 @@ static json_t *document(const run *r, json_t *cunit, const char *started, uint64
 	    (json_int_t)(r->evidence ? ft_conform_evidence_documents(r->evidence) : 0), "items",
 	    (json_int_t)(r->evidence ? ft_conform_evidence_items(r->evidence) : 0));
 	return json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:I, s:o, s:o, s:s, s:I, "
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:I, s:o, s:o, s:s, s:I, "
 	    "s:{s:I, s:I, s:I, s:I}, s:o, s:o}",
 	    "flashtwin_conform", FT_CONFORM_VERSION, "kind", "run", "target", cfg->target.spec,
-	    "target_kind", ft_conform_target_kind_name(cfg->target.kind), "board",
-	    cfg->target.board, "part", r->part->name, "dev_id", dev_id, "revision",
+	    "target_kind", ft_conform_target_kind_name(cfg->target.kind), "client", run_client(cfg),
+	    "board", cfg->target.board, "part", r->part->name, "dev_id", dev_id, "revision",
 	    r->revision ? rev : NULL, "filter", cfg->filter ? cfg->filter : "*", "shard", shard,
 	    "jobs", (json_int_t)(cfg->jobs ? cfg->jobs : 1), "features",
 	    ft_conform_features_json(r->features), "evidence", ev, "started", started,

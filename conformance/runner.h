@@ -5,14 +5,22 @@
  * not-runnable scenarios registered as inactive tests) and returns the run as one JSON document.
  *
  * The run document (also what `--json FILE` writes; docs/conformance.md describes it):
- *   {"flashtwin_conform": VERSION, "kind": "run", "target", "target_kind", "board", "part",
- *    "dev_id", "revision", "filter", "shard", "jobs", "features": {...},
+ *   {"flashtwin_conform": VERSION, "kind": "run", "target", "target_kind", "client", "board",
+ *    "part", "dev_id", "revision", "filter", "shard", "jobs", "features": {...},
  *    "evidence": {"documents", "items"}, "started", "duration_ms",
  *    "counts": {"scenarios", "passed", "failed", "not_runnable"},
  *    "cunit": {"suites", "tests", "run", "failed", "inactive", "asserts", "asserts_failed"},
  *    "scenarios": [{"id", "title", "section", "in_catalogue", "emu_only", "device", "needs",
- *                   "switches", "outcome", "reason", "duration_ms", "checks", "answers",
- *                   "steps"}]}
+ *                   "switches", "client", "outcome", "reason", "duration_ms", "checks",
+ *                   "answers", "steps"}]}
+ * The run's "client" is the label of conformance/client.h its device scenarios carry
+ * ("flashtwin-usbip", "flashtwin-libusb", "dfu-util"); a scenario's "client" is that label, or
+ * null when the scenario talks to no device.
+ *
+ * With the dfu-util client, a device scenario runs its run_dfu_util function; one without is
+ * not runnable ("needs-client-flashtwin"), and on targets other than usb every device scenario
+ * is "needs-target-usb". The scenario's needs are flashtwin features: the dfu-util client needs
+ * the "dfu-util" feature instead.
  *
  * Threads: ft_conform_run starts jobs worker threads and joins them before returning. It uses
  * CUnit's registry, which is process-wide: never call it from two threads at once. Library code:
@@ -24,6 +32,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "conformance/client.h"
 #include "conformance/features.h"
 #include "conformance/target.h"
 #include "models/error.h"
@@ -43,6 +52,8 @@ typedef struct ft_conform_run_config {
 	const char *work_dir;   /* NULL: a new directory under $TMPDIR (or /tmp) */
 	bool keep_work;         /* keep the work directory (inputs, emulator logs and state) */
 	const char *const *emu_extra; /* arguments added to every emulator instance, NULL-ended */
+	ft_conform_client client;     /* who talks to the device in device scenarios */
+	const char *dfu_util;         /* the dfu-util binary; required for the dfu-util client */
 	/* Called once per scenario as it finishes, serialised (never two calls at once), from a
 	 * worker thread; scenario is that scenario's entry of the run document. Optional. */
 	void (*on_result)(void *user, const json_t *scenario);

@@ -66,8 +66,14 @@ typedef struct ft_conform_scenario {
 	const char *const switches[FT_CONFORM_MAX_LIST];
 	/* Why the target's part cannot host it ("needs a dual-bank part"), or NULL. Optional. */
 	const char *(*unsupported)(const ft_part *part);
-	/* Runs the scenario: checks and answers go to ft_conform_env_record(env). */
+	/* Runs the scenario with flashtwin as the client (for scenarios without a device: the only
+	 * run): checks and answers go to ft_conform_env_record(env). */
 	void (*run)(ft_conform_env *env);
+	/* The same scenario with dfu-util as the client (conformance/client.h), or NULL when it has
+	 * no dfu-util version. Answers that mean the same device fact use the keys run records, so
+	 * that the two clients compare point by point; dfu-util's own output goes under
+	 * "dfu_util.". Optional. */
+	void (*run_dfu_util)(ft_conform_env *env);
 } ft_conform_scenario;
 
 /* Every scenario, in catalogue order (section, then ID). */

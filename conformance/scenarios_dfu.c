@@ -9,6 +9,7 @@
  * evidence from real silicon by the runner.
  */
 #include "conformance/device.h"
+#include "conformance/dfu_util.h"
 #include "conformance/expect.h"
 #include "conformance/gen.h"
 #include "conformance/scenario.h"
@@ -173,28 +174,27 @@ static const char *const *expected_alt_names(const ft_part *part, char revision)
 	return bl->alt_names;
 }
 
-/* D01: enumeration. Identity, strings, the DFU functional descriptor and the alternate settings
- * are recorded and compared with the part table; the flash layout starts at 0x08000000 with the
- * part's sector size. */
-static void run_d01(ft_conform_env *env)
+/* Records and checks a bootloader's identity against the part table: IDs, strings, the DFU
+ * functional descriptor, the alternate settings; the flash layout starts at 0x08000000 with the
+ * part's sector size. strings: whether the client saw iManufacturer, iProduct and bmAttributes
+ * (dfu-util shows none of them). */
+static void check_identity(ft_conform_env *env, const ft_dfuse_device_info *info, bool strings)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
 	const ft_part *part = ft_conform_env_part(env);
 	const ft_bootloader_info *bl = part->bootloader;
-	ft_conform_dfu *d = ft_conform_dfu_open(env, "dfu", false);
-	if (!d)
-		return;
-	const ft_dfuse_device_info *info = ft_dfuse_info(ft_conform_dfu_dev(d));
 	record_fmt(rec, "dfu.vid_pid", "%04x:%04x", info->vid, info->pid);
 	ft_conform_record_check(rec, info->vid == bl->vid && info->pid == bl->pid, "USB IDs",
 	                        "%04x:%04x, expected %04x:%04x", info->vid, info->pid, bl->vid,
 	                        bl->pid);
 	record_fmt(rec, "dfu.bcd_device", "0x%04X", info->bcd_device);
 	ft_conform_expect_int(rec, "bcdDevice", info->bcd_device, bl->bcd_device);
-	ft_conform_record_str(rec, "dfu.manufacturer", info->manufacturer);
-	ft_conform_expect_str(rec, "iManufacturer", info->manufacturer, bl->manufacturer);
-	ft_conform_record_str(rec, "dfu.product", info->product);
-	ft_conform_expect_str(rec, "iProduct", info->product, bl->product);
+	if (strings) {
+		ft_conform_record_str(rec, "dfu.manufacturer", info->manufacturer);
+		ft_conform_expect_str(rec, "iManufacturer", info->manufacturer, bl->manufacturer);
+		ft_conform_record_str(rec, "dfu.product", info->product);
+		ft_conform_expect_str(rec, "iProduct", info->product, bl->product);
+	}
 	ft_conform_record_str(rec, "dfu.serial", info->serial);
 	bool hex12 = strlen(info->serial) == 12 && strspn(info->serial, "0123456789ABCDEF") == 12;
 	ft_conform_expect_true(rec, "iSerialNumber is 12 upper-case hex digits", hex12,
@@ -204,8 +204,11 @@ static void run_d01(ft_conform_env *env)
 	ft_conform_record_int(rec, "dfu.transfer_size", info->transfer_size_reported);
 	ft_conform_expect_int(rec, "wTransferSize", info->transfer_size_reported,
 	                      bl->transfer_size);
-	record_fmt(rec, "dfu.attributes", "0x%02X", info->attributes);
-	ft_conform_expect_int(rec, "bitCanDnload and bitCanUpload", info->attributes & 3, 3);
+	if (strings) {
+		record_fmt(rec, "dfu.attributes", "0x%02X", info->attributes);
+		ft_conform_expect_int(rec, "bitCanDnload and bitCanUpload", info->attributes & 3,
+		                      3);
+	}
 	ft_conform_record_int(rec, "dfu.alt_count", (long long)info->alt_count);
 	ft_conform_expect_int(rec, "alternate settings", (long long)info->alt_count, bl->alt_count);
 	const char *const *names = expected_alt_names(part, ft_conform_env_revision(env));
@@ -227,6 +230,15 @@ static void run_d01(ft_conform_env *env)
 		ft_conform_expect_int(rec, "flash sector size (device-ID table)", g->sector_size,
 		                      part->flash.sector_size);
 	}
+}
+
+/* D01: enumeration, seen through the programmer's engine. */
+static void run_d01(ft_conform_env *env)
+{
+	ft_conform_dfu *d = ft_conform_dfu_open(env, "dfu", false);
+	if (!d)
+		return;
+	check_identity(env, ft_dfuse_info(ft_conform_dfu_dev(d)), true);
 	ft_conform_dfu_close(d);
 }
 
@@ -906,6 +918,275 @@ static void run_d36(ft_conform_env *env)
 	    json_string_value(ft_conform_record_answer(rec, "flash.last_line")), "DNLOAD");
 }
 
+/* ---- the same scenarios with dfu-util as the client (conformance/client.h) ----
+ * dfu-util runs unmodified against a board on this machine's USB (the lab's guest, a real
+ * board). Device facts go under the keys the flashtwin versions record, so the two clients
+ * compare point by point; what dfu-util itself says goes under dfu_util.STEP. */
+
+/* dfu-util 0.11's messages (dfu.c, dfuse.c, main.c). */
+#define DFU_UTIL_DOWNLOADED         "File downloaded successfully"
+#define DFU_UTIL_SET_ADDRESS_FAILED "SET_ADDRESS not correctly executed"
+#define DFU_UTIL_CLEARING           "Clearing status"
+#define DFU_UTIL_LEAVE              "Submitting leave request"
+#define DFU_UTIL_LEAVE_GET_STATUS   "Error during download get_status"
+#define DFU_UTIL_EXIT_IO            74 /* EX_IOERR: how dfu-util ends on a device error */
+
+/* Checks that dfu-util's output text says needle; the detail quotes its end, where dfu-util
+ * says what happened (its start is a banner). */
+static bool dfu_util_said(ft_conform_record *rec, const char *what, const char *text,
+                          const char *needle)
+{
+	size_t len = text ? strlen(text) : 0;
+	if (text && !strstr(text, needle) && len > 240)
+		text += len - 240;
+	return ft_conform_expect_contains(rec, what, text, needle);
+}
+
+/* Runs dfu-util ARGS as step name and records its exit status (dfu_util.NAME.exit_status) and
+ * the last message it printed on stderr (dfu_util.NAME.message). Its output stays in *res (free
+ * it). Returns the exit status; -1 (recorded, *res empty) when it did not run. */
+static int dfu_util_step(ft_conform_env *env, const char *name, const char *const *args,
+                         ft_proc_result *res)
+{
+	ft_conform_record *rec = ft_conform_env_record(env);
+	if (!ft_conform_env_dfu_util(env, args, res)) {
+		memset(res, 0, sizeof(*res));
+		return -1;
+	}
+	char key[96], message[256];
+	snprintf(key, sizeof(key), "dfu_util.%s.exit_status", name);
+	ft_conform_record_int(rec, key, res->exit_status);
+	if (ft_conform_dfu_util_error(res->err, message, sizeof(message))) {
+		snprintf(key, sizeof(key), "dfu_util.%s.message", name);
+		ft_conform_record_str(rec, key, message);
+	}
+	return res->exit_status;
+}
+
+/* The same, for a step that must succeed; false (checked) when it did not. */
+static bool dfu_util_ok(ft_conform_env *env, const char *name, const char *const *args,
+                        ft_proc_result *res)
+{
+	int status = dfu_util_step(env, name, args, res);
+	char what[96];
+	snprintf(what, sizeof(what), "dfu-util %s exit status", name);
+	return status >= 0 && ft_conform_expect_int(ft_conform_env_record(env), what, status, 0);
+}
+
+/* Reads the file name of the work directory that dfu-util -U wrote; NULL (checked) when it is
+ * missing or not len bytes long. */
+static uint8_t *read_upload(ft_conform_env *env, const char *name, size_t len)
+{
+	char path[640];
+	snprintf(path, sizeof(path), "%s/%s", ft_conform_env_work_dir(env), name);
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = f ? malloc(len + 1) : NULL;
+	size_t got = buf ? fread(buf, 1, len + 1, f) : 0;
+	if (f)
+		fclose(f);
+	char what[96];
+	snprintf(what, sizeof(what), "dfu-util wrote %s", name);
+	if (!ft_conform_record_check(ft_conform_env_record(env), got == len, what,
+	                             "%zu bytes, expected %zu", got, len)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* D01 with dfu-util: `dfu-util -l` gives the IDs, serial and alternate settings; a 16-byte
+ * upload shows the DFU version and wTransferSize it got from the functional descriptor. */
+static void run_d01_dfu_util(ft_conform_env *env)
+{
+	ft_conform_record *rec = ft_conform_env_record(env);
+	ft_proc_result res;
+	ft_dfuse_device_info info;
+	bool ran = dfu_util_ok(env, "list", ARGS("-l"), &res);
+	size_t alts = ran ? ft_conform_dfu_util_list(res.out, &info) : 0;
+	ft_proc_result_free(&res);
+	if (!ran || !ft_conform_expect_true(rec, "dfu-util -l lists the device", alts > 0,
+	                                    "no \"Found DFU\" line"))
+		return;
+	ran = dfu_util_ok(env, "upload", ARGS("-a", "0", "-s", "0x08000000:16", "-U", "d01.bin"),
+	                  &res);
+	bool seen = ran && ft_conform_dfu_util_session(res.out, &info);
+	ft_proc_result_free(&res);
+	if (!ran)
+		return;
+	ft_conform_expect_true(
+	    rec, "dfu-util shows bcdDFU and wTransferSize", seen,
+	    "\"Device DFU version\" or \"Device returned transfer size\" missing");
+	check_identity(env, &info, false);
+}
+
+/* D03 with dfu-util: it sends SET_ADDRESS 0x30000000 only when told "force"; the ROM's
+ * errTARGET makes it stop ("SET_ADDRESS not correctly executed"), and its next run finds the
+ * device in dfuERROR/errTARGET and clears it. */
+static void run_d03_dfu_util(ft_conform_env *env)
+{
+	ft_conform_record *rec = ft_conform_env_record(env);
+	uint8_t data[256];
+	ft_gen_self_addressed(data, sizeof(data), 0x30000000u);
+	char path[512];
+	if (!ft_conform_env_write(env, "ram.bin", data, sizeof(data), path, sizeof(path)))
+		return;
+	ft_proc_result res;
+	int status = dfu_util_step(env, "set_address",
+	                           ARGS("-a", "0", "-s", "0x30000000:force", "-D", path), &res);
+	if (status < 0)
+		return;
+	ft_conform_expect_true(rec, "dfu-util fails", status != 0, "exit 0");
+	dfu_util_said(rec, "dfu-util reports the refused SET_ADDRESS", res.err,
+	              DFU_UTIL_SET_ADDRESS_FAILED);
+	ft_proc_result_free(&res);
+	status = dfu_util_step(env, "next_run",
+	                       ARGS("-a", "0", "-s", "0x08000000:16", "-U", "probe.bin"), &res);
+	if (status < 0)
+		return;
+	uint8_t state = 0xFF, st = 0xFF;
+	bool found = ft_conform_dfu_util_status(res.out, 0, &state, &st);
+	ft_conform_record_str(rec, "dfu.set_address.state",
+	                      found ? ft_dfu_state_name(state) : "no answer");
+	ft_conform_record_str(rec, "dfu.set_address.status",
+	                      found ? ft_dfu_status_name(st) : "no answer");
+	ft_conform_expect_str(rec, "device status", found ? ft_dfu_status_name(st) : "no answer",
+	                      ft_dfu_status_name(STATUS_ERR_TARGET));
+	ft_conform_expect_str(rec, "device state", found ? ft_dfu_state_name(state) : "no answer",
+	                      ft_dfu_state_name(STATE_DFU_ERROR));
+	dfu_util_said(rec, "dfu-util clears the error", res.out, DFU_UTIL_CLEARING);
+	found = ft_conform_dfu_util_status(res.out, -1, &state, &st);
+	ft_conform_record_str(rec, "dfu.after", found ? ft_dfu_state_name(state) : "no answer");
+	ft_conform_expect_str(rec, "device state afterwards (dfu.after)",
+	                      found ? ft_dfu_state_name(state) : "no answer",
+	                      ft_dfu_state_name(STATE_DFU_IDLE));
+	ft_conform_expect_int(rec, "dfu-util next_run exit status", status, 0);
+	ft_proc_result_free(&res);
+}
+
+/* Polls `dfu-util -l` until it lists no DFU device, at most wait_ms; whether it got there. */
+static bool dfu_util_device_gone(ft_conform_env *env, unsigned wait_ms)
+{
+	uint64_t deadline = now_ms() + wait_ms;
+	for (;;) {
+		ft_proc_result res;
+		if (dfu_util_step(env, "list_after", ARGS("-l"), &res) < 0)
+			return false;
+		ft_dfuse_device_info info;
+		bool listed = ft_conform_dfu_util_list(res.out, &info) > 0;
+		ft_proc_result_free(&res);
+		if (!listed)
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		nanosleep(&(struct timespec){.tv_nsec = 200 * 1000000L}, NULL);
+	}
+}
+
+/* D13 with dfu-util: a 1 KiB DfuSe download with ":leave". The ROM resets instead of answering
+ * the GETSTATUS after the leave request, which dfu-util reports as "Error during download
+ * get_status" (exit 74) although the board left DFU as asked: a real board's behaviour. */
+static void run_d13_dfu_util(ft_conform_env *env)
+{
+	ft_conform_record *rec = ft_conform_env_record(env);
+	uint8_t data[1024];
+	ft_gen_self_addressed(data, sizeof(data), FLASH_BASE);
+	char path[512];
+	if (!ft_conform_env_write(env, "leave.bin", data, sizeof(data), path, sizeof(path)))
+		return;
+	ft_proc_result res;
+	int status = dfu_util_step(env, "leave",
+	                           ARGS("-a", "0", "-s", "0x08000000:leave", "-D", path), &res);
+	if (status < 0)
+		return;
+	dfu_util_said(rec, "dfu-util downloads the file", res.out, DFU_UTIL_DOWNLOADED);
+	dfu_util_said(rec, "dfu-util asks the device to leave", res.out, DFU_UTIL_LEAVE);
+	dfu_util_said(rec, "the ROM resets before its last GETSTATUS (dfu-util's error)", res.err,
+	              DFU_UTIL_LEAVE_GET_STATUS);
+	ft_conform_expect_int(rec, "dfu-util leave exit status", status, DFU_UTIL_EXIT_IO);
+	ft_proc_result_free(&res);
+	bool gone = dfu_util_device_gone(env, REENUMERATION_MS);
+	ft_conform_record_bool(rec, "dfu.leave.gone", gone);
+	ft_conform_expect_true(rec, "the device has left DFU mode", gone,
+	                       gone ? "gone" : "dfu-util -l still lists it");
+}
+
+/* D30 with dfu-util: h743-clean.bin (h743-clean.elf's flash bytes) downloaded in DfuSe mode at
+ * 0x08000000 (dfu-util erases the sectors it covers first), uploaded again and compared. */
+static void run_d30_dfu_util(ft_conform_env *env)
+{
+	ft_conform_record *rec = ft_conform_env_record(env);
+	char bin[512];
+	size_t len;
+	if (!ft_conform_env_fixture(env, "h743-clean.bin", bin, sizeof(bin)))
+		return;
+	uint8_t *image = read_fixture(env, "h743-clean.bin", &len);
+	if (!image)
+		return;
+	ft_proc_result res;
+	if (dfu_util_ok(env, "download", ARGS("-a", "0", "-s", "0x08000000", "-D", bin), &res))
+		dfu_util_said(rec, "dfu-util downloads the file", res.out, DFU_UTIL_DOWNLOADED);
+	ft_proc_result_free(&res);
+	char range[32];
+	snprintf(range, sizeof(range), "0x%08X:%zu", FLASH_BASE, len);
+	uint8_t *back = NULL;
+	if (dfu_util_ok(env, "upload", ARGS("-a", "0", "-s", range, "-U", "readback.bin"), &res))
+		back = read_upload(env, "readback.bin", len);
+	ft_proc_result_free(&res);
+	if (back) {
+		ft_conform_record_digest(rec, "readback.image", FLASH_BASE, back, len);
+		size_t i = 0;
+		while (i < len && back[i] == image[i])
+			i++;
+		ft_conform_record_check(rec, i == len, "flash holds the image",
+		                        i == len ? "0x%zx bytes at 0x%08X as expected"
+		                                 : "first difference at byte 0x%zx of 0x%08X",
+		                        i == len ? len : i, (unsigned)FLASH_BASE);
+	}
+	free(back);
+	free(image);
+}
+
+/* The size of file name in the work directory, -1 when it cannot be read. */
+static long file_size(ft_conform_env *env, const char *name)
+{
+	char path[640];
+	snprintf(path, sizeof(path), "%s/%s", ft_conform_env_work_dir(env), name);
+	FILE *f = fopen(path, "rb");
+	long size = f && fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	if (f)
+		fclose(f);
+	return size;
+}
+
+/* O30 with dfu-util: alternate setting 1 uploads whole at the address its layout names (a
+ * check); the 308 bytes STM32CubeProgrammer reads are recorded, as the flashtwin version does,
+ * not checked (dfu-util asks for the length it is given; without one it stops at the layout's
+ * end). */
+static void run_o30_dfu_util(ft_conform_env *env)
+{
+	ft_conform_record *rec = ft_conform_env_record(env);
+	const ft_bootloader_info *bl = ft_conform_env_part(env)->bootloader;
+	char range[32];
+	snprintf(range, sizeof(range), "0x%08X:%u", OB_ADDR, (unsigned)bl->option_bytes_size);
+	ft_proc_result res;
+	uint8_t *ob = NULL;
+	if (dfu_util_ok(env, "read_alt", ARGS("-a", "1", "-s", range, "-U", "ob.bin"), &res))
+		ob = read_upload(env, "ob.bin", bl->option_bytes_size);
+	ft_conform_record_str(rec, "ob.read_alt.result", ob ? "ok" : "failed");
+	free(ob);
+	ft_proc_result_free(&res);
+	snprintf(range, sizeof(range), "0x%08X:%u", OB_ADDR, OB_READ_CUBEPROG);
+	int status =
+	    dfu_util_step(env, "read_308", ARGS("-a", "1", "-s", range, "-U", "ob308.bin"), &res);
+	ft_proc_result_free(&res);
+	long got = status == 0 ? file_size(env, "ob308.bin") : -1;
+	ft_conform_record_int(rec, "dfu_util.read_308.bytes", got);
+	/* A refusal reads differently per client (flashtwin names its error, dfu-util a libusb
+	 * stall); only the success is the same fact. */
+	if (got == OB_READ_CUBEPROG)
+		ft_conform_record_str(rec, "ob.read_308.result", "ok");
+}
+
 #define DFU_DEVICE .section = FT_CONFORM_SECTION_DFU, .targets = FT_CONFORM_ON_DFU, .device = true
 #define OB_DEVICE  .section = FT_CONFORM_SECTION_OPTION, .targets = FT_CONFORM_ON_DFU, .device = true
 
@@ -915,13 +1196,15 @@ const ft_conform_scenario ft_conform_dfu_scenarios[] = {
      DFU_DEVICE,
      .in_catalogue = true,
      .unsupported = no_dfu,
-     .run = run_d01},
+     .run = run_d01,
+     .run_dfu_util = run_d01_dfu_util},
     {.id = "D03",
      .title = "dfu-set-address-ram",
      DFU_DEVICE,
      .in_catalogue = true,
      .unsupported = no_dfu,
-     .run = run_d03},
+     .run = run_d03,
+     .run_dfu_util = run_d03_dfu_util},
     {.id = "D04",
      .title = "dfu-erase-non-flash",
      DFU_DEVICE,
@@ -972,7 +1255,8 @@ const ft_conform_scenario ft_conform_dfu_scenarios[] = {
      .in_catalogue = true,
      .leaves_dfu = true,
      .unsupported = no_dfu,
-     .run = run_d13},
+     .run = run_d13,
+     .run_dfu_util = run_d13_dfu_util},
     {.id = "D14",
      .title = "dfu-atomic-plan",
      DFU_DEVICE,
@@ -985,7 +1269,8 @@ const ft_conform_scenario ft_conform_dfu_scenarios[] = {
      DFU_DEVICE,
      .needs = {"flash-command"},
      .unsupported = no_dfu,
-     .run = run_d30},
+     .run = run_d30,
+     .run_dfu_util = run_d30_dfu_util},
     {.id = "D31", .title = "dfu-get-commands", DFU_DEVICE, .unsupported = no_dfu, .run = run_d31},
     {.id = "D32",
      .title = "dfu-upload-erased-flash",
@@ -1062,7 +1347,8 @@ const ft_conform_scenario ft_conform_option_scenarios[] = {
      .title = "ob-read-cubeprogrammer-size",
      OB_DEVICE,
      .unsupported = no_dfu,
-     .run = run_o30},
+     .run = run_o30,
+     .run_dfu_util = run_o30_dfu_util},
     {.id = "O31",
      .title = "ob-factory-rdp-level-0",
      OB_DEVICE,

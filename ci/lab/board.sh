@@ -35,14 +35,18 @@ if ! start_emu "$build" "$board" "$out/state" "$out/emu.log" "$timing"; then
 	exit 3
 fi
 trap stop_emu EXIT
-# CONFORM_FILTER: every DFU and option-byte scenario of flashtwin-conform but D13 (leave), which
-# would take the board off the bus before dfu-util's own leave (clients.sh, conform.sh).
+# CONFORM_ALL: the DFU and option-byte scenarios of flashtwin-conform, for flashtwin over
+# usbip:// (conform.sh); CONFORM_FILTER: the same but D13 (leave), for flashtwin over libusb in
+# the guest, which must leave the board on the bus for the dfu-util run after it (clients.sh);
+# CONFORM_DFU_UTIL: the scenarios that have a dfu-util version, for dfu-util in the guest.
 cat >"$out/lab.env" <<EOF
 BOARD=$(basename "$board" .board)
 BUSID=$EMU_BUSID
 FLASHTWIN=$build/flashtwin
 FLASHTWIN_CONFORM=$build/flashtwin-conform
+CONFORM_ALL=D*,O*
 CONFORM_FILTER=D0*,D1[0-24-9],D[2-9]*,O*
+CONFORM_DFU_UTIL=D01,D03,D13,D30,O30
 EOF
 
 status=0

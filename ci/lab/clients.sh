@@ -3,12 +3,13 @@
 # unmodified USB host software at it, one step after the other on the one attached device.
 #
 # Reads ./lab.env (ci/lab/board.sh writes it): BOARD, BUSID, FLASHTWIN and FLASHTWIN_CONFORM
-# (the binaries), CONFORM_FILTER, and the inputs image.bin and image2.bin (images of one size to
-# program at the start of flash, with dfu-util and with flashtwin) and ram.bin (bytes aimed at
-# RAM the ROM does not accept).
+# (the binaries), CONFORM_FILTER and CONFORM_DFU_UTIL, and the inputs image.bin and image2.bin
+# (images of one size to program at the start of flash, with dfu-util and with flashtwin) and
+# ram.bin (bytes aimed at RAM the ROM does not accept).
 # Writes, per step, NAME.log (its output) and a line "NAME EXPECT STATUS SECONDS" in steps.txt,
 # EXPECT being "ok", "fail" (steps that show a refusal) or "any" (the log tells); and what the
-# clients read: upload.bin, ft-read.bin, option-bytes.bin, and conform-usb.json.
+# clients read: upload.bin, ft-read.bin, option-bytes.bin, conform-usb.json and
+# conform-dfu-util.json.
 # Every command is bounded by `timeout` (steps.sh); a step that fails does not stop the ones after
 # it, so one boot reports everything.
 . ./lab.env
@@ -48,14 +49,16 @@ rm -f probe.bin
 step error-state ok dfu-util -a 0 -s 0x08000000:16 -U probe.bin
 
 # The conformance scenarios with flashtwin over libusb as the client (the device target "usb",
-# as on a real board); conform.sh runs them on this machine over usbip:// and compares.
+# as on a real board), then those that have a dfu-util version with dfu-util as the client;
+# conform.sh runs them on this machine over usbip:// and compares the three clients.
 step conform-usb any "$FLASHTWIN_CONFORM" --target usb --board "$BOARD" \
 	--filter "$CONFORM_FILTER" --json conform-usb.json --flashtwin "$FLASHTWIN"
-
-# Last: leave DFU mode (jump to the application). The device goes off the bus without answering
-# the GETSTATUS that follows, which dfu-util reports as "Error during download get_status".
-head -c 1024 image.bin >leave.bin
-step leave any dfu-util -a 0 -s 0x08000000:leave -D leave.bin
+# Last: its D13 leaves DFU mode with dfu-util's ":leave" (jump to the application), after which
+# the device is gone. The ROM resets without answering the GETSTATUS that follows, which
+# dfu-util reports as "Error during download get_status".
+step conform-dfu-util any "$FLASHTWIN_CONFORM" --target usb --board "$BOARD" \
+	--client dfu-util --filter "$CONFORM_DFU_UTIL" --json conform-dfu-util.json \
+	--flashtwin "$FLASHTWIN" --work-dir "$PWD/conform-dfu-util-work" --keep-work
 sleep 1
 lsusb >lsusb-after-leave.log 2>&1
 exit 0

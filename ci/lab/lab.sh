@@ -60,9 +60,9 @@ for b in "${boards[@]}"; do
 	if [[ -f $dir/conform-diff.md ]]; then
 		differ=$(grep -m 1 -o '[0-9]* of [0-9]* scenarios differ' "$dir/conform-diff.md" ||
 			echo 'no difference')
-		echo "   conform usbip:// vs libusb: $differ, see $dir/conform-diff.md"
+		echo "   conform usbip:// vs libusb and dfu-util: $differ, see $dir/conform-diff.md"
 	else
-		echo "   conform usbip:// vs libusb: no report"
+		echo "   conform usbip:// vs libusb and dfu-util: no report"
 		status=1
 	fi
 done

@@ -22,8 +22,9 @@ static const char usage[] =
     "                         [--list] [--jobs N] [--shard I/N] [--json FILE] [--junit FILE]\n"
     "                         [--evidence DIR | --no-evidence] [--work-dir DIR] [--keep-work]\n"
     "                         [--emu-arg ARG]... [--flashtwin PATH] [--emu PATH]\n"
+    "                         [--client flashtwin|dfu-util] [--dfu-util PATH]\n"
     "                         [--fixtures DIR] [--quiet]\n"
-    "       flashtwin-conform diff A.json B.json [--html FILE] [--md FILE]\n"
+    "       flashtwin-conform diff A.json B.json [MORE.json...] [--html FILE] [--md FILE]\n"
     "\n"
     "Runs the conformance scenarios of CATALOGUE.md against a board and reports each one as\n"
     "passed, failed or not runnable (with what it needs).\n"
@@ -42,9 +43,14 @@ static const char usage[] =
     "  --evidence DIR            check device answers against real-silicon evidence (default:\n"
     "                            conformance/evidence of the source tree)\n"
     "  --emu-arg ARG             pass ARG to every flashtwin-emu (repeatable)\n"
+    "  --client CLIENT           who talks to the device: flashtwin (default; over the\n"
+    "                            target's transport) or dfu-util (usb targets; the scenarios\n"
+    "                            that have a dfu-util version: D01 D03 D13 D30 O30)\n"
+    "  --dfu-util PATH           the dfu-util binary (default: dfu-util from PATH)\n"
     "\n"
     "  diff A.json B.json        compare two result files (or a result file and an evidence\n"
-    "                            file) per scenario; --html/--md write a report\n"
+    "                            file) per scenario and client; --html/--md write a report;\n"
+    "                            MORE.json files (runs with other clients) join B's side\n"
     "\n"
     "exit status: 0 no scenario failed, 1 a scenario failed (or diff: the files differ),\n"
     "2 bad usage or input\n";
@@ -136,6 +142,18 @@ typedef struct progress {
 	bool quiet;
 } progress;
 
+/* "dfu-set-address-ram" with " [dfu-util]" after it when a scenario's client is not flashtwin
+ * (the default client, whose transport the target names). */
+static void title_with_client(const json_t *e, char *buf, size_t cap)
+{
+	const char *title = json_string_value(json_object_get(e, "title"));
+	const char *client = json_string_value(json_object_get(e, "client"));
+	if (client && strncmp(client, "flashtwin", 9) != 0)
+		snprintf(buf, cap, "%s [%s]", title ? title : "", client);
+	else
+		snprintf(buf, cap, "%s", title ? title : "");
+}
+
 static void on_result(void *user, const json_t *e)
 {
 	const progress *p = user;
@@ -148,10 +166,11 @@ static void on_result(void *user, const json_t *e)
 	                   : failed                     ? "FAIL"
 	                                                : "SKIP";
 	const char *reason = json_string_value(json_object_get(e, "reason"));
+	char title[160];
+	title_with_client(e, title, sizeof(title));
 	printf("%s %-4s %-48.48s %5lld ms%s%s\n", mark, json_string_value(json_object_get(e, "id")),
-	       json_string_value(json_object_get(e, "title")),
-	       (long long)json_integer_value(json_object_get(e, "duration_ms")), reason ? "  " : "",
-	       reason ? reason : "");
+	       title, (long long)json_integer_value(json_object_get(e, "duration_ms")),
+	       reason ? "  " : "", reason ? reason : "");
 	fflush(stdout);
 }
 
@@ -193,6 +212,8 @@ static int cmd_run(int argc, char **argv)
 	    {"flashtwin", required_argument, NULL, 'F'},
 	    {"emu", required_argument, NULL, 'M'},
 	    {"fixtures", required_argument, NULL, 'X'},
+	    {"client", required_argument, NULL, 'C'},
+	    {"dfu-util", required_argument, NULL, 'D'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -247,6 +268,14 @@ static int cmd_run(int argc, char **argv)
 		case 'F': flashtwin = optarg; break;
 		case 'M': emu = optarg; break;
 		case 'X': fixtures = optarg; break;
+		case 'C':
+			if (!ft_conform_client_parse(optarg, &cfg.client)) {
+				error("--client: expected flashtwin or dfu-util, got \"%s\"",
+				      optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'D': cfg.dfu_util = optarg; break;
 		case 'q': prog.quiet = true; break;
 		case 'h': fputs(usage, stdout); return EXIT_PASSED;
 		default: fputs(usage, stderr); return EXIT_USAGE;
@@ -279,6 +308,8 @@ static int cmd_run(int argc, char **argv)
 	cfg.flashtwin = flashtwin ? flashtwin : ft_path;
 	cfg.emu = emu ? emu : access(emu_path, X_OK) == 0 ? emu_path : NULL;
 	cfg.fixtures = fixtures ? fixtures : fix_path;
+	if (cfg.client == FT_CONFORM_CLIENT_DFU_UTIL && !cfg.dfu_util)
+		cfg.dfu_util = "dfu-util";
 	if (!no_evidence)
 		cfg.evidence = evidence ? evidence
 		               : find_in_tree("conformance/evidence", ev_path, sizeof(ev_path))
@@ -311,9 +342,12 @@ static int cmd_run(int argc, char **argv)
 		status = EXIT_USAGE;
 	}
 	const json_t *cu = json_object_get(doc, "cunit");
-	printf("flashtwin-conform: %s (%s): %lld scenarios: %lld passed, %lld failed, %lld not "
+	char client[64] = "";
+	if (cfg.client != FT_CONFORM_CLIENT_FLASHTWIN)
+		snprintf(client, sizeof(client), ", client %s", ft_conform_client_name(cfg.client));
+	printf("flashtwin-conform: %s (%s)%s: %lld scenarios: %lld passed, %lld failed, %lld not "
 	       "runnable (CUnit: %lld run, %lld failed, %lld inactive) in %.1f s\n",
-	       cfg.target.spec, json_string_value(json_object_get(doc, "part")),
+	       cfg.target.spec, json_string_value(json_object_get(doc, "part")), client,
 	       count(doc, "scenarios"), count(doc, "passed"), count(doc, "failed"),
 	       count(doc, "not_runnable"),
 	       (long long)json_integer_value(json_object_get(cu, "run")),
@@ -342,20 +376,43 @@ static int cmd_diff(int argc, char **argv)
 		default: fputs(usage, stderr); return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 2) {
-		error("diff takes two files: A.json B.json");
+	if (argc - optind < 2) {
+		error("diff takes two files or more: A.json B.json [MORE.json...]");
 		return EXIT_USAGE;
 	}
-	const char *pa = argv[optind], *pb = argv[optind + 1];
+	const char *pa = argv[optind];
 	ft_diag diag;
 	ft_diag_clear(&diag);
 	json_t *a = NULL, *b = NULL;
-	if (ft_conform_load(pa, &a, &diag) != FT_OK || ft_conform_load(pb, &b, &diag) != FT_OK) {
+	if (ft_conform_load(pa, &a, &diag) != FT_OK ||
+	    ft_conform_load(argv[optind + 1], &b, &diag) != FT_OK) {
 		diag_error(&diag);
 		json_decref(a);
 		return EXIT_USAGE;
 	}
-	json_t *d = ft_conform_diff(a, pa, b, pb);
+	/* B's side: B.json, then the scenarios of every further run (other clients of the same
+	 * board, kept apart by their client); labelled "B.json + C.json". */
+	char label_b[PATH_MAX];
+	snprintf(label_b, sizeof(label_b), "%s", argv[optind + 1]);
+	for (int i = optind + 2; i < argc; i++) {
+		json_t *more = NULL;
+		if (ft_conform_load(argv[i], &more, &diag) != FT_OK ||
+		    json_array_extend(json_object_get(b, "scenarios"),
+		                      json_object_get(more, "scenarios")) != 0) {
+			if (more)
+				error("%s: cannot add its scenarios", argv[i]);
+			else
+				diag_error(&diag);
+			json_decref(more);
+			json_decref(a);
+			json_decref(b);
+			return EXIT_USAGE;
+		}
+		json_decref(more);
+		size_t used = strlen(label_b);
+		snprintf(label_b + used, sizeof(label_b) - used, " + %s", argv[i]);
+	}
+	json_t *d = ft_conform_diff(a, pa, b, label_b);
 	json_decref(a);
 	json_decref(b);
 	if (!d) {

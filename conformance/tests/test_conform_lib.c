@@ -1,7 +1,10 @@
 /* The conformance library without a device: the scenario registry and its selection, records
  * and their outcome rules, generated inputs (read back with libelf and by hand), evidence
- * matching, the diff rules, the JUnit and report writers, target strings. */
+ * matching, the diff rules and its client dimension, the JUnit and report writers, target
+ * strings, client labels, reading dfu-util's output. */
+#include "conformance/client.h"
 #include "conformance/device.h"
+#include "conformance/dfu_util.h"
 #include "conformance/diff.h"
 #include "conformance/evidence.h"
 #include "conformance/gen.h"
@@ -415,6 +418,231 @@ static void test_junit_skips_not_runnable_and_fails_failed(void)
 	json_decref(doc);
 }
 
+/* ---- clients ---- */
+
+static void test_client_labels_follow_the_target_transport(void)
+{
+	ft_conform_client c = FT_CONFORM_CLIENT_DFU_UTIL;
+	CU_ASSERT(ft_conform_client_parse("flashtwin", &c));
+	FT_ASSERT_HEX(c, FT_CONFORM_CLIENT_FLASHTWIN);
+	CU_ASSERT(ft_conform_client_parse("dfu-util", &c));
+	FT_ASSERT_HEX(c, FT_CONFORM_CLIENT_DFU_UTIL);
+	CU_ASSERT(!ft_conform_client_parse("dfu_util", &c));
+	CU_ASSERT_STRING_EQUAL(
+	    ft_conform_client_label(FT_CONFORM_CLIENT_FLASHTWIN, FT_CONFORM_TARGET_EMU),
+	    "flashtwin-usbip");
+	CU_ASSERT_STRING_EQUAL(
+	    ft_conform_client_label(FT_CONFORM_CLIENT_FLASHTWIN, FT_CONFORM_TARGET_USBIP),
+	    "flashtwin-usbip");
+	CU_ASSERT_STRING_EQUAL(
+	    ft_conform_client_label(FT_CONFORM_CLIENT_FLASHTWIN, FT_CONFORM_TARGET_USB),
+	    "flashtwin-libusb");
+	CU_ASSERT_STRING_EQUAL(
+	    ft_conform_client_label(FT_CONFORM_CLIENT_DFU_UTIL, FT_CONFORM_TARGET_USB), "dfu-util");
+	CU_ASSERT_PTR_NULL(
+	    ft_conform_client_blocked(FT_CONFORM_CLIENT_DFU_UTIL, FT_CONFORM_TARGET_USB));
+	CU_ASSERT_STRING_EQUAL(
+	    ft_conform_client_blocked(FT_CONFORM_CLIENT_DFU_UTIL, FT_CONFORM_TARGET_EMU),
+	    "needs-target-usb");
+	CU_ASSERT_PTR_NULL(
+	    ft_conform_client_blocked(FT_CONFORM_CLIENT_FLASHTWIN, FT_CONFORM_TARGET_EMU));
+}
+
+static void test_dfu_util_versions_exist_for_the_lab_scenarios(void)
+{
+	static const char *const ids[] = {"D01", "D03", "D13", "D30", "O30"};
+	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
+		const ft_conform_scenario *s = ft_conform_scenario_find(ids[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+		CU_ASSERT(s->device && s->run_dfu_util != NULL);
+	}
+	size_t n = ft_conform_scenario_count();
+	for (size_t i = 0; i < n; i++) {
+		const ft_conform_scenario *s = ft_conform_scenario_at(i);
+		CU_ASSERT(!s->run_dfu_util || s->device); /* a client only talks to a device */
+	}
+}
+
+/* ---- dfu-util's output ---- */
+
+/* dfu-util 0.11 -l against an H743 ROM (the lab's dfu-list.log): alt 1 listed first. */
+static const char dfu_util_list[] =
+    "dfu-util 0.11\n\nCopyright 2005-2009 Weston Schmidt, Harald Welte and OpenMoko Inc.\n"
+    "Found Runtime: [1209:0001] ver=0100, devnum=3, cfg=1, intf=0, path=\"1-2\", alt=0, "
+    "name=\"UNKNOWN\", serial=\"X\"\n"
+    "Found DFU: [0483:df11] ver=0200, devnum=2, cfg=1, intf=0, path=\"1-1\", alt=1, "
+    "name=\"@Option Bytes   /0x5200201C/01*128 e\", serial=\"200364500000\"\n"
+    "Found DFU: [0483:df11] ver=0200, devnum=2, cfg=1, intf=0, path=\"1-1\", alt=0, "
+    "name=\"@Internal Flash   /0x08000000/16*128Kg\", serial=\"200364500000\"\n"
+    "Found DFU: [0483:df11] ver=0200, devnum=5, cfg=1, intf=0, path=\"1-3\", alt=0, "
+    "name=\"@Internal Flash   /0x08000000/8*128Kg\", serial=\"100364500000\"\n"
+    "Found DFU: [0483:df11] ver=0200, devnum=2, cfg=1, intf=0, path=\"1-1\", alt=2, name=\"@cut";
+
+static void test_dfu_util_list_gives_the_first_device_by_alt_setting(void)
+{
+	ft_dfuse_device_info info;
+	FT_ASSERT_HEX(ft_conform_dfu_util_list(dfu_util_list, &info), 2);
+	FT_ASSERT_HEX(info.vid, 0x0483);
+	FT_ASSERT_HEX(info.pid, 0xDF11);
+	FT_ASSERT_HEX(info.bcd_device, 0x0200);
+	CU_ASSERT_STRING_EQUAL(info.serial, "200364500000");
+	FT_ASSERT_HEX(info.alts[0].alt, 0);
+	CU_ASSERT_STRING_EQUAL(info.alts[0].name, "@Internal Flash   /0x08000000/16*128Kg");
+	FT_ASSERT_HEX(info.alts[0].layout_diag.code, FT_OK);
+	FT_ASSERT_HEX(info.alts[0].layout.groups[0].sector_size, 128u * 1024u);
+	FT_ASSERT_HEX(info.alts[1].alt, 1);
+	FT_ASSERT_HEX(info.alts[1].layout.groups[0].start, 0x5200201Cu);
+	FT_ASSERT_HEX(ft_conform_dfu_util_list("no device\n", &info), 0);
+	FT_ASSERT_HEX(ft_conform_dfu_util_list("", &info), 0);
+}
+
+/* dfu-util 0.11 opening a board left in dfuERROR by a refused SET_ADDRESS (the lab's
+ * error-state.log), and the message it ends with when a download fails. */
+static const char dfu_util_recovery[] =
+    "Opening DFU capable USB device...\nDevice ID 0483:df11\nDevice DFU version 011a\n"
+    "Determining device status...\n"
+    "DFU state(10) = dfuERROR, status(1) = File is not targeted for use by this device\n"
+    "Clearing status\nDetermining device status...\n"
+    "DFU state(2) = dfuIDLE, status(0) = No error condition is present\n"
+    "DFU mode device DFU version 011a\nDevice returned transfer size 1024\n";
+
+static void test_dfu_util_status_lines_session_and_error(void)
+{
+	uint8_t state = 0, status = 0xFF;
+	CU_ASSERT(ft_conform_dfu_util_status(dfu_util_recovery, 0, &state, &status));
+	FT_ASSERT_HEX(state, 10);
+	FT_ASSERT_HEX(status, 1);
+	CU_ASSERT(ft_conform_dfu_util_status(dfu_util_recovery, -1, &state, &status));
+	FT_ASSERT_HEX(state, 2);
+	FT_ASSERT_HEX(status, 0);
+	CU_ASSERT(!ft_conform_dfu_util_status(dfu_util_recovery, 2, &state, &status));
+	CU_ASSERT(!ft_conform_dfu_util_status(dfu_util_recovery, -3, &state, &status));
+	CU_ASSERT(
+	    !ft_conform_dfu_util_status("DFU state(999) = x, status(1) = y\n", 0, &state, &status));
+	ft_dfuse_device_info info;
+	memset(&info, 0, sizeof(info));
+	CU_ASSERT(ft_conform_dfu_util_session(dfu_util_recovery, &info));
+	FT_ASSERT_HEX(info.bcd_dfu, 0x011A);
+	FT_ASSERT_HEX(info.transfer_size_reported, 1024);
+	CU_ASSERT(!ft_conform_dfu_util_session("Device DFU version 011a\n", &info));
+	char line[24];
+	CU_ASSERT(ft_conform_dfu_util_error("dfu-util: Warning: Invalid DFU suffix signature\n"
+	                                    "dfu-util: SET_ADDRESS not correctly executed\n",
+	                                    line, sizeof(line)));
+	CU_ASSERT_STRING_EQUAL(line, "SET_ADDRESS not correct"); /* cut to the buffer */
+	CU_ASSERT(!ft_conform_dfu_util_error("Upload done.\n", line, sizeof(line)));
+	CU_ASSERT_STRING_EQUAL(line, "");
+}
+
+/* ---- the client dimension of diff ---- */
+
+static json_t *client_entry(const char *id, const char *client, const char *outcome,
+                            const char *status, const char *only_key)
+{
+	json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:{s:s}, s:[]}", "id", id, "title", "t",
+	                      "section", "dfu", "outcome", outcome, "answers",
+	                      "dfu.set_address.status", status, "checks");
+	if (client)
+		json_object_set_new(e, "client", json_string(client));
+	if (only_key)
+		json_object_set_new(json_object_get(e, "answers"), only_key, json_integer(1));
+	return e;
+}
+
+static json_t *client_doc(json_t *e1, json_t *e2)
+{
+	json_t *doc = json_pack("{s:s, s:s, s:[]}", "kind", "run", "target", "t", "scenarios");
+	json_array_append_new(json_object_get(doc, "scenarios"), e1);
+	if (e2)
+		json_array_append_new(json_object_get(doc, "scenarios"), e2);
+	return doc;
+}
+
+static const json_t *row_for(const json_t *diff, const char *a_client, const char *b_client)
+{
+	size_t i;
+	json_t *row;
+	json_array_foreach(json_object_get(diff, "scenarios"), i, row)
+	{
+		const char *ca = json_string_value(json_object_get(row, "a_client"));
+		const char *cb = json_string_value(json_object_get(row, "b_client"));
+		if (ca && cb && strcmp(ca, a_client) == 0 && strcmp(cb, b_client) == 0)
+			return row;
+	}
+	return NULL;
+}
+
+static void test_diff_puts_each_client_of_a_scenario_beside_the_other_side(void)
+{
+	json_t *a = client_doc(
+	    client_entry("D03", "flashtwin-usbip", "passed", "errTARGET", "dfu.only_flashtwin"),
+	    NULL);
+	json_t *b = client_doc(
+	    client_entry("D03", "flashtwin-libusb", "passed", "errTARGET", "dfu.only_flashtwin"),
+	    client_entry("D03", "dfu-util", "failed", "errUNKNOWN", "dfu_util.exit_status"));
+	json_t *d = ft_conform_diff(a, "usbip.json", b, "guest.json");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	FT_ASSERT_HEX(json_array_size(json_object_get(d, "scenarios")), 2);
+	FT_ASSERT_HEX(
+	    json_integer_value(json_object_get(json_object_get(d, "counts"), "differing")), 1);
+	const json_t *libusb = row_for(d, "flashtwin-usbip", "flashtwin-libusb");
+	const json_t *dfu_util = row_for(d, "flashtwin-usbip", "dfu-util");
+	CU_ASSERT_FATAL(libusb && dfu_util);
+	CU_ASSERT(json_is_false(json_object_get(libusb, "differs")));
+	CU_ASSERT(json_is_true(json_object_get(dfu_util, "differs")));
+	CU_ASSERT(json_is_true(json_object_get(dfu_util, "outcome_differs")));
+	/* a fact one client cannot observe is no difference; the device state is */
+	const json_t *rows = json_object_get(dfu_util, "answers");
+	size_t i;
+	json_t *r;
+	json_array_foreach(rows, i, r)
+	{
+		const char *key = json_string_value(json_object_get(r, "key"));
+		const char *st = json_string_value(json_object_get(r, "status"));
+		bool device_state = strcmp(key, "dfu.set_address.status") == 0;
+		CU_ASSERT_STRING_EQUAL(st, device_state ? "differs" : "not-observed");
+	}
+	char *md = render(ft_conform_render_markdown, d);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(md, "| same | D03 | t | flashtwin-usbip / flashtwin-libusb |"));
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(md, "| **differs** | D03 | t | flashtwin-usbip / dfu-util |"));
+	char *html = render(ft_conform_render_html, d);
+	CU_ASSERT_PTR_NOT_NULL(
+	    strstr(html, "<tr id=\"scenario-D03-flashtwin-usbip-dfu-util\" class=\"scenario "
+	                 "differs\">"));
+	free(md);
+	free(html);
+	json_decref(d);
+	json_decref(a);
+	json_decref(b);
+}
+
+static void test_diff_pairs_the_same_client_exactly(void)
+{
+	json_t *a = client_doc(client_entry("D03", "flashtwin-usbip", "passed", "errTARGET", NULL),
+	                       client_entry("D03", "dfu-util", "passed", "errTARGET", NULL));
+	json_t *b = client_doc(client_entry("D03", "dfu-util", "passed", "errTARGET", NULL),
+	                       client_entry("D03", "flashtwin-usbip", "passed", "errTARGET", NULL));
+	json_t *d = ft_conform_diff(a, "a.json", b, "b.json");
+	FT_ASSERT_HEX(json_array_size(json_object_get(d, "scenarios")), 2);
+	CU_ASSERT_PTR_NOT_NULL(row_for(d, "dfu-util", "dfu-util"));
+	CU_ASSERT_PTR_NOT_NULL(row_for(d, "flashtwin-usbip", "flashtwin-usbip"));
+	FT_ASSERT_HEX(
+	    json_integer_value(json_object_get(json_object_get(d, "counts"), "differing")), 0);
+	json_decref(d);
+	json_decref(b);
+	/* a client only one side ran is a difference of its own */
+	b = client_doc(client_entry("D03", "flashtwin-usbip", "passed", "errTARGET", NULL), NULL);
+	d = ft_conform_diff(a, "a.json", b, "b.json");
+	FT_ASSERT_HEX(json_array_size(json_object_get(d, "scenarios")), 2);
+	FT_ASSERT_HEX(
+	    json_integer_value(json_object_get(json_object_get(d, "counts"), "differing")), 1);
+	json_decref(d);
+	json_decref(a);
+	json_decref(b);
+}
+
 static CU_TestInfo tests[] = {
     {"scenario_ids_are_unique_and_runnable_or_gated",
      test_scenario_ids_are_unique_and_runnable_or_gated},
@@ -443,6 +671,15 @@ static CU_TestInfo tests[] = {
     {"reports_mark_the_differing_scenario_and_escape_text",
      test_reports_mark_the_differing_scenario_and_escape_text},
     {"junit_skips_not_runnable_and_fails_failed", test_junit_skips_not_runnable_and_fails_failed},
+    {"client_labels_follow_the_target_transport", test_client_labels_follow_the_target_transport},
+    {"dfu_util_versions_exist_for_the_lab_scenarios",
+     test_dfu_util_versions_exist_for_the_lab_scenarios},
+    {"dfu_util_list_gives_the_first_device_by_alt_setting",
+     test_dfu_util_list_gives_the_first_device_by_alt_setting},
+    {"dfu_util_status_lines_session_and_error", test_dfu_util_status_lines_session_and_error},
+    {"diff_puts_each_client_of_a_scenario_beside_the_other_side",
+     test_diff_puts_each_client_of_a_scenario_beside_the_other_side},
+    {"diff_pairs_the_same_client_exactly", test_diff_pairs_the_same_client_exactly},
     CU_TEST_INFO_NULL,
 };
 

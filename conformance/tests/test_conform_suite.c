@@ -202,7 +202,7 @@ static void test_list_gives_every_scenario_a_status(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "I01  image   elf-ptload-ram-d2-dfu"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "needs-feature-swd"));
 	CU_ASSERT(strstr(fx.res.out, "needs-feature-flash-command") ||
-	                       strstr(fx.res.out, "D14  dfu     dfu-atomic-plan"));
+	          strstr(fx.res.out, "D14  dfu     dfu-atomic-plan"));
 	const char *d05 = strstr(fx.res.out, "D05 ");
 	CU_ASSERT(d05 && strncmp(strchr(d05, '\n') - 8, "runnable", 8) == 0);
 }
@@ -219,6 +219,48 @@ static void test_real_target_lists_emu_only_scenarios(void)
 	CU_ASSERT(strstr(d05, "emu-only") < strchr(d05, '\n'));
 	FT_ASSERT_HEX(conform(ARGS("--target", "usb")), 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.err, "--board"));
+}
+
+/* Every device scenario's record names its client, image scenarios none; the dfu-util client
+ * reaches only a usb target and runs only the scenarios that have a dfu-util version. */
+static void test_records_name_the_client_and_dfu_util_needs_a_usb_target(void)
+{
+	char json[PATH_MAX];
+	path_in(json, sizeof(json), "run.json");
+	FT_ASSERT_HEX(conform(ARGS("--filter", "I01,D03", "--json", json)), 0);
+	json_t *doc = load(json);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(doc, "client")),
+	                       "flashtwin-usbip");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(scenario(doc, "D03"), "client")),
+	                       "flashtwin-usbip");
+	const json_t *i01 = scenario(doc, "I01");
+	CU_ASSERT(i01 && json_is_null(json_object_get(i01, "client")));
+	CU_ASSERT_PTR_NULL(strstr(fx.res.out, "[flashtwin")); /* the default is not shown */
+	json_decref(doc);
+
+	FT_ASSERT_HEX(conform(ARGS("--client", "dfu-util", "--filter", "I01,D03", "--json", json)),
+	              0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "dfu-set-address-ram [dfu-util]"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, ", client dfu-util: 2 scenarios"));
+	doc = load(json);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+	CU_ASSERT_STRING_EQUAL(outcome(doc, "D03"), "not-runnable");
+	CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(scenario(doc, "D03"), "reason")),
+	                       "needs-target-usb");
+	CU_ASSERT_STRING_EQUAL(outcome(doc, "I01"), "passed");
+	json_decref(doc);
+
+	FT_ASSERT_HEX(
+	    conform(ARGS("--target", "usb", "--board", "nucleo-h743zi2", "--client", "dfu-util",
+	                 "--dfu-util", "/bin/true", "--filter", "D0[34]", "--list")),
+	    0);
+	const char *d03 = strstr(fx.res.out, "D03 "), *d04 = strstr(fx.res.out, "D04 ");
+	CU_ASSERT_FATAL(d03 && d04);
+	CU_ASSERT(strncmp(strchr(d03, '\n') - 8, "runnable", 8) == 0);
+	CU_ASSERT(strncmp(strchr(d04, '\n') - 22, "needs-client-flashtwin", 22) == 0);
+	FT_ASSERT_HEX(conform(ARGS("--client", "dfu_util")), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.err, "--client"));
 }
 
 /* Two shards of the image scenarios run disjoint sets whose union is the whole. */
@@ -342,21 +384,22 @@ static void test_html_report_in_chromium_marks_the_differing_scenarios(void)
 		return;
 	FT_ASSERT_HEX(dom.exit_status, 0);
 	char buf[512];
-	const char *d11 = row_of(dom.out, "D11", buf, sizeof(buf));
+	/* rows are keyed by scenario and client: both runs are flashtwin over usbip:// */
+	const char *d11 = row_of(dom.out, "D11-flashtwin-usbip", buf, sizeof(buf));
 	CU_ASSERT_PTR_NOT_NULL(d11);
 	if (d11) {
 		CU_ASSERT_PTR_NOT_NULL(strstr(d11, "class=\"scenario differs\""));
 		CU_ASSERT_PTR_NOT_NULL(strstr(d11, "differs"));
 	}
-	const char *d01 = row_of(dom.out, "D01", buf, sizeof(buf));
+	const char *d01 = row_of(dom.out, "D01-flashtwin-usbip", buf, sizeof(buf));
 	CU_ASSERT(d01 && strstr(d01, "class=\"scenario same\""));
 	const char *list = strstr(dom.out, "<ul id=\"differing\">");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(list);
 	const char *list_end = strstr(list, "</ul>");
-	const char *link = strstr(list, "href=\"#scenario-D11\"");
+	const char *link = strstr(list, "href=\"#scenario-D11-flashtwin-usbip\"");
 	CU_ASSERT(link && link < list_end);
-	CU_ASSERT(!strstr(list, "href=\"#scenario-D01\"") ||
-	          strstr(list, "href=\"#scenario-D01\"") > list_end);
+	const char *d01_link = strstr(list, "href=\"#scenario-D01-flashtwin-usbip\"");
+	CU_ASSERT(!d01_link || d01_link > list_end);
 	ft_proc_result_free(&dom);
 }
 
@@ -369,6 +412,8 @@ static CU_TestInfo tests[] = {
      test_suite_passes_on_emulated_custom_h743_w25q256},
     {"list_gives_every_scenario_a_status", test_list_gives_every_scenario_a_status},
     {"real_target_lists_emu_only_scenarios", test_real_target_lists_emu_only_scenarios},
+    {"records_name_the_client_and_dfu_util_needs_a_usb_target",
+     test_records_name_the_client_and_dfu_util_needs_a_usb_target},
     {"shards_split_the_run", test_shards_split_the_run},
     {"breaking_the_emulator_fails_the_matching_scenarios",
      test_breaking_the_emulator_fails_the_matching_scenarios},

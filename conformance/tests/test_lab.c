@@ -5,8 +5,9 @@
  * (BUILD/tests/<prog> runs `ci/lab/lab.sh BUILD`, from the top of the source tree): one guest
  * boot per board, every client run in it one after the other. Each test then reads what the
  * guest recorded in BUILD/lab/<board>/ (steps.txt, one log per step, the guest's kernel log, the
- * files uploaded, the conformance runs over libusb in the guest and over usbip:// on this machine)
- * and checks it against the part table, the reference manual, and across clients.
+ * files uploaded, the conformance runs with flashtwin over libusb and with dfu-util in the guest
+ * and with flashtwin over usbip:// on this machine) and checks it against the part table, the
+ * reference manual, and across clients.
  * FT_LAB_REUSE=1 skips the run and checks the results already in BUILD/lab. */
 #include "models/board.h"
 #include "models/parts.h"
@@ -35,7 +36,7 @@
 	"DFU state(10) = dfuERROR, status(1) = File is not targeted for use by this device"
 #define DFU_UTIL_SET_ADDRESS_FAILED "SET_ADDRESS not correctly executed"
 #define DFU_UTIL_DOWNLOADED         "File downloaded successfully"
-#define DFU_UTIL_LEAVE              "Submitting leave request"
+#define DFU_UTIL_LEAVE_GET_STATUS   "Error during download get_status"
 
 /* Linux vhci_hcd logs this at KERN_ERR on every reset of a full-speed device (vhci_hcd.c
  * vhci_hub_control, GetPortStatus: only high and low speed have a case); the USB/IP maintainer
@@ -427,23 +428,109 @@ static void test_ram_address_refused_with_errtarget(void)
 	}
 }
 
+/* The entry of scenario id in a run document, NULL when absent. */
+static const json_t *run_entry(const json_t *run, const char *id)
+{
+	size_t i;
+	json_t *sc;
+	json_array_foreach(json_object_get(run, "scenarios"), i, sc)
+	{
+		const char *sid = json_string_value(json_object_get(sc, "id"));
+		if (sid && strcmp(sid, id) == 0)
+			return sc;
+	}
+	return NULL;
+}
+
+static json_t *load_json(const lab_board *b, const char *name)
+{
+	char path[sizeof(b->dir) + 64];
+	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
+	return json_load_file(path, 0, NULL);
+}
+
+/* The last scenario of the guest's dfu-util run, D13, leaves DFU with dfu-util's ":leave". */
 static void test_leave_takes_device_off_the_bus(void)
 {
 	for (size_t i = 0; i < lab.count; i++) {
 		const lab_board *b = &lab.boards[i];
 		const ft_bootloader_info *bl = b->part->bootloader;
-		char *log = slurp(b, "leave.log", NULL);
-		CHECK(log && strstr(log, DFU_UTIL_DOWNLOADED), "%s: leave.log says \"%s\"", b->name,
-		      DFU_UTIL_DOWNLOADED);
-		CHECK(log && strstr(log, DFU_UTIL_LEAVE), "%s: leave.log says \"%s\"", b->name,
-		      DFU_UTIL_LEAVE);
-		free(log);
+		json_t *run = load_json(b, "conform-dfu-util.json");
+		const json_t *d13 = run_entry(run, "D13");
+		const char *outcome = json_string_value(json_object_get(d13, "outcome"));
+		CHECK(outcome && strcmp(outcome, "passed") == 0, "%s: D13 with dfu-util: %s (%s)",
+		      b->name, outcome ? outcome : "absent",
+		      json_string_value(json_object_get(d13, "reason")));
+		const json_t *answers = json_object_get(d13, "answers");
+		const char *said =
+		    json_string_value(json_object_get(answers, "dfu_util.leave.message"));
+		CHECK(said && strcmp(said, DFU_UTIL_LEAVE_GET_STATUS) == 0,
+		      "%s: dfu-util's last word on leave: \"%s\", expected \"%s\"", b->name,
+		      said ? said : "", DFU_UTIL_LEAVE_GET_STATUS);
+		CHECK(json_is_true(json_object_get(answers, "dfu.leave.gone")),
+		      "%s: dfu-util -l still lists the board after leave", b->name);
+		json_decref(run);
 		char id[16];
 		snprintf(id, sizeof(id), "%04x:%04x", bl->vid, bl->pid);
 		char *after = slurp(b, "lsusb-after-leave.log", NULL);
 		CHECK(after && !strstr(after, id), "%s: %s still on the bus after leave", b->name,
 		      id);
 		free(after);
+	}
+}
+
+/* Every scenario with a dfu-util version passes with dfu-util as the client, and agrees with
+ * flashtwin over usbip:// on the outcome and on every device fact both clients observed: the
+ * diff report's rows for the two clients show no difference. */
+static void test_dfu_util_client_agrees_with_flashtwin_over_usbip(void)
+{
+	static const char *const ids[] = {"D01", "D03", "D13", "D30", "O30"};
+	for (size_t i = 0; i < lab.count; i++) {
+		const lab_board *b = &lab.boards[i];
+		json_t *dfu_util = load_json(b, "conform-dfu-util.json");
+		json_t *usbip = load_json(b, "conform-usbip.json");
+		CHECK(dfu_util && usbip, "%s: conform-dfu-util.json and conform-usbip.json",
+		      b->name);
+		for (size_t k = 0; k < sizeof(ids) / sizeof(ids[0]); k++) {
+			const json_t *d = run_entry(dfu_util, ids[k]),
+			             *f = run_entry(usbip, ids[k]);
+			const char *client = json_string_value(json_object_get(d, "client"));
+			CHECK(client && strcmp(client, "dfu-util") == 0, "%s: %s client %s",
+			      b->name, ids[k], client ? client : "none");
+			client = json_string_value(json_object_get(f, "client"));
+			CHECK(client && strcmp(client, "flashtwin-usbip") == 0, "%s: %s client %s",
+			      b->name, ids[k], client ? client : "none");
+			const char *od = json_string_value(json_object_get(d, "outcome"));
+			const char *of = json_string_value(json_object_get(f, "outcome"));
+			CHECK(od && strcmp(od, "passed") == 0, "%s: %s with dfu-util: %s (%s)",
+			      b->name, ids[k], od ? od : "absent",
+			      json_string_value(json_object_get(d, "reason")));
+			CHECK(od && of && strcmp(od, of) == 0,
+			      "%s: %s %s with dfu-util, %s with flashtwin over usbip://", b->name,
+			      ids[k], od ? od : "absent", of ? of : "absent");
+			const char *key;
+			json_t *v;
+			json_object_foreach(json_object_get(d, "answers"), key, v)
+			{
+				const json_t *w =
+				    json_object_get(json_object_get(f, "answers"), key);
+				if (!w || strncmp(key, "time.", 5) == 0)
+					continue;
+				char *tv = json_dumps(v, JSON_ENCODE_ANY),
+				     *tw = json_dumps(w, JSON_ENCODE_ANY);
+				CHECK(json_equal(v, w),
+				      "%s: %s %s: %s with dfu-util, %s over usbip://", b->name,
+				      ids[k], key, tv ? tv : "?", tw ? tw : "?");
+				free(tv);
+				free(tw);
+			}
+		}
+		char *report = slurp(b, "conform-diff.md", NULL);
+		CHECK(report && strstr(report, "| flashtwin-usbip / dfu-util |"),
+		      "%s: conform-diff.md has the dfu-util rows", b->name);
+		free(report);
+		json_decref(dfu_util);
+		json_decref(usbip);
 	}
 }
 
@@ -468,26 +555,10 @@ static bool state_dependent_scenario(const char *id)
 /* "passed" or "failed" for a scenario that ran in the run, else NULL. */
 static const char *ran_outcome(json_t *run, const char *id)
 {
-	size_t i;
-	json_t *sc;
-	json_array_foreach(json_object_get(run, "scenarios"), i, sc)
-	{
-		const char *sid = json_string_value(json_object_get(sc, "id"));
-		if (!sid || strcmp(sid, id) != 0)
-			continue;
-		const char *outcome = json_string_value(json_object_get(sc, "outcome"));
-		if (outcome && (strcmp(outcome, "passed") == 0 || strcmp(outcome, "failed") == 0))
-			return outcome;
-		return NULL;
-	}
+	const char *outcome = json_string_value(json_object_get(run_entry(run, id), "outcome"));
+	if (outcome && (strcmp(outcome, "passed") == 0 || strcmp(outcome, "failed") == 0))
+		return outcome;
 	return NULL;
-}
-
-static json_t *load_json(const lab_board *b, const char *name)
-{
-	char path[sizeof(b->dir) + 64];
-	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
-	return json_load_file(path, 0, NULL);
 }
 
 static void test_conformance_outcomes_agree_between_usbip_and_libusb(void)
@@ -535,6 +606,8 @@ static CU_TestInfo tests[] = {
     {"ram_address_refused_with_errtarget", test_ram_address_refused_with_errtarget},
     {"conformance_outcomes_agree_between_usbip_and_libusb",
      test_conformance_outcomes_agree_between_usbip_and_libusb},
+    {"dfu_util_client_agrees_with_flashtwin_over_usbip",
+     test_dfu_util_client_agrees_with_flashtwin_over_usbip},
     {"leave_takes_device_off_the_bus", test_leave_takes_device_off_the_bus},
     CU_TEST_INFO_NULL,
 };
