@@ -95,6 +95,8 @@ static void judge(const run *r, job *j)
 	bool emu = t->kind == FT_CONFORM_TARGET_EMU;
 	if (s->device && emu && !ft_conform_features_has(r->features, "emulator"))
 		missing[n++] = "emulator";
+	if (s->device && s->gdb && emu && !ft_conform_features_has(r->features, "qemu"))
+		missing[n++] = "qemu";
 	for (size_t i = 0; emu && i < FT_CONFORM_MAX_LIST && s->switches[i]; i++) {
 		const char *f = ft_conform_switch_feature(s->switches[i]);
 		if (f && !ft_conform_features_has(r->features, f))
@@ -159,13 +161,17 @@ static json_t *string_list(const char *const *list)
 	return a;
 }
 
-/* The scenario's static facts as the start of its document entry. */
+/* The scenario's static facts as the start of its document entry; route is how it reaches the
+ * device: "gdb" (the debug port), "dfu" (USB DFU) or null (no device). */
 static json_t *scenario_json(const ft_conform_scenario *s)
 {
-	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:o}", "id", s->id, "title", s->title,
-	                 "section", ft_conform_section_name(s->section), "in_catalogue",
-	                 s->in_catalogue, "emu_only", s->emu_only, "device", s->device, "needs",
-	                 string_list(s->needs), "switches", string_list(s->switches));
+	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:s?, s:o, s:o}", "id", s->id, "title",
+	                 s->title, "section", ft_conform_section_name(s->section), "in_catalogue",
+	                 s->in_catalogue, "emu_only", s->emu_only, "device", s->device, "route",
+	                 !s->device ? NULL
+	                 : s->gdb   ? "gdb"
+	                            : "dfu",
+	                 "needs", string_list(s->needs), "switches", string_list(s->switches));
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -202,6 +208,7 @@ static void run_scenario(run *r, job *j, ft_conform_record *rec)
 		    .dir = dir,
 		    .switches = s->switches,
 		    .extra = cfg->emu_extra,
+		    .gdb = s->gdb,
 		};
 		ft_diag diag;
 		ft_diag_clear(&diag);
