@@ -28,17 +28,20 @@
 
 #define FLASH_BASE 0x08000000u
 /* The catalogue's address for S06 and S07: in sector 1 of 128 KiB-sector parts. */
-#define FAULT_WORD "0x08027800"
-#define FAULT_ADDR 0x08027800u
-#define IMAGE_END  0x08028000u /* the S06/S07 image: 0x08000000..0x08027FFF */
+#define FAULT_WORD  "0x08027800"
+#define FAULT_ADDR  0x08027800u
+#define IMAGE_START 0x08020000u /* the S06/S07 image: 0x08020000..0x08027FFF, segment 0 */
+#define IMAGE_END   0x08028000u
 /* S03: the watchdog's time, in modelled erase and program time (emu/qemu/README.md). */
-#define WATCHDOG_MS "2300"
+#define WATCHDOG_MS "1100"
 /* FLASH_WPSN_PRG1 with bit 3 clear: sector 3 (H74x/H72x, 128 KiB sectors) or group 3 (H7Ax,
  * sectors 12-15) protected (devices.md §2.4: 0 = protected). */
 #define WPSN_BIT 3u
 /* FLASH_PRAR_PRG1: PROT_AREA_START b11:0 = 0x006, PROT_AREA_END b27:16 = 0x0FF (256-byte blocks:
  * 0x08000600..0x0800FFFF, CATALOGUE S14), DMEP b31 = 0 (devices.md §2.4). */
 #define PCROP_PRAR "0x00FF0006"
+/* Each GDB server reply may take this long (flashtwin --timeout; its default is 3000). */
+#define RSP_TIMEOUT_MS "30000"
 /* An RDP byte of level 1 (devices.md §4: neither 0xAA nor 0xCC). */
 #define RDP_LEVEL_1 "0xBB"
 /* The DEV_TARGET_NOT_HALTED remedy the programmer must name. */
@@ -69,9 +72,9 @@ static void squeeze(char *text, const char *from, const char *to)
 	}
 }
 
-/* Runs `flashtwin ARGS... -c CONN --board BOARD [--json]` against conn (NULL: the scenario's
- * device) and records PREFIX.exit_status and PREFIX.error (the first diagnostic line). False
- * (recorded) when flashtwin did not run. */
+/* Runs `flashtwin ARGS... -c CONN --board BOARD --timeout MS [--json]` against conn (NULL: the
+ * scenario's device) and records PREFIX.exit_status and PREFIX.error (the first diagnostic line).
+ * False (recorded) when flashtwin did not run. */
 static bool run(ft_conform_env *env, const char *prefix, const char *conn, const char *const *args,
                 bool json, run_result *out)
 {
@@ -80,10 +83,15 @@ static bool run(ft_conform_env *env, const char *prefix, const char *conn, const
 	size_t n = 0;
 	for (; args[n] && n < 16; n++)
 		argv[n] = args[n];
+	if (!conn)
+		conn = ft_conform_env_connection(env);
 	argv[n++] = "-c";
-	argv[n++] = conn ? conn : ft_conform_env_connection(env);
+	argv[n++] = conn;
 	argv[n++] = "--board";
 	argv[n++] = ft_conform_env_board(env);
+	/* QEMU under sanitizers and a loaded machine answers slower than a probe */
+	argv[n++] = "--timeout";
+	argv[n++] = RSP_TIMEOUT_MS;
 	if (json)
 		argv[n++] = "--json";
 	argv[n] = NULL;
@@ -100,7 +108,7 @@ static bool run(ft_conform_env *env, const char *prefix, const char *conn, const
 		ft_conform_record_fail(rec, "out of memory");
 		return false;
 	}
-	squeeze(out->err, argv[n - (json ? 4 : 3)], "<device>");
+	squeeze(out->err, conn, "<device>");
 	char key[96], line[320] = "";
 	snprintf(key, sizeof(key), "%s.exit_status", prefix);
 	ft_conform_record_int(rec, key, out->status);
@@ -246,7 +254,7 @@ static const char *no_internal_flash(const ft_part *part)
 	           : NULL;
 }
 
-/* The S06/S07 address must fall inside bank 1 (1 MiB and 2 MiB H7 parts: it does). */
+/* The S06/S07 image must fall inside bank 1 (1 MiB and 2 MiB H7 parts: it does). */
 static const char *too_small(const ft_part *part)
 {
 	const char *why = no_internal_flash(part);
@@ -361,8 +369,8 @@ static void run_s06(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
 	char path[512];
-	size_t len = IMAGE_END - FLASH_BASE;
-	uint8_t *data = make_image(env, "s06.elf", FLASH_BASE, len, path, sizeof(path));
+	uint8_t *data =
+	    make_image(env, "s06.elf", IMAGE_START, IMAGE_END - IMAGE_START, path, sizeof(path));
 	run_result r;
 	if (!data || !run(env, "flash", NULL, ARGS("flash", path), true, &r)) {
 		free(data);
@@ -387,9 +395,9 @@ static void run_s06(ft_conform_env *env)
 	expect_word_state(env, "the dropped word's ECC state: erased", FAULT_ADDR,
 	                  FT_FLASH_H7_WORD_ERASED);
 	expect_array(env, "the word before holds the image", FAULT_ADDR - ws,
-	             data + (FAULT_ADDR - ws - FLASH_BASE), ws);
+	             data + (FAULT_ADDR - ws - IMAGE_START), ws);
 	expect_array(env, "the word after holds the image", FAULT_ADDR + ws,
-	             data + (FAULT_ADDR + ws - FLASH_BASE), ws);
+	             data + (FAULT_ADDR + ws - IMAGE_START), ws);
 	run_result_free(&r);
 	free(data);
 }
@@ -401,8 +409,8 @@ static void run_s07(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
 	char path[512], out[512];
-	size_t len = IMAGE_END - FLASH_BASE;
-	uint8_t *data = make_image(env, "s07.elf", FLASH_BASE, len, path, sizeof(path));
+	uint8_t *data =
+	    make_image(env, "s07.elf", IMAGE_START, IMAGE_END - IMAGE_START, path, sizeof(path));
 	run_result r;
 	if (!data || !run(env, "flash", NULL, ARGS("flash", path), true, &r)) {
 		free(data);

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RUN_TIMEOUT_MS 120000u
+#define RUN_TIMEOUT_MS 240000u
 
 /* The quirk the broken runs switch off: H743 rev V's bank-2 erase that stays dfuDNBUSY
  * (models/parts.c; evidence h74x-rev-v.json, betaflight-configurator PR 1861). */
