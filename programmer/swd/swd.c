@@ -364,6 +364,70 @@ static ft_error halt_core(ft_swd *s, uint32_t dhcsr, ft_diag *diag)
 	                   s->opts.halt_timeout_ms);
 }
 
+/* Black Magic Probe (blackmagic-debug src/gdb_main.c, command.c): until a target is attached it
+ * answers '?' with "W00", refuses target access with "EFF" and the target description with
+ * "E01"; `monitor swdp_scan` (older firmware knows only this name, newer keeps it as an alias of
+ * swd_scan) prints "Target voltage: ..." and the target table or "SWD scan failed!" / "No usable
+ * targets found.", and `vAttach;1` attaches the first target of the table, answering T05. */
+#define BMP_SCAN      "swdp_scan"
+#define BMP_TARGET    1u
+#define BMP_SCAN_TEXT 1024u
+
+/* Adds each line of text as advice, prefixed. */
+static void advise_lines(ft_swd *s, const char *prefix, const char *text)
+{
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+		if (n > 0)
+			advise(s, "%s%.*s", prefix, (int)n, text);
+		text += n + (text[n] == '\n');
+	}
+}
+
+static void advise_bmp_scan(ft_swd *s)
+{
+	advise(
+	    s,
+	    "check: the target is powered (the probe powers it only after `monitor tpwr enable`), "
+	    "SWDIO, SWCLK, GND and VTref are wired, and the core is not held in reset or asleep "
+	    "without debug (then `monitor connect_rst enable` scans under reset)");
+	advise(s, "nothing was erased or written");
+}
+
+/* The server reported no target ('?' answered W): scan and attach as a Black Magic Probe needs. */
+static ft_error attach_scanned(ft_swd *s, ft_gdb_stop *stop, ft_diag *diag)
+{
+	char text[BMP_SCAN_TEXT];
+	size_t len = 0;
+	ft_error err = ft_gdb_monitor(s->gdb, BMP_SCAN, text, sizeof(text), &len, diag);
+	if (err == FT_ERR_UNSUPPORTED)
+		return ft_diag_set(diag, FT_ERR_STATE, who(s),
+		                   "the GDB server reports the target gone (%s) and has no monitor "
+		                   "command to find it again",
+		                   stop->reply);
+	if (err != FT_OK && err != FT_ERR_DEVICE)
+		return err;
+	if (err == FT_ERR_DEVICE || strstr(text, "failed") || strstr(text, "No usable targets")) {
+		advise_lines(s, "monitor " BMP_SCAN ": ", text);
+		advise_bmp_scan(s);
+		return ft_diag_set(diag, FT_ERR_NOT_FOUND, who(s),
+		                   "the probe found no target on SWD (monitor " BMP_SCAN ")");
+	}
+	err = ft_gdb_vattach(s->gdb, BMP_TARGET, stop, diag);
+	if (err == FT_ERR_DEVICE || err == FT_ERR_UNSUPPORTED) {
+		advise_lines(s, "monitor " BMP_SCAN ": ", text);
+		advise_bmp_scan(s);
+		return ft_diag_set(
+		    diag, FT_ERR_NOT_FOUND, who(s),
+		    "the probe scanned SWD but could not attach target %u (vAttach;%u)", BMP_TARGET,
+		    BMP_TARGET);
+	}
+	if (err != FT_OK)
+		return err;
+	s->info.scanned = true;
+	return FT_OK;
+}
+
 ft_error ft_swd_connect(ft_swd *s, ft_diag *diag)
 {
 	s->advice_count = 0;
@@ -383,6 +447,8 @@ ft_error ft_swd_connect(ft_swd *s, ft_diag *diag)
 		    "the GDB server did not report the core's state (no answer to '?'): "
 		    "it may be failing to halt the core; nothing was erased or written");
 	}
+	if (err == FT_OK && stop.kind == FT_GDB_STOP_EXITED)
+		err = attach_scanned(s, &stop, diag);
 	if (err != FT_OK)
 		return err;
 	if (stop.kind != FT_GDB_STOP_SIGNAL)

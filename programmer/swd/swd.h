@@ -100,7 +100,10 @@ typedef struct ft_swd_info {
 	uint32_t flash_size_kb;  /* as read; 0 when the part has no register */
 	bool flash_size_assumed; /* the register read 0xFFFF/0x0000 or failed: part's largest taken
 	                          */
-	bool dhcsr_valid;        /* the server let us read DHCSR (QEMU does not model it) */
+	/* The server had no target ('?' answered "W00", as a Black Magic Probe does until told):
+	 * connect ran `monitor swdp_scan` and `vAttach;1` first. */
+	bool scanned;
+	bool dhcsr_valid; /* the server let us read DHCSR (QEMU does not model it) */
 	uint32_t dhcsr;
 	uint32_t pc;        /* where the core stopped */
 	bool has_flash;     /* internal flash with the H7 controller */
@@ -123,11 +126,15 @@ ft_error ft_swd_attach(ft_gdb *gdb, const ft_swd_options *opts, ft_swd **out, ft
  * connect). NULL is allowed. */
 void ft_swd_close(ft_swd *swd);
 
-/* Halts the core (interrupt when DHCSR shows it running) and identifies the part. Returns FT_OK;
+/* Halts the core (interrupt when DHCSR shows it running) and identifies the part. A server that
+ * reports no target ('?' answers W, a Black Magic Probe before attaching) is told to scan SWD
+ * (`monitor swdp_scan`) and attach the first target it finds (`vAttach;1`). Returns FT_OK;
  * FT_ERR_STATE when the core will not halt (advice: DHCSR decoded, DBGMCU_CR, connect under
  * reset, low-power modes, H72x/H73x SMPS supply) or when the part differs from options.expect;
  * FT_ERR_TIMEOUT when the server does not answer '?' (the same advice); FT_ERR_NOT_FOUND when
- * neither DBGMCU_IDCODE address reads an STM32H7/N6 device ID. RDP is not an error here: it is
+ * neither DBGMCU_IDCODE address reads an STM32H7/N6 device ID, or when a scanning server finds
+ * no target or cannot attach it (advice: the scan's output, power and wiring); FT_ERR_STATE when
+ * the server reports no target and has no monitor command to scan. RDP is not an error here: it is
  * in the info, and the operations it forbids refuse. */
 ft_error ft_swd_connect(ft_swd *swd, ft_diag *diag);
 

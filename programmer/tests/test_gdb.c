@@ -536,6 +536,70 @@ static void test_monitor_gathers_output_packets(void)
 	finish();
 }
 
+/* QEMU pauses a running machine when a debugger connects and sends "T02thread:01;" unasked; here
+ * it comes after the qSupported request, where the client must not take it for the answer. */
+static void test_stop_reply_before_the_qsupported_answer_is_skipped(void)
+{
+	static const gs_step script[] = {
+	    GS_IN(QSUPPORTED),
+	    GS_OUT("T02thread:01;"),
+	    GS_OUT("PacketSize=1000;vContSupported+;multiprocess+"),
+	    GS_IN("m20000000,4"),
+	    GS_OUT("78563412"),
+	};
+	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_OK);
+	FT_ASSERT_HEX(ft_gdb_get_info(F->gdb)->packet_size, 0x1000);
+	uint32_t v = 0;
+	FT_ASSERT_HEX(ft_gdb_read_u32(F->gdb, 0x20000000, &v, &F->diag), FT_OK);
+	FT_ASSERT_HEX(v, 0x12345678);
+	finish();
+}
+
+/* QEMU 7.2 stays in multiprocess mode after a client that asked for it, and wants D;pid. */
+static void test_detach_refused_with_e22_is_sent_again_with_the_process(void)
+{
+	static const gs_step script[] = {
+	    SMALL_SERVER, GS_IN("D"), GS_OUT("E22"), GS_IN("D;1"), GS_OUT("OK"),
+	};
+	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_OK);
+	FT_ASSERT_HEX(ft_gdb_detach(F->gdb, &F->diag), FT_OK);
+	finish();
+}
+
+/* A Black Magic Probe refuses the description until a target is attached: the handshake goes on
+ * with the fixed numbering, vAttach reads the description and the stop reply follows it. */
+static void test_description_refused_before_vattach_is_read_after_it(void)
+{
+	static const gs_step script[] = {
+	    GS_IN(QSUPPORTED),
+	    GS_OUT("PacketSize=400;qXfer:memory-map:read+;qXfer:features:read+"),
+	    GS_IN("qXfer:features:read:target.xml:0,3e0"),
+	    GS_OUT("E01"),
+	    GS_IN("vAttach;1"),
+	    GS_OUT("T05f:00000008;10:00000001;"),
+	    GS_IN("qXfer:features:read:target.xml:0,3e0"),
+	    GS_OUT("l<target><feature name=\"org.gnu.gdb.arm.m-profile\">"
+	           "<reg name=\"r0\" bitsize=\"32\" regnum=\"0\"/>"
+	           "<reg name=\"sp\" bitsize=\"32\" regnum=\"13\"/>"
+	           "<reg name=\"lr\" bitsize=\"32\"/><reg name=\"pc\" bitsize=\"32\"/>"
+	           "<reg name=\"xpsr\" bitsize=\"32\"/></feature></target>"),
+	};
+	FT_ASSERT_HEX(open_script(script, GS_COUNT(script), 1000), FT_OK);
+	FT_ASSERT_HEX(ft_gdb_get_info(F->gdb)->has_tdesc, false);
+	FT_ASSERT_HEX(ft_gdb_get_info(F->gdb)->regnum[FT_GDB_XPSR], 25);
+	ft_gdb_stop stop;
+	FT_ASSERT_HEX(ft_gdb_vattach(F->gdb, 1, &stop, &F->diag), FT_OK);
+	const ft_gdb_info *info = ft_gdb_get_info(F->gdb);
+	FT_ASSERT_HEX(info->has_tdesc, true);
+	FT_ASSERT_HEX(info->regnum[FT_GDB_XPSR], 16);
+	FT_ASSERT_HEX(stop.kind, FT_GDB_STOP_SIGNAL);
+	FT_ASSERT_HEX(stop.signal, 5);
+	FT_ASSERT_HEX(stop.regs_valid & (1u << FT_GDB_XPSR), 1u << FT_GDB_XPSR);
+	FT_ASSERT_HEX(stop.regs[FT_GDB_XPSR], 0x01000000);
+	FT_ASSERT_HEX(stop.regs[FT_GDB_PC], 0x08000000);
+	finish();
+}
+
 static void test_breakpoints_and_detach(void)
 {
 	static const gs_step script[] = {
@@ -584,6 +648,12 @@ static CU_TestInfo tests[] = {
      test_ignored_interrupt_times_out_and_breaks_session},
     {"monitor_gathers_output_packets", test_monitor_gathers_output_packets},
     {"breakpoints_and_detach", test_breakpoints_and_detach},
+    {"stop_reply_before_the_qsupported_answer_is_skipped",
+     test_stop_reply_before_the_qsupported_answer_is_skipped},
+    {"detach_refused_with_e22_is_sent_again_with_the_process",
+     test_detach_refused_with_e22_is_sent_again_with_the_process},
+    {"description_refused_before_vattach_is_read_after_it",
+     test_description_refused_before_vattach_is_read_after_it},
     CU_TEST_INFO_NULL,
 };
 

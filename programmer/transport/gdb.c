@@ -38,6 +38,9 @@ struct ft_gdb {
 	char *request;
 	size_t request_cap;
 	support binary_write, p_packet, P_packet;
+	/* The server offers a target description but refused it in the handshake: it has no target
+	 * yet (a Black Magic Probe before vAttach). ft_gdb_vattach reads it. */
+	bool tdesc_deferred;
 };
 
 static const char *const REG_NAMES[FT_GDB_REG_COUNT] = {
@@ -107,11 +110,13 @@ static bool hex_number(const char **p, const char *end, uint32_t *value)
 	return true;
 }
 
-/* "E" and two hex digits, or "E." and text (GDB manual, "Standard Replies"). */
+/* "E" and two hex digits, or "E." and text (GDB manual, "Standard Replies"); a bare "E" too, which
+ * Black Magic Probe firmware 1.x answers to a monitor command that failed (gdb_main.c). */
 static bool is_error_reply(const char *r, size_t len)
 {
-	return len >= 2 && r[0] == 'E' &&
-	       ((len == 3 && ft_gdb_rsp_hex_digit((unsigned char)r[1]) >= 0 &&
+	return len >= 1 && r[0] == 'E' &&
+	       (len == 1 ||
+	        (len == 3 && ft_gdb_rsp_hex_digit((unsigned char)r[1]) >= 0 &&
 	         ft_gdb_rsp_hex_digit((unsigned char)r[2]) >= 0) ||
 	        r[1] == '.');
 }
@@ -453,10 +458,17 @@ static ft_error use_fixed_layout(ft_gdb *gdb, ft_diag *diag)
 	return FT_OK;
 }
 
-static ft_error read_tdesc(ft_gdb *gdb, ft_diag *diag)
+/* Reads the description; *refused (may be NULL) tells an "Enn" answer to the very first request
+ * (the server has no target to describe) from a failure part way. */
+static ft_error read_tdesc(ft_gdb *gdb, bool *refused, ft_diag *diag)
 {
+	free(gdb->regs);
+	gdb->regs = NULL;
+	gdb->reg_count = 0;
 	tdesc_parse tp = {.gdb = gdb, .diag = diag};
 	ft_error err = parse_doc(&tp, "target.xml", 0);
+	if (refused)
+		*refused = err == FT_ERR_DEVICE && tp.docs == 1 && tp.bytes == 0;
 	if (err != FT_OK)
 		return err;
 	if (!reg_of(gdb, FT_GDB_PC) || !reg_of(gdb, FT_GDB_SP))
@@ -501,6 +513,12 @@ static void parse_supported(ft_gdb *gdb, bool *tdesc, bool *noack)
 static ft_error handshake(ft_gdb *gdb, ft_diag *diag)
 {
 	ft_error err = exchange_text(gdb, "qSupported:swbreak+;hwbreak+;xmlRegisters=arm", diag);
+	/* QEMU pauses a running machine when a debugger connects and says so unasked ("T02thread:
+	 * 01;") before it reads anything: that stop reply is not the answer to qSupported. */
+	ft_gdb_stop unasked;
+	if (err == FT_OK && ft_gdb_parse_stop(NULL, (const char *)gdb->reply, gdb->reply_len,
+	                                      &unasked, NULL) == FT_OK)
+		err = ft_gdb_rsp_recv(gdb->rsp, gdb->reply, REPLY_CAP, &gdb->reply_len, 0, diag);
 	if (err == FT_ERR_TIMEOUT || err == FT_ERR_IO)
 		return ft_diag_set(
 		    diag, err, who(gdb),
@@ -526,7 +544,16 @@ static ft_error handshake(ft_gdb *gdb, ft_diag *diag)
 			return err;
 		}
 	}
-	return tdesc ? read_tdesc(gdb, diag) : use_fixed_layout(gdb, diag);
+	if (!tdesc)
+		return use_fixed_layout(gdb, diag);
+	bool refused;
+	err = read_tdesc(gdb, &refused, diag);
+	if (err == FT_ERR_DEVICE && refused) {
+		gdb->tdesc_deferred = true;
+		ft_diag_clear(diag);
+		return use_fixed_layout(gdb, diag);
+	}
+	return err;
 }
 
 static void fill_reg_info(ft_gdb *gdb)
@@ -1129,7 +1156,46 @@ ft_error ft_gdb_monitor(ft_gdb *gdb, const char *command, char *out, size_t cap,
 	return FT_OK;
 }
 
+ft_error ft_gdb_vattach(ft_gdb *gdb, uint32_t pid, ft_gdb_stop *out, ft_diag *diag)
+{
+	char request[24];
+	snprintf(request, sizeof(request), "vAttach;%x", pid);
+	ft_error err = exchange_text(gdb, request, diag);
+	if (err != FT_OK)
+		return err;
+	if (gdb->reply_len == 0)
+		return ft_diag_set(diag, FT_ERR_UNSUPPORTED, who(gdb),
+		                   "the GDB server does not support %s", request);
+	if (is_error_reply((const char *)gdb->reply, gdb->reply_len))
+		return ft_diag_set(diag, FT_ERR_DEVICE, who(gdb),
+		                   "the GDB server could not attach to target %u: it answered %.8s",
+		                   (unsigned)pid, (const char *)gdb->reply);
+	err = ft_gdb_parse_stop(gdb, (const char *)gdb->reply, gdb->reply_len, out, diag);
+	if (err != FT_OK || !gdb->tdesc_deferred)
+		return err;
+	/* the stop reply's registers were numbered as assumed before: parse it again after */
+	size_t stop_len = gdb->reply_len;
+	char *stop = malloc(stop_len + 1);
+	if (!stop)
+		return ft_diag_set(diag, FT_ERR_NO_MEM, who(gdb), "out of memory");
+	memcpy(stop, gdb->reply, stop_len + 1);
+	err = read_tdesc(gdb, NULL, diag);
+	if (err == FT_OK) {
+		gdb->tdesc_deferred = false;
+		fill_reg_info(gdb);
+		err = ft_gdb_parse_stop(gdb, stop, stop_len, out, diag);
+	}
+	free(stop);
+	return err;
+}
+
 ft_error ft_gdb_detach(ft_gdb *gdb, ft_diag *diag)
 {
-	return expect_ok(gdb, "D", diag);
+	ft_error err = expect_ok(gdb, "D", diag);
+	/* QEMU 7.2 keeps multiprocess mode on from an earlier client that asked for it (gdbstub.c
+	 * handle_query_supported sets it, nothing clears it) and then refuses a bare D with E22
+	 * (EINVAL): it wants the process, 1 being the first, as GDB sends it ("D;1"). */
+	if (err == FT_ERR_DEVICE && gdb->reply_len == 3 && memcmp(gdb->reply, "E22", 3) == 0)
+		err = expect_ok(gdb, "D;1", diag);
+	return err;
 }

@@ -5,7 +5,9 @@
  *   QStartNoAckMode     asked for when offered (unless options.keep_acks)
  *   qXfer:features:read the target description: register numbers by name, xi:include followed;
  *                       without one the numbering of GDB's arm-m-profile.xml applies: r0..r12,
- *                       sp, lr, pc as 0..15, xpsr as 25, with the legacy f0..f7/fps (16..24) in g
+ *                       sp, lr, pc as 0..15, xpsr as 25, with the legacy f0..f7/fps (16..24) in g;
+ *                       refused outright ("Enn": no target yet), it is read after vAttach
+ *   vAttach             attach to a target the server scanned (Black Magic Probe)
  *   ?                   the stop reason (S/T packets; W/X when the target is gone)
  *   g/G, p/P            registers (p/P preferred; g/G where a server lacks them)
  *   m, M/X              memory, chunked by PacketSize; X (binary) until the server answers it
@@ -18,6 +20,9 @@
  *
  * Register numbers differ between servers (xPSR is 16 on OpenOCD and pyOCD, 25 on QEMU and in
  * GDB's own m-profile description), which is why the description is read rather than assumed.
+ *
+ * A stop reply that arrives before the answer to qSupported is skipped: QEMU sends one unasked
+ * when a debugger connects to a running machine (it pauses it).
  *
  * Errors: a server's "Enn" is FT_ERR_DEVICE naming the request; an empty reply to a request the
  * server should know is FT_ERR_UNSUPPORTED; a malformed reply is FT_ERR_PROTOCOL; timeouts are
@@ -202,7 +207,17 @@ ft_error ft_gdb_clear_breakpoint(ft_gdb *gdb, ft_gdb_breakpoint_type type, uint3
 ft_error ft_gdb_monitor(ft_gdb *gdb, const char *command, char *out, size_t cap, size_t *len,
                         ft_diag *diag);
 
-/* 'D': detaches; the target resumes. The connection stays open for ft_gdb_close. */
+/* vAttach;pid: attaches to a target the server found (a Black Magic Probe numbers the targets of
+ * `monitor swdp_scan` from 1) and fills *out from its stop reply. A server that offers a target
+ * description but refused it in the handshake (no target yet: ft_gdb_info.has_tdesc false) is
+ * asked again now, and register numbers follow it from here on. Returns FT_OK;
+ * FT_ERR_UNSUPPORTED (empty reply); FT_ERR_DEVICE ("Enn": no such target, or it would not
+ * attach); FT_ERR_PROTOCOL (not a stop reply, a malformed description). */
+ft_error ft_gdb_vattach(ft_gdb *gdb, uint32_t pid, ft_gdb_stop *out, ft_diag *diag);
+
+/* 'D': detaches; the target resumes. The connection stays open for ft_gdb_close. A server that
+ * refuses a bare D with E22 (QEMU left in multiprocess mode by an earlier client) is asked again
+ * with "D;1". */
 ft_error ft_gdb_detach(ft_gdb *gdb, ft_diag *diag);
 
 #endif

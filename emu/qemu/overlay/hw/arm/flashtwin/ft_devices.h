@@ -36,9 +36,17 @@
 typedef struct FtTime {
     ft_clock *clock;   /* the board's clock (borrowed) */
     int64_t origin_ns; /* QEMU_CLOCK_VIRTUAL at machine creation: ft time 0 */
+    /* While the machine is stopped (a debugger halted it) the virtual clock
+     * stands still but the flash controller of a halted core goes on: the
+     * models follow QEMU_CLOCK_REALTIME from the first access after the stop. */
+    bool paused;
+    int64_t paused_host_ns; /* QEMU_CLOCK_REALTIME at that access */
+    uint64_t paused_ft_ns;  /* the ft_clock then */
 } FtTime;
 
-/* Moves the ft_clock forward to QEMU's virtual time (never backwards). */
+/* Moves the ft_clock forward to QEMU's virtual time (never backwards); while
+ * the machine is stopped, by the host time passed since the first access of the
+ * stop. */
 void ft_time_sync(FtTime *t);
 /* Moves the ft_clock forward to deadline_ns (ft time) when it is behind it: a
  * bus stall. */

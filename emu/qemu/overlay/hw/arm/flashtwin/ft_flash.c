@@ -165,6 +165,20 @@ static void rescan_traps(FtH7FlashState *s, unsigned phys, bool force)
     map_traps(s, phys);
 }
 
+/* True when a word of [lo, hi) (byte offsets in physical bank phys) is in an ECC
+ * error state. */
+static bool errors_in(FtH7FlashState *s, unsigned phys, uint32_t lo, uint32_t hi)
+{
+    uint32_t ws = geom(s)->word_size, n = words_per_bank(s);
+    const uint8_t *ecc = s->ecc + (size_t)phys * n;
+    for (uint32_t w = lo / ws; w < n && w < (hi + ws - 1) / ws; w++) {
+        if (ecc[w] >= FT_FLASH_H7_WORD_SINGLE_ERROR) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Makes what the model changed visible to the CPU: translated code over the
  * dirty ranges is dropped and the ECC traps follow the new word states. The
  * ranges are kept while an operation is in flight (the data changes when it
@@ -176,7 +190,14 @@ static void flush_changes(FtH7FlashState *s)
         if (s->dirty_lo[b] >= s->dirty_hi[b]) {
             continue;
         }
-        rescan_traps(s, b, false);
+        /* word states change only where the model wrote or erased: with no
+         * trap mapped and no error there the whole-bank scan would find none
+         * (the common case, and a scan per bus write made a debugger's 2 KiB
+         * write take 10 ms) */
+        if (s->trap_count[b] > 0 || s->bank_mmio[b] ||
+            errors_in(s, b, s->dirty_lo[b], s->dirty_hi[b])) {
+            rescan_traps(s, b, false);
+        }
         /* a bank served through the model has no translated code to drop
          * (and flushing needs ROMD mode) */
         if (memory_region_is_romd(&s->bank[b].mr)) {

@@ -6,6 +6,7 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "exec/ram_addr.h"
+#include "sysemu/runstate.h"
 #include "hw/arm/flashtwin/ft_devices.h"
 
 /* memory_region_init_rom_device with qemu_ram_alloc_from_ptr instead of
@@ -31,6 +32,19 @@ void ft_time_sync(FtTime *t)
 {
     int64_t v = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) - t->origin_ns;
     advance_to(t, v > 0 ? (uint64_t)v : 0);
+    if (runstate_is_running()) {
+        t->paused = false;
+        return;
+    }
+    /* a debugger polling FLASH_SR of a halted core: the erase it started
+     * must end in host time, as on silicon */
+    int64_t host = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    if (!t->paused) {
+        t->paused = true;
+        t->paused_host_ns = host;
+        t->paused_ft_ns = ft_clock_now_ns(t->clock);
+    }
+    advance_to(t, t->paused_ft_ns + (uint64_t)(host - t->paused_host_ns));
 }
 
 void ft_time_stall_until(FtTime *t, uint64_t deadline_ns)
