@@ -118,14 +118,9 @@ static const char *outcome(const json_t *doc, const char *id)
 /* The last line of the run's stdout: the summary with the counts. */
 static void print_summary(void)
 {
-	const char *out = fx.res.out ? fx.res.out : "";
-	size_t end = strlen(out);
-	while (end > 0 && out[end - 1] == '\n')
-		end--;
-	size_t start = end;
-	while (start > 0 && out[start - 1] != '\n')
-		start--;
-	printf("\n    %.*s\n    ", (int)(end - start), out + start);
+	size_t len;
+	const char *line = ft_proc_last_line(fx.res.out, &len);
+	printf("\n    %.*s\n    ", (int)len, line);
 }
 
 /* The whole suite against one emulated board with --jobs 2: nothing fails, what cannot run is
@@ -202,7 +197,7 @@ static void test_list_gives_every_scenario_a_status(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "I01  image   elf-ptload-ram-d2-dfu"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "needs-feature-swd"));
 	CU_ASSERT(strstr(fx.res.out, "needs-feature-flash-command") ||
-	                       strstr(fx.res.out, "D14  dfu     dfu-atomic-plan"));
+	          strstr(fx.res.out, "D14  dfu     dfu-atomic-plan"));
 	const char *d05 = strstr(fx.res.out, "D05 ");
 	CU_ASSERT(d05 && strncmp(strchr(d05, '\n') - 8, "runnable", 8) == 0);
 }

@@ -14,7 +14,8 @@
  *              USB     bytes written + bytes read back at the full-speed payload ceiling,
  *                      1.216 MB/s (19 packets of 64 bytes per 1 ms frame, performance.md §2.2,
  *                      FT_USB_BUS_FS_PAYLOAD_PER_S),
- *            with the counts taken from what flashtwin reports it did (--json result). The
+ *            with the counts taken from what flashtwin reports it did (the result event, the
+ *            last line of --json). The
  *            figures are for the plan's sequence: the ROM erases and programs one operation at
  *            a time. Target: measured / floor <= 1.10.
  *   engine:  the same in real time through the DfuSe engine in this process, with the one
@@ -70,7 +71,7 @@ typedef struct paths {
 	uint8_t *bytes; /* the image, IMAGE_SIZE bytes */
 } paths;
 
-/* What one flash did, from flashtwin's --json result. */
+/* What one flash did, from flashtwin's --json result event. */
 typedef struct flash_run {
 	double seconds; /* flashtwin's wall time, process start to exit */
 	long sectors;
@@ -120,9 +121,9 @@ static bool start_emu(const paths *p, const char *timing, unsigned run, ft_proc 
 	snprintf(state, sizeof(state), "%s/state-%u", p->dir, run);
 	snprintf(out, sizeof(out), "%s/emu-%u.out", p->dir, run);
 	snprintf(err, sizeof(err), "%s/emu-%u.err", p->dir, run);
-	const char *const argv[] = {p->emu, "--board",  BOARD,         "--state",
-	                            state,  "--listen", "127.0.0.1:0", "--timing",
-	                            timing, "--quirk",  QUIRK_OFF,     "--on-leave", "exit", NULL};
+	const char *const argv[] = {p->emu,     "--board",     BOARD,      "--state", state,
+	                            "--listen", "127.0.0.1:0", "--timing", timing,    "--quirk",
+	                            QUIRK_OFF,  "--on-leave",  "exit",     NULL};
 	ft_diag diag;
 	char line[512];
 	if (ft_proc_spawn(argv, out, err, emu, &diag) != FT_OK ||
@@ -168,7 +169,9 @@ static bool flash_once(const paths *p, const char *timing, unsigned run, flash_r
 		fprintf(stderr, "bench_dfu_emu: flashtwin: %s\n", diag.message);
 		return false;
 	}
-	json_t *doc = json_loads(res.out ? res.out : "", 0, NULL);
+	size_t len;
+	const char *last = ft_proc_last_line(res.out, &len); /* the result event: the report */
+	json_t *doc = json_loadb(last, len, 0, NULL);
 	json_t *result = json_object_get(doc, "result");
 	const char *verify = json_string_value(json_object_get(result, "verify"));
 	ok = res.exit_status == 0 && emu_status == 0 && verify && strcmp(verify, "identical") == 0;
