@@ -33,8 +33,6 @@
 #define BUSID        "1-1"
 /* The longest the loop sleeps without looking at the DFU model and the stop flag. */
 #define MAX_WAIT_NS 100000000
-/* ROM events replayed per turn when the loop woke late (catch_up). */
-#define MAX_CATCH_UP 64
 /* How long QEMU gets to open its gdbstub, and to shut down after SIGTERM. */
 #define QEMU_WAIT_MS 10000
 
@@ -77,7 +75,6 @@ typedef struct emu {
 	ft_board_runtime *rt;
 	ft_dfu_bootloader *bl;
 	ft_usb_device dev;
-	uint64_t next_ns; /* when the bootloader model next needs a call (clock ns) */
 	ft_usbip_server *server;
 	uint16_t port;
 	ft_pcap *pcap;
@@ -474,7 +471,6 @@ static int start_dfu(emu *e, uint16_t port)
 		return FT_EMU_EXIT_FAILED;
 	}
 	e->dev = ft_dfu_bootloader_usb_device(e->bl);
-	e->next_ns = UINT64_MAX;
 	ft_usbip_server_config scfg = {.address = e->opt.host,
 	                               .port = port,
 	                               .busid = BUSID,
@@ -551,26 +547,12 @@ static int left_dfu(emu *e, ft_dfu_bootloader_exit why, uint32_t jump_addr)
 static int64_t wait_ns(emu *e)
 {
 	uint64_t next = ft_dfu_bootloader_poll(e->bl);
-	e->next_ns = next;
 	if (next == UINT64_MAX)
 		return MAX_WAIT_NS;
 	uint64_t now = ft_clock_now_ns(ft_board_runtime_clock(e->rt));
 	if (next <= now)
 		return 0;
 	return next - now < MAX_WAIT_NS ? (int64_t)(next - now) : MAX_WAIT_NS;
-}
-
-/* The bootloader model's steps that fell due while the loop slept past them, each run with the
- * clock held at its own deadline: the ROM starts the next flash word as the last one ends, and
- * the loop's wake-up latency must not add up over the words of a block. */
-static void catch_up(emu *e)
-{
-	ft_clock *clock = ft_board_runtime_clock(e->rt);
-	for (int i = 0; i < MAX_CATCH_UP && e->next_ns <= ft_clock_now_ns(clock); i++) {
-		ft_clock_hold(clock, e->next_ns);
-		e->next_ns = ft_dfu_bootloader_poll(e->bl);
-		ft_clock_release(clock);
-	}
 }
 
 static int serve(emu *e)
@@ -587,7 +569,6 @@ static int serve(emu *e)
 			log_diag(e, LOG_ERROR, "USB/IP server", &diag);
 			return FT_EMU_EXIT_FAILED;
 		}
-		catch_up(e);
 		if (e->pcap && !e->pcap_failed && ft_pcap_error(e->pcap, &diag) != FT_OK) {
 			log_diag(e, LOG_ERROR, "capture stopped", &diag);
 			e->pcap_failed = true;
@@ -905,6 +886,11 @@ int main(int argc, char **argv)
 	int status = parse_options(argc, argv, &e.opt);
 	if (status >= 0)
 		return status;
+	/* Bus pacing and the ROM's flash words are timed to the microsecond: without this, the
+	 * kernel lets every timed wait of the loop end up to 50 us late (its default timer slack),
+	 * which real timing would add to every transfer and every block. Best effort: only timing
+	 * depends on it. */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL);
 	signals sig;
 	if (!signals_start(&sig)) {
 		fputs("flashtwin-emu: cannot set up signal handling\n", stderr);
