@@ -213,6 +213,7 @@ ft_swd_wire *ft_swd_wire_new(const ft_swd_target *target)
 	w->halted = target->halted;
 	/* a core halted by the debugger before us: debug enabled, halt requested */
 	w->dhcsr_ctrl = w->halted ? C_DEBUGEN | C_HALT : 0;
+	w->dfsr = w->halted ? DFSR_HALTED : 0;
 	w->taps[TAP_BS].ir_len = BS_IRLEN;
 	w->taps[TAP_DP].ir_len = DP_IRLEN;
 	w->taps[TAP_BS].sh = (shreg){0, 1};
@@ -724,10 +725,51 @@ ft_error ft_swd_wire_feed(ft_swd_wire *w, const uint8_t *in, size_t n, uint8_t *
 
 /* ---- the target: a GDB server ---- */
 
+/* Quirk qemu-no-bkpt-halt: QEMU's gdbstub does not stop on a BKPT instruction (QEMU 7.2 takes
+ * it as a DebugMonitor exception, which escalates to HardFault), where a core under a debugger
+ * halts. OpenOCD's flash algorithms end on one. Before every resume the BKPT encodings
+ * (0xBExx, ARMv7-M ARM A7.7.17) in the BKPT_WINDOW bytes from PC get hardware breakpoints, taken
+ * away at the next stop: the core then halts on the instruction, as silicon does. One on a
+ * literal or the second half of a 32-bit instruction is never reached, so it is harmless. */
+#define BKPT_WINDOW 512u
+#define BKPT_MAX    16u
+
 typedef struct gdb_target {
 	ft_gdb *gdb;
 	bool running;
+	uint32_t bkpt[BKPT_MAX]; /* breakpoints set for the quirk */
+	unsigned bkpts;
 } gdb_target;
+
+static void catch_bkpts(gdb_target *t)
+{
+	uint32_t pc;
+	uint8_t code[BKPT_WINDOW];
+	ft_diag d;
+	ft_diag_clear(&d);
+	if (ft_gdb_read_reg(t->gdb, FT_GDB_PC, &pc, &d) != FT_OK)
+		return; /* nothing to catch: the resume reports what is wrong */
+	pc &= ~1u;
+	if (pc > UINT32_MAX - BKPT_WINDOW ||
+	    ft_gdb_read_mem(t->gdb, pc, code, sizeof(code), &d) != FT_OK)
+		return;
+	for (unsigned i = 0; i + 1 < sizeof(code) && t->bkpts < BKPT_MAX; i += 2) {
+		if (code[i + 1] == 0xBE &&
+		    ft_gdb_set_breakpoint(t->gdb, FT_GDB_BP_HARDWARE, pc + i, &d) == FT_OK)
+			t->bkpt[t->bkpts++] = pc + i;
+	}
+}
+
+/* The core stopped for the debugger: the quirk's breakpoints go. */
+static void stopped(gdb_target *t)
+{
+	t->running = false;
+	ft_diag d;
+	ft_diag_clear(&d);
+	for (unsigned i = 0; i < t->bkpts; i++)
+		(void)ft_gdb_clear_breakpoint(t->gdb, FT_GDB_BP_HARDWARE, t->bkpt[i], &d);
+	t->bkpts = 0;
+}
 
 /* The GDB server answers nothing but an interrupt while the core runs: stop it first. */
 static ft_error stop_for_access(gdb_target *t, bool *was_running, ft_diag *diag)
@@ -738,7 +780,7 @@ static ft_error stop_for_access(gdb_target *t, bool *was_running, ft_diag *diag)
 	ft_gdb_stop stop;
 	ft_error err = ft_gdb_interrupt(t->gdb, 2000, &stop, diag);
 	if (err == FT_OK)
-		t->running = false;
+		t->running = false; /* for a moment: the quirk's breakpoints stay */
 	return err;
 }
 
@@ -785,7 +827,10 @@ static ft_error gt_write(void *ctx, uint32_t addr, unsigned len, uint32_t value,
 static ft_error gt_halt(void *ctx, ft_diag *diag)
 {
 	bool was;
-	return stop_for_access(ctx, &was, diag);
+	ft_error err = stop_for_access(ctx, &was, diag);
+	if (err == FT_OK)
+		stopped(ctx);
+	return err;
 }
 
 static ft_error gt_resume(void *ctx, ft_diag *diag)
@@ -793,6 +838,7 @@ static ft_error gt_resume(void *ctx, ft_diag *diag)
 	gdb_target *t = ctx;
 	if (t->running)
 		return FT_OK;
+	catch_bkpts(t);
 	ft_error err = ft_gdb_resume(t->gdb, diag);
 	if (err == FT_OK)
 		t->running = true;
@@ -802,8 +848,7 @@ static ft_error gt_resume(void *ctx, ft_diag *diag)
 static ft_error gt_step(void *ctx, ft_diag *diag)
 {
 	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
+	ft_error err = gt_halt(t, diag);
 	ft_gdb_stop stop;
 	return err != FT_OK ? err : ft_gdb_step(t->gdb, &stop, diag);
 }
@@ -815,7 +860,7 @@ static ft_error gt_poll(void *ctx, bool *halted, ft_diag *diag)
 		ft_gdb_stop stop;
 		ft_error err = ft_gdb_wait_stop(t->gdb, 0, &stop, diag);
 		if (err == FT_OK)
-			t->running = false;
+			stopped(t);
 		else if (err != FT_ERR_TIMEOUT)
 			return err;
 	}
@@ -850,8 +895,7 @@ static ft_error gt_write_reg(void *ctx, ft_gdb_reg reg, uint32_t value, ft_diag 
 static ft_error gt_reset(void *ctx, bool halt, ft_diag *diag)
 {
 	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
+	ft_error err = gt_halt(t, diag);
 	if (err == FT_OK)
 		err = ft_gdb_write_u32(t->gdb, AIRCR, (VECTKEY << 16) | 0x4u, diag);
 	if (err == FT_OK && !halt)
