@@ -6,6 +6,7 @@
 #include "emu/cli/switches.h"
 #include "emu/pcap.h"
 #include "emu/qemu_run.h"
+#include "emu/swd_bridge.h"
 #include "emu/usbip/usbip_server.h"
 #include "models/dfu_bootloader.h"
 #include "models/usbip_proto.h"
@@ -55,6 +56,8 @@ typedef struct options {
 	leave_action leave; /* --on-leave */
 	char gdb_host[64];  /* --gdb: empty when absent */
 	unsigned gdb_port;
+	char swd_host[64]; /* --swd: empty when absent; QEMU's gdbstub is then private */
+	unsigned swd_port;
 	ft_emu_switches sw; /* --fault, --quirk, --option (emu/cli/switches.h) */
 } options;
 
@@ -165,6 +168,11 @@ static void usage(FILE *out)
 	      "  --gdb HOST:PORT      run the flash contents in QEMU halted at reset, with QEMU's\n"
 	      "                       gdbstub on HOST:PORT (port 0 picks a free port, which the\n"
 	      "                       ready line gives); implies --boot flash\n"
+	      "  --swd HOST:PORT      as --gdb, with QEMU's gdbstub on a private loopback port,\n"
+	      "                       behind a debug-port bridge serving OpenOCD's remote_bitbang\n"
+	      "                       protocol on HOST:PORT (an IPv4 address; port 0 picks a free\n"
+	      "                       one, which the ready line gives): OpenOCD 0.12 drives the\n"
+	      "                       STM32H7's JTAG-DP through it (docs/gdb.md)\n"
 	      "  --timing real|instant  flash operations take datasheet time on the host's clock\n"
 	      "                       (default), or complete at once\n"
 	      "  --usb-pacing full-speed|off  full-speed: every USB transfer takes the time it\n"
@@ -190,6 +198,7 @@ static void usage(FILE *out)
 	      "  flashtwin-emu: BOARD (PART rev R) ready at usbip://HOST:PORT/1-1 (state DIR)\n"
 	      "or, running the flash contents in QEMU (the UART's output follows on stdout):\n"
 	      "  flashtwin-emu: BOARD (PART) running flash in QEMU MACHINE[, gdb at HOST:PORT]\n"
+	      "  [, remote_bitbang at HOST:PORT]\n"
 	      "  (state DIR)\n"
 	      "Exit status: 0 stopped or left DFU, 1 the board could not run (state directory\n"
 	      "in use or of another board, socket, I/O), 2 bad usage, board or boot mode.\n",
@@ -256,7 +265,8 @@ static int parse_options(int argc, char **argv, options *opt)
 		OPT_QUIRK,
 		OPT_OPTION,
 		OPT_PACING,
-		OPT_GDB
+		OPT_GDB,
+		OPT_SWD
 	};
 	static const struct option longopts[] = {
 	    {"board", required_argument, NULL, OPT_BOARD},
@@ -274,6 +284,7 @@ static int parse_options(int argc, char **argv, options *opt)
 	    {"option", required_argument, NULL, OPT_OPTION},
 	    {"usb-pacing", required_argument, NULL, OPT_PACING},
 	    {"gdb", required_argument, NULL, OPT_GDB},
+	    {"swd", required_argument, NULL, OPT_SWD},
 	    {NULL, 0, NULL, 0},
 	};
 	static const char *const boots[] = {"dfu", "flash"};
@@ -298,14 +309,21 @@ static int parse_options(int argc, char **argv, options *opt)
 		case OPT_PCAP: opt->pcap = optarg; break;
 		case OPT_LISTEN:
 		case OPT_GDB:
+		case OPT_SWD:
 			if (c == OPT_LISTEN
 			        ? !parse_address(optarg, opt->host, sizeof(opt->host), &opt->port)
-			        : !parse_address(optarg, opt->gdb_host, sizeof(opt->gdb_host),
-			                         &opt->gdb_port)) {
+			    : c == OPT_GDB
+			        ? !parse_address(optarg, opt->gdb_host, sizeof(opt->gdb_host),
+			                         &opt->gdb_port)
+			        : !parse_address(optarg, opt->swd_host, sizeof(opt->swd_host),
+			                         &opt->swd_port)) {
 				fprintf(stderr,
 				        "flashtwin-emu: --%s '%s': expected HOST:PORT or "
 				        "[ADDR]:PORT with a port from 0 to 65535\n",
-				        c == OPT_LISTEN ? "listen" : "gdb", optarg);
+				        c == OPT_LISTEN ? "listen"
+				        : c == OPT_GDB  ? "gdb"
+				                        : "swd",
+				        optarg);
 				return FT_EMU_EXIT_USAGE;
 			}
 			break;
@@ -368,10 +386,19 @@ static int parse_options(int argc, char **argv, options *opt)
 	if (opt->pacing < 0)
 		opt->pacing = opt->timing == FT_CLOCK_REAL ? FT_USBIP_PACING_FULL_SPEED
 		                                           : FT_USBIP_PACING_NONE;
-	if (opt->gdb_host[0] && opt->boot == BOOT_DFU) {
-		fputs("flashtwin-emu: --gdb runs the flash contents in QEMU; it does not go with "
-		      "--boot dfu\n",
+	if (opt->swd_host[0] && opt->gdb_host[0]) {
+		fputs("flashtwin-emu: --swd serves the debug port itself; it does not go with "
+		      "--gdb\n",
 		      stderr);
+		return FT_EMU_EXIT_USAGE;
+	}
+	if (opt->swd_host[0]) /* the bridge's own GDB server, on loopback */
+		snprintf(opt->gdb_host, sizeof(opt->gdb_host), "%s", DEFAULT_HOST);
+	if (opt->gdb_host[0] && opt->boot == BOOT_DFU) {
+		fputs(
+		    "flashtwin-emu: --gdb and --swd run the flash contents in QEMU; they do not go "
+		    "with --boot dfu\n",
+		    stderr);
 		return FT_EMU_EXIT_USAGE;
 	}
 	if (opt->gdb_host[0])
@@ -705,6 +732,11 @@ static void board_name(const char *path, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)len, base);
 }
 
+static void bridge_log(void *user, const char *message)
+{
+	elog(user, LOG_INFO, "swd: %s", message);
+}
+
 /* Runs the machine of the board's part on the board's state in console mode (the UART on
  * stdout), BOOT0 = 0, until QEMU exits or SIGINT/SIGTERM (QEMU then shuts down cleanly). */
 static int run_qemu(emu *e)
@@ -762,14 +794,40 @@ static int run_qemu(emu *e)
 		}
 		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 	}
-	printf("flashtwin-emu: %s (%s) running flash in QEMU %s%s%s (state %s)\n", name, part->name,
-	       cfg.machine, cfg.gdb ? ", gdb at " : "", gdb, e->state_path);
+	ft_swd_bridge *bridge = NULL;
+	char swd[96] = "";
+	if (e->opt.swd_host[0]) {
+		char url[128];
+		snprintf(url, sizeof(url), "gdb://%s", gdb);
+		ft_swd_bridge_config bc = {.host = e->opt.swd_host,
+		                           .port = e->opt.swd_port,
+		                           .gdb = url,
+		                           .log = bridge_log,
+		                           .user = e};
+		if (ft_swd_bridge_open(&bc, &bridge, &diag) != FT_OK) {
+			fprintf(stderr, "flashtwin-emu: %s: --swd: %s%s%s\n", name, diag.origin,
+			        diag.origin[0] ? ": " : "", diag.message);
+			ft_qemu_free(q);
+			return FT_EMU_EXIT_FAILED;
+		}
+		snprintf(swd, sizeof(swd), ", remote_bitbang at %s:%u", e->opt.swd_host,
+		         ft_swd_bridge_port(bridge));
+	}
+	printf("flashtwin-emu: %s (%s) running flash in QEMU %s%s%s%s (state %s)\n", name,
+	       part->name, cfg.machine, cfg.gdb && !bridge ? ", gdb at " : "", bridge ? "" : gdb,
+	       swd, e->state_path);
 	fflush(stdout);
-	while (ft_qemu_wait(q, 100, &status, &diag) != FT_OK) {
+	while (bridge ? ft_qemu_wait(q, 0, &status, &diag) != FT_OK
+	              : ft_qemu_wait(q, 100, &status, &diag) != FT_OK) {
+		if (bridge && ft_swd_bridge_serve(bridge, 20, &diag) != FT_OK) {
+			log_diag(e, LOG_ERROR, "--swd", &diag);
+			break;
+		}
 		if (atomic_load(&e->sig->stop)) {
 			int signo = atomic_load(&e->sig->signo);
 			elog(e, LOG_INFO, "%s: stopping QEMU",
 			     signo == SIGINT ? "SIGINT" : "SIGTERM");
+			ft_swd_bridge_close(bridge);
 			ft_qemu_terminate(q);
 			if (ft_qemu_wait(q, QEMU_WAIT_MS, &status, &diag) != FT_OK)
 				elog(e, LOG_ERROR, "QEMU still running after %d ms: killed",
@@ -779,6 +837,7 @@ static int run_qemu(emu *e)
 			                                              : FT_EMU_EXIT_FAILED;
 		}
 	}
+	ft_swd_bridge_close(bridge);
 	if (status != 0)
 		elog(e, LOG_ERROR, "QEMU exited with status %d", status);
 	ft_qemu_free(q);
