@@ -4,9 +4,9 @@
 #include "emu/board_runtime.h"
 #include "emu/cli/emu_cli.h"
 #include "emu/cli/switches.h"
+#include "emu/dap_bridge.h"
 #include "emu/pcap.h"
 #include "emu/qemu_run.h"
-#include "emu/swd_bridge.h"
 #include "emu/usbip/usbip_server.h"
 #include "models/dfu_bootloader.h"
 #include "models/usbip_proto.h"
@@ -56,8 +56,9 @@ typedef struct options {
 	leave_action leave; /* --on-leave */
 	char gdb_host[64];  /* --gdb: empty when absent */
 	unsigned gdb_port;
-	char swd_host[64]; /* --swd: empty when absent; QEMU's gdbstub is then private */
-	unsigned swd_port;
+	char bitbang_host[64]; /* --remote-bitbang: empty when absent; QEMU's gdbstub is then
+	                          private */
+	unsigned bitbang_port;
 	ft_emu_switches sw; /* --fault, --quirk, --option (emu/cli/switches.h) */
 } options;
 
@@ -168,7 +169,8 @@ static void usage(FILE *out)
 	      "  --gdb HOST:PORT      run the flash contents in QEMU halted at reset, with QEMU's\n"
 	      "                       gdbstub on HOST:PORT (port 0 picks a free port, which the\n"
 	      "                       ready line gives); implies --boot flash\n"
-	      "  --swd HOST:PORT      as --gdb, with QEMU's gdbstub on a private loopback port,\n"
+	      "  --remote-bitbang HOST:PORT\n"
+	      "                       as --gdb, with QEMU's gdbstub on a private loopback port,\n"
 	      "                       behind a debug-port bridge serving OpenOCD's remote_bitbang\n"
 	      "                       protocol on HOST:PORT (an IPv4 address; port 0 picks a free\n"
 	      "                       one, which the ready line gives): OpenOCD 0.12 drives the\n"
@@ -266,7 +268,7 @@ static int parse_options(int argc, char **argv, options *opt)
 		OPT_OPTION,
 		OPT_PACING,
 		OPT_GDB,
-		OPT_SWD
+		OPT_BITBANG
 	};
 	static const struct option longopts[] = {
 	    {"board", required_argument, NULL, OPT_BOARD},
@@ -284,7 +286,7 @@ static int parse_options(int argc, char **argv, options *opt)
 	    {"option", required_argument, NULL, OPT_OPTION},
 	    {"usb-pacing", required_argument, NULL, OPT_PACING},
 	    {"gdb", required_argument, NULL, OPT_GDB},
-	    {"swd", required_argument, NULL, OPT_SWD},
+	    {"remote-bitbang", required_argument, NULL, OPT_BITBANG},
 	    {NULL, 0, NULL, 0},
 	};
 	static const char *const boots[] = {"dfu", "flash"};
@@ -309,20 +311,20 @@ static int parse_options(int argc, char **argv, options *opt)
 		case OPT_PCAP: opt->pcap = optarg; break;
 		case OPT_LISTEN:
 		case OPT_GDB:
-		case OPT_SWD:
+		case OPT_BITBANG:
 			if (c == OPT_LISTEN
 			        ? !parse_address(optarg, opt->host, sizeof(opt->host), &opt->port)
 			    : c == OPT_GDB
 			        ? !parse_address(optarg, opt->gdb_host, sizeof(opt->gdb_host),
 			                         &opt->gdb_port)
-			        : !parse_address(optarg, opt->swd_host, sizeof(opt->swd_host),
-			                         &opt->swd_port)) {
+			        : !parse_address(optarg, opt->bitbang_host,
+			                         sizeof(opt->bitbang_host), &opt->bitbang_port)) {
 				fprintf(stderr,
 				        "flashtwin-emu: --%s '%s': expected HOST:PORT or "
 				        "[ADDR]:PORT with a port from 0 to 65535\n",
 				        c == OPT_LISTEN ? "listen"
 				        : c == OPT_GDB  ? "gdb"
-				                        : "swd",
+				                        : "remote-bitbang",
 				        optarg);
 				return FT_EMU_EXIT_USAGE;
 			}
@@ -386,19 +388,20 @@ static int parse_options(int argc, char **argv, options *opt)
 	if (opt->pacing < 0)
 		opt->pacing = opt->timing == FT_CLOCK_REAL ? FT_USBIP_PACING_FULL_SPEED
 		                                           : FT_USBIP_PACING_NONE;
-	if (opt->swd_host[0] && opt->gdb_host[0]) {
-		fputs("flashtwin-emu: --swd serves the debug port itself; it does not go with "
+	if (opt->bitbang_host[0] && opt->gdb_host[0]) {
+		fputs("flashtwin-emu: --remote-bitbang serves the debug port itself; it does not "
+		      "go with "
 		      "--gdb\n",
 		      stderr);
 		return FT_EMU_EXIT_USAGE;
 	}
-	if (opt->swd_host[0]) /* the bridge's own GDB server, on loopback */
+	if (opt->bitbang_host[0]) /* the bridge's own GDB server, on loopback */
 		snprintf(opt->gdb_host, sizeof(opt->gdb_host), "%s", DEFAULT_HOST);
 	if (opt->gdb_host[0] && opt->boot == BOOT_DFU) {
-		fputs(
-		    "flashtwin-emu: --gdb and --swd run the flash contents in QEMU; they do not go "
-		    "with --boot dfu\n",
-		    stderr);
+		fputs("flashtwin-emu: --gdb and --remote-bitbang run the flash contents in QEMU; "
+		      "they do not go "
+		      "with --boot dfu\n",
+		      stderr);
 		return FT_EMU_EXIT_USAGE;
 	}
 	if (opt->gdb_host[0])
@@ -734,7 +737,7 @@ static void board_name(const char *path, char *out, size_t cap)
 
 static void bridge_log(void *user, const char *message)
 {
-	elog(user, LOG_INFO, "swd: %s", message);
+	elog(user, LOG_INFO, "remote_bitbang: %s", message);
 }
 
 /* Runs the machine of the board's part on the board's state in console mode (the UART on
@@ -794,24 +797,24 @@ static int run_qemu(emu *e)
 		}
 		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 	}
-	ft_swd_bridge *bridge = NULL;
+	ft_dap_bridge *bridge = NULL;
 	char swd[96] = "";
-	if (e->opt.swd_host[0]) {
+	if (e->opt.bitbang_host[0]) {
 		char url[128];
 		snprintf(url, sizeof(url), "gdb://%s", gdb);
-		ft_swd_bridge_config bc = {.host = e->opt.swd_host,
-		                           .port = e->opt.swd_port,
+		ft_dap_bridge_config bc = {.host = e->opt.bitbang_host,
+		                           .port = e->opt.bitbang_port,
 		                           .gdb = url,
 		                           .log = bridge_log,
 		                           .user = e};
-		if (ft_swd_bridge_open(&bc, &bridge, &diag) != FT_OK) {
-			fprintf(stderr, "flashtwin-emu: %s: --swd: %s%s%s\n", name, diag.origin,
-			        diag.origin[0] ? ": " : "", diag.message);
+		if (ft_dap_bridge_open(&bc, &bridge, &diag) != FT_OK) {
+			fprintf(stderr, "flashtwin-emu: %s: --remote-bitbang: %s%s%s\n", name,
+			        diag.origin, diag.origin[0] ? ": " : "", diag.message);
 			ft_qemu_free(q);
 			return FT_EMU_EXIT_FAILED;
 		}
-		snprintf(swd, sizeof(swd), ", remote_bitbang at %s:%u", e->opt.swd_host,
-		         ft_swd_bridge_port(bridge));
+		snprintf(swd, sizeof(swd), ", remote_bitbang at %s:%u", e->opt.bitbang_host,
+		         ft_dap_bridge_port(bridge));
 	}
 	printf("flashtwin-emu: %s (%s) running flash in QEMU %s%s%s%s (state %s)\n", name,
 	       part->name, cfg.machine, cfg.gdb && !bridge ? ", gdb at " : "", bridge ? "" : gdb,
@@ -819,15 +822,15 @@ static int run_qemu(emu *e)
 	fflush(stdout);
 	while (bridge ? ft_qemu_wait(q, 0, &status, &diag) != FT_OK
 	              : ft_qemu_wait(q, 100, &status, &diag) != FT_OK) {
-		if (bridge && ft_swd_bridge_serve(bridge, 20, &diag) != FT_OK) {
-			log_diag(e, LOG_ERROR, "--swd", &diag);
+		if (bridge && ft_dap_bridge_serve(bridge, 20, &diag) != FT_OK) {
+			log_diag(e, LOG_ERROR, "--remote-bitbang", &diag);
 			break;
 		}
 		if (atomic_load(&e->sig->stop)) {
 			int signo = atomic_load(&e->sig->signo);
 			elog(e, LOG_INFO, "%s: stopping QEMU",
 			     signo == SIGINT ? "SIGINT" : "SIGTERM");
-			ft_swd_bridge_close(bridge);
+			ft_dap_bridge_close(bridge);
 			ft_qemu_terminate(q);
 			if (ft_qemu_wait(q, QEMU_WAIT_MS, &status, &diag) != FT_OK)
 				elog(e, LOG_ERROR, "QEMU still running after %d ms: killed",
@@ -837,7 +840,7 @@ static int run_qemu(emu *e)
 			                                              : FT_EMU_EXIT_FAILED;
 		}
 	}
-	ft_swd_bridge_close(bridge);
+	ft_dap_bridge_close(bridge);
 	if (status != 0)
 		elog(e, LOG_ERROR, "QEMU exited with status %d", status);
 	ft_qemu_free(q);

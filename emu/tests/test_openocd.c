@@ -1,6 +1,6 @@
-/* Debian's OpenOCD 0.12, unmodified, against an emulated NUCLEO-H743ZI2: flashtwin-emu --swd
- * serves the STM32H7 debug port over OpenOCD's remote_bitbang protocol (JTAG: 0.12's
- * remote_bitbang has no SWD), OpenOCD runs target/stm32h7x.cfg on it, and
+/* Debian's OpenOCD 0.12, unmodified, against an emulated NUCLEO-H743ZI2: flashtwin-emu
+ * --remote-bitbang serves the STM32H7 debug port over OpenOCD's remote_bitbang protocol (JTAG:
+ * 0.12's remote_bitbang has no SWD), OpenOCD runs target/stm32h7x.cfg on it, and
  *  - OpenOCD scans the chain, examines the Cortex-M7 and reads DBGMCU_IDCODE;
  *  - flashtwin's GDB client identifies, programs and reads option bytes through OpenOCD's own
  *    GDB server; the bytes land in the board's flash (its state file);
@@ -70,7 +70,8 @@ static void teardown(void)
 		nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* Starts flashtwin-emu --swd 127.0.0.1:0 on a fresh state; the bridge's port in g_bitbang. */
+/* Starts flashtwin-emu --remote-bitbang 127.0.0.1:0 on a fresh state; the bridge's port in
+ * g_bitbang. */
 static bool start_emu(void)
 {
 	char emu[PATH_MAX], state[128], out[128], err[128], line[512];
@@ -78,8 +79,9 @@ static bool start_emu(void)
 	snprintf(state, sizeof(state), "%s/state", g_dir);
 	snprintf(out, sizeof(out), "%s/emu.out", g_dir);
 	snprintf(err, sizeof(err), "%s/emu.err", g_dir);
-	const char *const argv[] = {emu,     "--board",     "nucleo-h743zi2", "--state", state,
-	                            "--swd", "127.0.0.1:0", "--timing",       "instant", NULL};
+	const char *const argv[] = {
+	    emu,           "--board",  "nucleo-h743zi2", "--state", state, "--remote-bitbang",
+	    "127.0.0.1:0", "--timing", "instant",        NULL};
 	static const char key[] = ", remote_bitbang at 127.0.0.1:";
 	ft_diag diag;
 	if (ft_proc_spawn(argv, out, err, &g_emu, &diag) != FT_OK ||
@@ -200,7 +202,7 @@ static void assert_flash_holds_fixture(void)
 static void test_openocd_scans_the_chain_and_reads_dbgmcu_idcode(void)
 {
 	if (!start_emu()) {
-		CU_FAIL("flashtwin-emu --swd did not start");
+		CU_FAIL("flashtwin-emu --remote-bitbang did not start");
 		return;
 	}
 	ft_proc_result res;
@@ -219,7 +221,7 @@ static void test_flashtwin_programs_through_openocd_gdb_server(void)
 {
 	unsigned port = start_emu() ? start_openocd_gdb_server() : 0;
 	if (port == 0) {
-		CU_FAIL("flashtwin-emu --swd or openocd did not start");
+		CU_FAIL("flashtwin-emu --remote-bitbang or openocd did not start");
 		return;
 	}
 	char url[64], image[PATH_MAX];
@@ -239,7 +241,7 @@ static void test_flashtwin_programs_through_openocd_gdb_server(void)
 static void test_openocd_flash_driver_runs_its_algorithm_on_the_core(void)
 {
 	if (!start_emu()) {
-		CU_FAIL("flashtwin-emu --swd did not start");
+		CU_FAIL("flashtwin-emu --remote-bitbang did not start");
 		return;
 	}
 	char cmds[2 * sizeof(g_build) + 256];

@@ -28,8 +28,8 @@
  * Threading: one thread drives a bridge. Library code: never prints; log lines go to the
  * config's callback.
  */
-#ifndef FT_SWD_BRIDGE_H
-#define FT_SWD_BRIDGE_H
+#ifndef FT_DAP_BRIDGE_H
+#define FT_DAP_BRIDGE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -41,7 +41,7 @@
 /* What the bridge needs from the core it debugs. Every member returns FT_OK or an error with
  * diag filled; an error turns into a sticky error (STICKYERR) on the debug port, as a bus fault
  * does on silicon. ctx is the table's user pointer. */
-typedef struct ft_swd_target_ops {
+typedef struct ft_dap_target_ops {
 	/* A len-byte access (1, 2 or 4, naturally aligned) at addr, little-endian in *value. */
 	ft_error (*read)(void *ctx, uint32_t addr, unsigned len, uint32_t *value, ft_diag *diag);
 	ft_error (*write)(void *ctx, uint32_t addr, unsigned len, uint32_t value, ft_diag *diag);
@@ -59,58 +59,58 @@ typedef struct ft_swd_target_ops {
 	ft_error (*reset)(void *ctx, bool halt, ft_diag *diag);
 	/* A hardware breakpoint at addr set or cleared. */
 	ft_error (*breakpoint)(void *ctx, uint32_t addr, bool set, ft_diag *diag);
-} ft_swd_target_ops;
+} ft_dap_target_ops;
 
-typedef struct ft_swd_target {
-	const ft_swd_target_ops *ops;
+typedef struct ft_dap_target {
+	const ft_dap_target_ops *ops;
 	void *ctx;
 	bool halted; /* the core's state when the wire starts */
-} ft_swd_target;
+} ft_dap_target;
 
 /* One connection's wire state: TAP controllers, DP, APs, the core-debug translation. */
-typedef struct ft_swd_wire ft_swd_wire;
+typedef struct ft_dap_wire ft_dap_wire;
 
 /* A wire for target (copied; its ctx must outlive the wire). Returns NULL without memory. */
-ft_swd_wire *ft_swd_wire_new(const ft_swd_target *target);
-void ft_swd_wire_free(ft_swd_wire *w);
+ft_dap_wire *ft_dap_wire_new(const ft_dap_target *target);
+void ft_dap_wire_free(ft_dap_wire *w);
 
 /* Feeds n bytes of the peer's stream. Answers ('0'/'1' per 'R') go to out, which must hold n
  * bytes; *out_len receives their count. *quit is set when the peer sent 'Q' (the bytes after it
  * are not read). Returns FT_OK, or FT_ERR_PROTOCOL for a byte outside the protocol (diag names
  * it and its offset): the caller closes the connection. Target errors do not end the feed: they
  * are sticky errors the peer reads in CTRL/STAT. */
-ft_error ft_swd_wire_feed(ft_swd_wire *w, const uint8_t *in, size_t n, uint8_t *out,
+ft_error ft_dap_wire_feed(ft_dap_wire *w, const uint8_t *in, size_t n, uint8_t *out,
                           size_t *out_len, bool *quit, ft_diag *diag);
 
 /* The target errors met so far (the last one's diag in *last when non-NULL). */
-unsigned ft_swd_wire_target_errors(const ft_swd_wire *w, ft_diag *last);
+unsigned ft_dap_wire_target_errors(const ft_dap_wire *w, ft_diag *last);
 
-typedef struct ft_swd_bridge ft_swd_bridge;
+typedef struct ft_dap_bridge ft_dap_bridge;
 
-typedef struct ft_swd_bridge_config {
+typedef struct ft_dap_bridge_config {
 	const char *host; /* numeric IPv4 address to listen on; NULL: 127.0.0.1 */
-	unsigned port;    /* 0: a free port (ft_swd_bridge_port says which) */
+	unsigned port;    /* 0: a free port (ft_dap_bridge_port says which) */
 	const char *gdb;  /* the GDB server of the board: "gdb://127.0.0.1:PORT" */
 	/* Log lines (connections, closes with their reason, target errors). Optional. */
 	void (*log)(void *user, const char *message);
 	void *user;
-} ft_swd_bridge_config;
+} ft_dap_bridge_config;
 
 /* Connects to the GDB server (the core must be halted: QEMU -S) and listens. Returns FT_OK with
  * *out; ft_gdb_open's errors; FT_ERR_INVALID_ARG (bad host); FT_ERR_IO (socket, bind, listen). */
-ft_error ft_swd_bridge_open(const ft_swd_bridge_config *config, ft_swd_bridge **out, ft_diag *diag);
+ft_error ft_dap_bridge_open(const ft_dap_bridge_config *config, ft_dap_bridge **out, ft_diag *diag);
 
 /* The TCP port the bridge listens on. */
-unsigned ft_swd_bridge_port(const ft_swd_bridge *b);
+unsigned ft_dap_bridge_port(const ft_dap_bridge *b);
 
 /* Waits up to timeout_ms for a connection or bytes and serves them: one peer at a time (a
  * second is refused while one is served), every byte answered before returning. A peer that
  * breaks the protocol is disconnected with the reason logged. Returns FT_OK; FT_ERR_IO when the
  * listening socket fails. */
-ft_error ft_swd_bridge_serve(ft_swd_bridge *b, int timeout_ms, ft_diag *diag);
+ft_error ft_dap_bridge_serve(ft_dap_bridge *b, int timeout_ms, ft_diag *diag);
 
 /* Closes the peer, the listening socket and the GDB session (without detaching: the core stays
  * as it is). NULL is allowed. */
-void ft_swd_bridge_close(ft_swd_bridge *b);
+void ft_dap_bridge_close(ft_dap_bridge *b);
 
 #endif

@@ -1,10 +1,10 @@
-/* Fuzzes the debug-port bridge's wire (emu/swd_bridge.h): the input is the byte stream of a
+/* Fuzzes the debug-port bridge's wire (emu/dap_bridge.h): the input is the byte stream of a
  * remote_bitbang peer, fed to a fresh wire whose target is a 4 KiB memory (every address maps
  * into it), a register file and a run state. Bytes below 0xF0 are mapped onto the JTAG commands
  * ('0'..'7', 'R') so most inputs drive the TAPs, the DP and the APs deep; bytes from 0xF0 on go
  * as one of 16 others by their low nibble (resets, LED, sleep, quit, bytes outside the protocol)
  * (hostile input: the feed must refuse it cleanly). Any crash or sanitizer report is a finding. */
-#include "emu/swd_bridge.h"
+#include "emu/dap_bridge.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +104,7 @@ static ft_error f_breakpoint(void *ctx, uint32_t addr, bool set, ft_diag *diag)
 	return outcome(ctx, diag);
 }
 
-static const ft_swd_target_ops fake_ops = {f_read, f_write,    f_halt,      f_resume, f_step,
+static const ft_dap_target_ops fake_ops = {f_read, f_write,    f_halt,      f_resume, f_step,
                                            f_poll, f_read_reg, f_write_reg, f_reset,  f_breakpoint};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -114,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static const uint8_t others[16] = "rstuBbZzQ\x00\xff!A~#\n";
 	static fake f;
 	memset(&f, 0, sizeof(f));
-	ft_swd_wire *w = ft_swd_wire_new(&(ft_swd_target){&fake_ops, &f, true});
+	ft_dap_wire *w = ft_dap_wire_new(&(ft_dap_target){&fake_ops, &f, true});
 	if (!w)
 		return 0;
 	uint8_t *in = malloc(size + 1), *out = malloc(size + 1);
@@ -126,12 +126,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bool quit;
 		ft_diag diag;
 		ft_diag_clear(&diag);
-		if (ft_swd_wire_feed(w, in, size, out, &out_len, &quit, &diag) == FT_OK &&
+		if (ft_dap_wire_feed(w, in, size, out, &out_len, &quit, &diag) == FT_OK &&
 		    out_len > size)
 			abort();
 	}
 	free(in);
 	free(out);
-	ft_swd_wire_free(w);
+	ft_dap_wire_free(w);
 	return 0;
 }

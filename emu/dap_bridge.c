@@ -1,6 +1,6 @@
-/* The debug-port bridge (swd_bridge.h): JTAG TAP controllers, the JTAG-DP, two MEM-APs, the
+/* The debug-port bridge (dap_bridge.h): JTAG TAP controllers, the JTAG-DP, two MEM-APs, the
  * core-debug translation, a GDB-backed target and the remote_bitbang TCP server. */
-#include "emu/swd_bridge.h"
+#include "emu/dap_bridge.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -184,8 +184,8 @@ typedef struct mem_ap {
 	uint32_t csw, tar;
 } mem_ap;
 
-struct ft_swd_wire {
-	ft_swd_target target;
+struct ft_dap_wire {
+	ft_dap_target target;
 	bool tck, tms, tdi;
 	tap_state state;
 	tap taps[TAP_COUNT];
@@ -204,9 +204,9 @@ struct ft_swd_wire {
 	ft_diag last_error;
 };
 
-ft_swd_wire *ft_swd_wire_new(const ft_swd_target *target)
+ft_dap_wire *ft_dap_wire_new(const ft_dap_target *target)
 {
-	ft_swd_wire *w = calloc(1, sizeof(*w));
+	ft_dap_wire *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
 	w->target = *target;
@@ -224,12 +224,12 @@ ft_swd_wire *ft_swd_wire_new(const ft_swd_target *target)
 	return w;
 }
 
-void ft_swd_wire_free(ft_swd_wire *w)
+void ft_dap_wire_free(ft_dap_wire *w)
 {
 	free(w);
 }
 
-unsigned ft_swd_wire_target_errors(const ft_swd_wire *w, ft_diag *last)
+unsigned ft_dap_wire_target_errors(const ft_dap_wire *w, ft_diag *last)
 {
 	if (last)
 		*last = w->last_error;
@@ -237,7 +237,7 @@ unsigned ft_swd_wire_target_errors(const ft_swd_wire *w, ft_diag *last)
 }
 
 /* A failed target access: a sticky error on the DP, the diag kept for the log. */
-static void target_failed(ft_swd_wire *w, const ft_diag *d)
+static void target_failed(ft_dap_wire *w, const ft_diag *d)
 {
 	w->ctrl_stat |= CS_STICKYERR;
 	w->target_errors++;
@@ -252,7 +252,7 @@ static void target_failed(ft_swd_wire *w, const ft_diag *d)
 			target_failed((w), &call_diag_);                                           \
 	} while (0)
 
-static void target_halt(ft_swd_wire *w)
+static void target_halt(ft_dap_wire *w)
 {
 	ft_diag d;
 	ft_diag_clear(&d);
@@ -262,7 +262,7 @@ static void target_halt(ft_swd_wire *w)
 		w->halted = true;
 }
 
-static void target_run(ft_swd_wire *w, bool step)
+static void target_run(ft_dap_wire *w, bool step)
 {
 	ft_diag d;
 	ft_diag_clear(&d);
@@ -275,7 +275,7 @@ static void target_run(ft_swd_wire *w, bool step)
 }
 
 /* A running core may have stopped at a breakpoint. */
-static void poll_core(ft_swd_wire *w)
+static void poll_core(ft_dap_wire *w)
 {
 	if (w->halted)
 		return;
@@ -310,7 +310,7 @@ static ft_gdb_reg regsel_reg(uint32_t sel)
 static const ft_gdb_reg special_regs[4] = {FT_GDB_PRIMASK, FT_GDB_BASEPRI, FT_GDB_FAULTMASK,
                                            FT_GDB_CONTROL};
 
-static uint32_t read_reg(ft_swd_wire *w, ft_gdb_reg reg)
+static uint32_t read_reg(ft_dap_wire *w, ft_gdb_reg reg)
 {
 	uint32_t v = 0;
 	ft_diag d;
@@ -321,7 +321,7 @@ static uint32_t read_reg(ft_swd_wire *w, ft_gdb_reg reg)
 	return err == FT_OK ? v : 0;
 }
 
-static void write_reg(ft_swd_wire *w, ft_gdb_reg reg, uint32_t v)
+static void write_reg(ft_dap_wire *w, ft_gdb_reg reg, uint32_t v)
 {
 	ft_diag d;
 	ft_diag_clear(&d);
@@ -330,7 +330,7 @@ static void write_reg(ft_swd_wire *w, ft_gdb_reg reg, uint32_t v)
 		target_failed(w, &d);
 }
 
-static void dcrsr_write(ft_swd_wire *w, uint32_t v)
+static void dcrsr_write(ft_dap_wire *w, uint32_t v)
 {
 	uint32_t sel = v & DCRSR_REGSEL;
 	bool wr = (v & DCRSR_REGWNR) != 0;
@@ -357,7 +357,7 @@ static void dcrsr_write(ft_swd_wire *w, uint32_t v)
 		w->dcrdr = read_reg(w, reg);
 }
 
-static void dhcsr_write(ft_swd_wire *w, uint32_t v)
+static void dhcsr_write(ft_dap_wire *w, uint32_t v)
 {
 	if (v >> 16 != DBGKEY)
 		return; /* writes without the key are ignored (ARMv7-M ARM C1.6.2) */
@@ -373,7 +373,7 @@ static void dhcsr_write(ft_swd_wire *w, uint32_t v)
 	}
 }
 
-static uint32_t dhcsr_read(ft_swd_wire *w)
+static uint32_t dhcsr_read(ft_dap_wire *w)
 {
 	poll_core(w);
 	uint32_t v = w->dhcsr_ctrl | S_REGRDY | (w->halted ? S_HALT : S_RETIRE_ST) |
@@ -382,7 +382,7 @@ static uint32_t dhcsr_read(ft_swd_wire *w)
 	return v;
 }
 
-static void aircr_write(ft_swd_wire *w, uint32_t v)
+static void aircr_write(ft_dap_wire *w, uint32_t v)
 {
 	if (v >> 16 != VECTKEY || !(v & AIRCR_RESETS)) {
 		CALL(w, write, AIRCR, 4, v);
@@ -403,7 +403,7 @@ static void aircr_write(ft_swd_wire *w, uint32_t v)
 }
 
 /* The breakpoints the FPB asks for, made so at the target. */
-static void sync_breakpoints(ft_swd_wire *w)
+static void sync_breakpoints(ft_dap_wire *w)
 {
 	for (unsigned i = 0; i < FPB_COMPS; i++) {
 		bool on = w->fp_enable && (w->fp_comp[i] & 1u);
@@ -440,7 +440,7 @@ static uint32_t rom_read(uint32_t off)
 }
 
 /* A register the bridge keeps itself (AP0 view): true when addr is one, *value read. */
-static bool local_read(ft_swd_wire *w, uint32_t addr, uint32_t *value)
+static bool local_read(ft_dap_wire *w, uint32_t addr, uint32_t *value)
 {
 	switch (addr) {
 	case DHCSR: *value = dhcsr_read(w); return true;
@@ -475,7 +475,7 @@ static bool local_read(ft_swd_wire *w, uint32_t addr, uint32_t *value)
 	return false;
 }
 
-static bool local_write(ft_swd_wire *w, uint32_t addr, uint32_t v)
+static bool local_write(ft_dap_wire *w, uint32_t addr, uint32_t v)
 {
 	switch (addr) {
 	case DHCSR: dhcsr_write(w, v); return true;
@@ -504,7 +504,7 @@ static bool local_write(ft_swd_wire *w, uint32_t addr, uint32_t v)
 }
 
 /* A word-aligned register access of the bridge's own, or a bus access through the target. */
-static uint32_t bus_read(ft_swd_wire *w, unsigned apsel, uint32_t addr, unsigned len)
+static uint32_t bus_read(ft_dap_wire *w, unsigned apsel, uint32_t addr, unsigned len)
 {
 	uint32_t v = 0;
 	if (apsel == 2) {
@@ -519,7 +519,7 @@ static uint32_t bus_read(ft_swd_wire *w, unsigned apsel, uint32_t addr, unsigned
 	return v;
 }
 
-static void bus_write(ft_swd_wire *w, unsigned apsel, uint32_t addr, unsigned len, uint32_t v)
+static void bus_write(ft_dap_wire *w, unsigned apsel, uint32_t addr, unsigned len, uint32_t v)
 {
 	if (apsel == 2) {
 		if (addr - AP2_DBGMCU < DBGMCU_SPAN)
@@ -540,7 +540,7 @@ static void bus_write(ft_swd_wire *w, unsigned apsel, uint32_t addr, unsigned le
 }
 
 /* DRW: the access at TAR in CSW's size, data in the byte lanes of TAR (ADIv5 §7.2.3). */
-static uint32_t drw_access(ft_swd_wire *w, unsigned apsel, bool rnw, uint32_t data)
+static uint32_t drw_access(ft_dap_wire *w, unsigned apsel, bool rnw, uint32_t data)
 {
 	mem_ap *ap = &w->ap[apsel];
 	unsigned size = ap->csw & CSW_SIZE;
@@ -558,7 +558,7 @@ static uint32_t drw_access(ft_swd_wire *w, unsigned apsel, bool rnw, uint32_t da
 	return out;
 }
 
-static uint32_t ap_access(ft_swd_wire *w, uint32_t reg, bool rnw, uint32_t data)
+static uint32_t ap_access(ft_dap_wire *w, uint32_t reg, bool rnw, uint32_t data)
 {
 	unsigned apsel = w->select >> 24;
 	if (apsel != 0 && apsel != 2)
@@ -592,7 +592,7 @@ static uint32_t ap_access(ft_swd_wire *w, uint32_t reg, bool rnw, uint32_t data)
 	return 0;
 }
 
-static uint32_t dp_access(ft_swd_wire *w, uint32_t a, bool rnw, uint32_t data)
+static uint32_t dp_access(ft_dap_wire *w, uint32_t a, bool rnw, uint32_t data)
 {
 	switch (a) {
 	case DP_CTRL_STAT:
@@ -613,7 +613,7 @@ static uint32_t dp_access(ft_swd_wire *w, uint32_t a, bool rnw, uint32_t data)
 }
 
 /* Update-DR of the DP TAP: one DPACC/APACC/ABORT transaction. */
-static void dp_update(ft_swd_wire *w)
+static void dp_update(ft_dap_wire *w)
 {
 	tap *t = &w->taps[TAP_DP];
 	if (t->ir != IR_DPACC && t->ir != IR_APACC)
@@ -634,7 +634,7 @@ static void dp_update(ft_swd_wire *w)
 		w->result = v;
 }
 
-static void capture_dr(ft_swd_wire *w)
+static void capture_dr(ft_dap_wire *w)
 {
 	tap *bs = &w->taps[TAP_BS];
 	bs->sh = bs->ir == BS_BYPASS ? (shreg){0, 1} : (shreg){BS_IDCODE, 32};
@@ -649,7 +649,7 @@ static void capture_dr(ft_swd_wire *w)
 }
 
 /* One bit through the chain: TDI in above the boundary-scan TAP, TDO out of the DP's bit 0. */
-static void shift(ft_swd_wire *w)
+static void shift(ft_dap_wire *w)
 {
 	tap *bs = &w->taps[TAP_BS], *dp = &w->taps[TAP_DP];
 	uint64_t between = bs->sh.bits & 1u;
@@ -657,14 +657,14 @@ static void shift(ft_swd_wire *w)
 	bs->sh.bits = (bs->sh.bits >> 1) | ((uint64_t)w->tdi << (bs->sh.len - 1));
 }
 
-static void tap_reset(ft_swd_wire *w)
+static void tap_reset(ft_dap_wire *w)
 {
 	w->taps[TAP_BS].ir = 1;
 	w->taps[TAP_DP].ir = IR_IDCODE;
 }
 
 /* A rising TCK edge. */
-static void clock(ft_swd_wire *w)
+static void clock(ft_dap_wire *w)
 {
 	if (w->state == SHIFT_DR || w->state == SHIFT_IR)
 		shift(w);
@@ -685,12 +685,12 @@ static void clock(ft_swd_wire *w)
 	}
 }
 
-static bool tdo(const ft_swd_wire *w)
+static bool tdo(const ft_dap_wire *w)
 {
 	return (w->state == SHIFT_DR || w->state == SHIFT_IR) && (w->taps[TAP_DP].sh.bits & 1u);
 }
 
-ft_error ft_swd_wire_feed(ft_swd_wire *w, const uint8_t *in, size_t n, uint8_t *out,
+ft_error ft_dap_wire_feed(ft_dap_wire *w, const uint8_t *in, size_t n, uint8_t *out,
                           size_t *out_len, bool *quit, ft_diag *diag)
 {
 	*out_len = 0;
@@ -915,7 +915,7 @@ static ft_error gt_breakpoint(void *ctx, uint32_t addr, bool set, ft_diag *diag)
 	return restart(t, was, err, diag);
 }
 
-static const ft_swd_target_ops gdb_target_ops = {
+static const ft_dap_target_ops gdb_target_ops = {
     .read = gt_read,
     .write = gt_write,
     .halt = gt_halt,
@@ -930,18 +930,18 @@ static const ft_swd_target_ops gdb_target_ops = {
 
 /* ---- the server ---- */
 
-struct ft_swd_bridge {
-	ft_swd_bridge_config config;
+struct ft_dap_bridge {
+	ft_dap_bridge_config config;
 	gdb_target target;
 	int listen_fd, peer_fd;
 	unsigned port;
-	ft_swd_wire *wire;
+	ft_dap_wire *wire;
 	unsigned peers; /* connections served, for log lines */
 };
 
-static void blog(const ft_swd_bridge *b, const char *fmt, ...)
+static void blog(const ft_dap_bridge *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static void blog(const ft_swd_bridge *b, const char *fmt, ...)
+static void blog(const ft_dap_bridge *b, const char *fmt, ...)
 {
 	if (!b->config.log)
 		return;
@@ -953,19 +953,19 @@ static void blog(const ft_swd_bridge *b, const char *fmt, ...)
 	b->config.log(b->config.user, line);
 }
 
-ft_error ft_swd_bridge_open(const ft_swd_bridge_config *config, ft_swd_bridge **out, ft_diag *diag)
+ft_error ft_dap_bridge_open(const ft_dap_bridge_config *config, ft_dap_bridge **out, ft_diag *diag)
 {
 	*out = NULL;
 	const char *host = config->host ? config->host : "127.0.0.1";
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)config->port)};
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 || config->port > 65535 || !config->gdb)
-		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "swd bridge",
+		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "debug-port bridge",
 		                   "listen on %s:%u for gdb %s: expected a numeric IPv4 address, a "
 		                   "port and a GDB server",
 		                   host, config->port, config->gdb ? config->gdb : "(none)");
-	ft_swd_bridge *b = calloc(1, sizeof(*b));
+	ft_dap_bridge *b = calloc(1, sizeof(*b));
 	if (!b)
-		return ft_diag_set(diag, FT_ERR_NO_MEM, "swd bridge", "out of memory");
+		return ft_diag_set(diag, FT_ERR_NO_MEM, "debug-port bridge", "out of memory");
 	b->config = *config;
 	b->listen_fd = b->peer_fd = -1;
 	ft_error err = ft_gdb_open(config->gdb, NULL, &b->target.gdb, diag);
@@ -981,9 +981,9 @@ ft_error ft_swd_bridge_open(const ft_swd_bridge_config *config, ft_swd_bridge **
 	    bind(b->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
 	    listen(b->listen_fd, 1) != 0 ||
 	    getsockname(b->listen_fd, (struct sockaddr *)&sa, &len) != 0) {
-		ft_diag_set(diag, FT_ERR_IO, "swd bridge", "listen on %s:%u: %s", host,
+		ft_diag_set(diag, FT_ERR_IO, "debug-port bridge", "listen on %s:%u: %s", host,
 		            config->port, strerror(errno));
-		ft_swd_bridge_close(b);
+		ft_dap_bridge_close(b);
 		return FT_ERR_IO;
 	}
 	b->port = ntohs(sa.sin_port);
@@ -991,24 +991,24 @@ ft_error ft_swd_bridge_open(const ft_swd_bridge_config *config, ft_swd_bridge **
 	return FT_OK;
 }
 
-unsigned ft_swd_bridge_port(const ft_swd_bridge *b)
+unsigned ft_dap_bridge_port(const ft_dap_bridge *b)
 {
 	return b->port;
 }
 
-static void drop_peer(ft_swd_bridge *b, const char *why)
+static void drop_peer(ft_dap_bridge *b, const char *why)
 {
 	ft_diag last;
-	unsigned errors = b->wire ? ft_swd_wire_target_errors(b->wire, &last) : 0;
+	unsigned errors = b->wire ? ft_dap_wire_target_errors(b->wire, &last) : 0;
 	blog(b, "connection %u closed: %s (%u target errors%s%s)", b->peers, why, errors,
 	     errors ? "; last: " : "", errors ? last.message : "");
 	close(b->peer_fd);
 	b->peer_fd = -1;
-	ft_swd_wire_free(b->wire);
+	ft_dap_wire_free(b->wire);
 	b->wire = NULL;
 }
 
-static void accept_peer(ft_swd_bridge *b)
+static void accept_peer(ft_dap_bridge *b)
 {
 	int fd = accept(b->listen_fd, NULL, NULL);
 	if (fd < 0)
@@ -1021,7 +1021,7 @@ static void accept_peer(ft_swd_bridge *b)
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	b->wire =
-	    ft_swd_wire_new(&(ft_swd_target){&gdb_target_ops, &b->target, !b->target.running});
+	    ft_dap_wire_new(&(ft_dap_target){&gdb_target_ops, &b->target, !b->target.running});
 	if (!b->wire) {
 		close(fd);
 		blog(b, "connection refused: out of memory");
@@ -1046,7 +1046,7 @@ static bool send_all(int fd, const uint8_t *p, size_t n)
 	return true;
 }
 
-static void serve_peer(ft_swd_bridge *b)
+static void serve_peer(ft_dap_bridge *b)
 {
 	uint8_t in[FEED_CHUNK], out[FEED_CHUNK];
 	ssize_t n = recv(b->peer_fd, in, sizeof(in), 0);
@@ -1060,7 +1060,7 @@ static void serve_peer(ft_swd_bridge *b)
 	bool quit;
 	ft_diag d;
 	ft_diag_clear(&d);
-	if (ft_swd_wire_feed(b->wire, in, (size_t)n, out, &out_len, &quit, &d) != FT_OK) {
+	if (ft_dap_wire_feed(b->wire, in, (size_t)n, out, &out_len, &quit, &d) != FT_OK) {
 		drop_peer(b, d.message);
 		return;
 	}
@@ -1070,16 +1070,16 @@ static void serve_peer(ft_swd_bridge *b)
 		drop_peer(b, "the peer quit");
 }
 
-ft_error ft_swd_bridge_serve(ft_swd_bridge *b, int timeout_ms, ft_diag *diag)
+ft_error ft_dap_bridge_serve(ft_dap_bridge *b, int timeout_ms, ft_diag *diag)
 {
 	struct pollfd p[2] = {{b->listen_fd, POLLIN, 0}, {b->peer_fd, POLLIN, 0}};
 	int r = poll(p, b->peer_fd >= 0 ? 2 : 1, timeout_ms);
 	if (r < 0 && errno != EINTR)
-		return ft_diag_set(diag, FT_ERR_IO, "swd bridge", "poll: %s", strerror(errno));
+		return ft_diag_set(diag, FT_ERR_IO, "debug-port bridge", "poll: %s", strerror(errno));
 	if (r <= 0)
 		return FT_OK;
 	if (p[0].revents & (POLLERR | POLLNVAL))
-		return ft_diag_set(diag, FT_ERR_IO, "swd bridge", "the listening socket failed");
+		return ft_diag_set(diag, FT_ERR_IO, "debug-port bridge", "the listening socket failed");
 	if (b->peer_fd >= 0 && p[1].revents)
 		serve_peer(b);
 	if (p[0].revents & POLLIN)
@@ -1087,7 +1087,7 @@ ft_error ft_swd_bridge_serve(ft_swd_bridge *b, int timeout_ms, ft_diag *diag)
 	return FT_OK;
 }
 
-void ft_swd_bridge_close(ft_swd_bridge *b)
+void ft_dap_bridge_close(ft_dap_bridge *b)
 {
 	if (!b)
 		return;
@@ -1095,7 +1095,7 @@ void ft_swd_bridge_close(ft_swd_bridge *b)
 		close(b->peer_fd);
 	if (b->listen_fd >= 0)
 		close(b->listen_fd);
-	ft_swd_wire_free(b->wire);
+	ft_dap_wire_free(b->wire);
 	ft_gdb_close(b->target.gdb);
 	free(b);
 }
