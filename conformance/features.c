@@ -3,8 +3,12 @@
 
 #include "conformance/proc.h"
 
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PROBE_TIMEOUT_MS 10000u
 
@@ -19,13 +23,23 @@ typedef enum feature {
 	F_ERASE,
 	F_INFO,
 	F_DFU_UTIL,
+	F_SWD,
+	F_QEMU,
 	F_COUNT,
 } feature;
 
 static const char *const names[F_COUNT] = {
-    [F_EMULATOR] = "emulator",     [F_EMU_FAULT] = "emu-fault",       [F_EMU_QUIRK] = "emu-quirk",
-    [F_EMU_OPTION] = "emu-option", [F_EMU_REVISION] = "emu-revision", [F_FLASH] = "flash-command",
-    [F_READ] = "read-command",     [F_ERASE] = "erase-command",       [F_INFO] = "info-command",
+    [F_EMULATOR] = "emulator",
+    [F_EMU_FAULT] = "emu-fault",
+    [F_EMU_QUIRK] = "emu-quirk",
+    [F_EMU_OPTION] = "emu-option",
+    [F_EMU_REVISION] = "emu-revision",
+    [F_FLASH] = "flash-command",
+    [F_READ] = "read-command",
+    [F_ERASE] = "erase-command",
+    [F_INFO] = "info-command",
+    [F_SWD] = "swd",
+    [F_QEMU] = "qemu",
     [F_DFU_UTIL] = "dfu-util",
 };
 
@@ -55,6 +69,28 @@ struct ft_conform_features {
 	bool has[F_COUNT];
 };
 
+/* Whether the QEMU machines are built: $FT_QEMU, else qemu/qemu-system-arm in the emulator's
+ * directory or the nearest of its parents that has one (`make qemu` links
+ * BUILD/qemu/qemu-system-arm; emu/qemu_run.h looks the same way). */
+static bool qemu_built(const char *emu)
+{
+	const char *env = getenv("FT_QEMU");
+	if (env && env[0])
+		return access(env, X_OK) == 0;
+	char dir[PATH_MAX], path[PATH_MAX + 32];
+	if (!realpath(emu, dir))
+		return false;
+	do {
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof(parent), "%s", dirname(dir));
+		memcpy(dir, parent, sizeof(dir));
+		snprintf(path, sizeof(path), "%s/qemu/qemu-system-arm", dir);
+		if (access(path, X_OK) == 0)
+			return true;
+	} while (strcmp(dir, "/") != 0);
+	return false;
+}
+
 /* Runs argv; true when it exits 0. *help (may be NULL) gets its stdout+stderr. */
 static bool probe(const char *const *argv, char **help)
 {
@@ -83,7 +119,12 @@ ft_conform_features *ft_conform_features_probe(const char *flashtwin, const char
 		return NULL;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const char *argv[] = {flashtwin, commands[i].command, "--help", NULL};
-		f->has[commands[i].f] = probe(argv, NULL);
+		char *help = NULL;
+		f->has[commands[i].f] = probe(argv, &help);
+		/* the debug-port route: flash takes gdb:// connections */
+		if (commands[i].f == F_FLASH)
+			f->has[F_SWD] = help && strstr(help, "gdb://") != NULL;
+		free(help);
 	}
 	if (emu) {
 		const char *argv[] = {emu, "--help", NULL};
@@ -91,6 +132,7 @@ ft_conform_features *ft_conform_features_probe(const char *flashtwin, const char
 		f->has[F_EMULATOR] = probe(argv, &help);
 		for (size_t i = 0; help && i < sizeof(emu_flags) / sizeof(emu_flags[0]); i++)
 			f->has[emu_flags[i].f] = strstr(help, emu_flags[i].flag) != NULL;
+		f->has[F_QEMU] = help && strstr(help, "--gdb") && qemu_built(emu);
 		free(help);
 	}
 	if (dfu_util) {

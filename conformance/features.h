@@ -8,7 +8,10 @@
  *   flash-command, read-command, erase-command, info-command
  *                    `flashtwin flash|read|erase|info --help` exits 0
  *   dfu-util         `dfu-util -V` exits 0 (probed only when a run's client is dfu-util)
- *   swd, external-loader, option-byte-programming, qemu, n6-fsbl-noncacheable-fixture
+ *   swd              `flashtwin flash --help` takes gdb:// connections (the debug port)
+ *   qemu             flashtwin-emu --help lists --gdb and the QEMU machines are built
+ *                    ($FT_QEMU, or qemu/qemu-system-arm beside the emulator: `make qemu`)
+ *   external-loader, option-byte-programming, n6-fsbl-noncacheable-fixture
  *                    not provided by any tool yet: always missing
  *
  * Probing runs the binaries (a few ms each). Library code: never prints.

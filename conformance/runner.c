@@ -104,6 +104,8 @@ static void judge(const run *r, job *j)
 	bool emu = t->kind == FT_CONFORM_TARGET_EMU;
 	if (s->device && emu && !ft_conform_features_has(r->features, "emulator"))
 		missing[n++] = "emulator";
+	if (s->device && s->gdb && emu && !ft_conform_features_has(r->features, "qemu"))
+		missing[n++] = "qemu";
 	for (size_t i = 0; emu && i < FT_CONFORM_MAX_LIST && s->switches[i]; i++) {
 		const char *f = ft_conform_switch_feature(s->switches[i]);
 		if (f && !ft_conform_features_has(r->features, f))
@@ -171,20 +173,29 @@ static json_t *string_list(const char *const *list)
 	return a;
 }
 
-/* The label of the run's client (conformance/client.h). */
-static const char *run_client(const ft_conform_run_config *cfg)
+/* The label of the scenario's client (conformance/client.h): a debug-port scenario on an
+ * emulated target talks to the board's QEMU gdbstub, whatever the target's own transport. */
+static const char *scenario_client(const ft_conform_run_config *cfg, const ft_conform_scenario *s)
 {
-	return ft_conform_client_label(cfg->client, cfg->target.kind);
+	return ft_conform_client_label(cfg->client,
+	                               s->gdb ? FT_CONFORM_TARGET_GDB : cfg->target.kind);
 }
 
-/* The scenario's static facts and its client as the start of its document entry. */
+/* How a scenario reaches the device: "gdb" (the debug port), "dfu" (USB DFU) or NULL (none). */
+static const char *route(const ft_conform_scenario *s)
+{
+	return !s->device ? NULL : s->gdb ? "gdb" : "dfu";
+}
+
+/* The scenario's static facts, its client and its route as the start of its document entry. */
 static json_t *scenario_json(const run *r, const ft_conform_scenario *s)
 {
-	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:o, s:s?}", "id", s->id, "title",
-	                 s->title, "section", ft_conform_section_name(s->section), "in_catalogue",
-	                 s->in_catalogue, "emu_only", s->emu_only, "device", s->device, "needs",
-	                 string_list(s->needs), "switches", string_list(s->switches), "client",
-	                 s->device ? run_client(r->cfg) : NULL);
+	return json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:o, s:o, s:s?, s:s?}", "id", s->id,
+	                 "title", s->title, "section", ft_conform_section_name(s->section),
+	                 "in_catalogue", s->in_catalogue, "emu_only", s->emu_only, "device",
+	                 s->device, "needs", string_list(s->needs), "switches",
+	                 string_list(s->switches), "client",
+	                 s->device ? scenario_client(r->cfg, s) : NULL, "route", route(s));
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -221,6 +232,7 @@ static void run_scenario(run *r, job *j, ft_conform_record *rec)
 		    .dir = dir,
 		    .switches = s->switches,
 		    .extra = cfg->emu_extra,
+		    .gdb = s->gdb,
 		};
 		ft_diag diag;
 		ft_diag_clear(&diag);
@@ -516,10 +528,11 @@ static json_t *document(const run *r, json_t *cunit, const char *started, uint64
 	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s?, s:s, s:s, s:I, s:o, s:o, s:s, s:I, "
 	    "s:{s:I, s:I, s:I, s:I}, s:o, s:o}",
 	    "flashtwin_conform", FT_CONFORM_VERSION, "kind", "run", "target", cfg->target.spec,
-	    "target_kind", ft_conform_target_kind_name(cfg->target.kind), "client", run_client(cfg),
-	    "board", cfg->target.board, "part", r->part->name, "dev_id", dev_id, "revision",
-	    r->revision ? rev : NULL, "filter", cfg->filter ? cfg->filter : "*", "shard", shard,
-	    "jobs", (json_int_t)(cfg->jobs ? cfg->jobs : 1), "features",
+	    "target_kind", ft_conform_target_kind_name(cfg->target.kind), "client",
+	    ft_conform_client_label(cfg->client, cfg->target.kind), "board", cfg->target.board,
+	    "part", r->part->name, "dev_id", dev_id, "revision", r->revision ? rev : NULL, "filter",
+	    cfg->filter ? cfg->filter : "*", "shard", shard, "jobs",
+	    (json_int_t)(cfg->jobs ? cfg->jobs : 1), "features",
 	    ft_conform_features_json(r->features), "evidence", ev, "started", started,
 	    "duration_ms", (json_int_t)((elapsed_ns + 500000u) / 1000000u), "counts", "scenarios",
 	    (json_int_t)r->count, "passed", (json_int_t)passed, "failed", (json_int_t)failed,

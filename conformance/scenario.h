@@ -8,8 +8,8 @@
  * for), whether only an emulator can host it (power loss, injected corruption, RDP states no one
  * should set on a real board) and the emulator switches it starts flashtwin-emu with.
  *
- * Scenario sources: scenarios_image.c (§5.1), scenarios_dfu.c (§5.2, §5.6), scenarios_other.c
- * (§5.3-5.5).
+ * Scenario sources: scenarios_image.c (§5.1), scenarios_dfu.c (§5.2, §5.6 over DFU),
+ * scenarios_swd.c (§5.3 and §5.6 over the debug port), scenarios_other.c (§5.4, §5.5).
  * IDs outside the catalogue (I30.., D30.., O30..) are scenarios users expect that the catalogue
  * lacks; in_catalogue is false for them.
  *
@@ -59,6 +59,9 @@ typedef struct ft_conform_scenario {
 	bool device;      /* talks to the board: an emulator instance per run on emu: targets */
 	bool emu_only;    /* destructive or impossible on silicon */
 	bool leaves_dfu;  /* ends the board's DFU session: on silicon it runs last */
+	/* Talks to the debug port: on emu: targets its emulator runs the board in QEMU with the
+	 * gdbstub (flashtwin-emu --gdb) and the connection is gdb://; otherwise USB/IP DFU. */
+	bool gdb;
 	/* Features the run needs besides the device (conformance/features.h names), NULL-ended. */
 	const char *const needs[FT_CONFORM_MAX_LIST];
 	/* Arguments added to flashtwin-emu for this scenario ("--fault", "corrupt-block=2"), in the
@@ -94,6 +97,10 @@ extern const ft_conform_scenario ft_conform_image_scenarios[];
 extern const size_t ft_conform_image_scenario_count;
 extern const ft_conform_scenario ft_conform_dfu_scenarios[];
 extern const size_t ft_conform_dfu_scenario_count;
+extern const ft_conform_scenario ft_conform_swd_scenarios[];
+extern const size_t ft_conform_swd_scenario_count;
+extern const ft_conform_scenario ft_conform_swd_option_scenarios[];
+extern const size_t ft_conform_swd_option_scenario_count;
 extern const ft_conform_scenario ft_conform_other_scenarios[];
 extern const size_t ft_conform_other_scenario_count;
 extern const ft_conform_scenario ft_conform_option_scenarios[];

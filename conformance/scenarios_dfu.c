@@ -1319,22 +1319,8 @@ const ft_conform_scenario ft_conform_dfu_scenarios[] = {
 const size_t ft_conform_dfu_scenario_count =
     sizeof(ft_conform_dfu_scenarios) / sizeof(ft_conform_dfu_scenarios[0]);
 
-/* §5.6: the option-byte scenarios (O01 and O02 need the debug port or option-byte programming,
- * which nothing offers yet). */
+/* §5.6 over USB DFU (O01 and O02 go through the debug port: scenarios_swd.c). */
 const ft_conform_scenario ft_conform_option_scenarios[] = {
-    {.id = "O01",
-     .title = "ob-read-fails-not-halted (field report E)",
-     .section = FT_CONFORM_SECTION_OPTION,
-     .in_catalogue = true,
-     .targets = FT_CONFORM_ON_EMU | FT_CONFORM_ON_GDB,
-     .device = true,
-     .emu_only = true,
-     .needs = {"swd", "qemu"}},
-    {.id = "O02",
-     .title = "ob-program-verify-mismatch",
-     OB_DEVICE,
-     .in_catalogue = true,
-     .needs = {"option-byte-programming"}},
     {.id = "O04",
      .title = "ob-rdp-regression",
      OB_DEVICE,

@@ -1,8 +1,8 @@
-/* CATALOGUE.md §5.3-§5.6: SWD / flash-controller, external-loader, STM32N6 and option-byte
- * scenarios. Most need what no tool offers yet (the debug-port engine, the external-loader
- * runner, QEMU machines): they are registered with those needs so --list shows them and no run
- * counts them as passed. N01 is a pre-flight and runs today. The option-byte scenarios (§5.6)
- * live in scenarios_dfu.c beside the DFU helpers they use.
+/* CATALOGUE.md §5.4-§5.5: external-loader and STM32N6 scenarios. Most need what no tool offers
+ * yet (the external-loader runner): they are registered with those needs so --list shows them
+ * and no run counts them as passed. N01 is a pre-flight and runs today. The SWD scenarios (§5.3)
+ * and the option-byte scenarios over the debug port live in scenarios_swd.c, those over DFU
+ * (§5.6) in scenarios_dfu.c.
  */
 #include "conformance/expect.h"
 #include "conformance/scenario.h"
@@ -42,15 +42,6 @@ static void run_n01(ft_conform_env *env)
 	json_decref(p);
 }
 
-#define SWD(id_, title_, ...)                                                                      \
-	{                                                                                          \
-		.id = id_, .title = title_, .section = FT_CONFORM_SECTION_SWD,                     \
-		.in_catalogue = true, .targets = FT_CONFORM_ON_EMU | FT_CONFORM_ON_GDB,            \
-		.device = true, .needs = {                                                         \
-			"swd",                                                                     \
-			__VA_ARGS__                                                                \
-		}                                                                                  \
-	}
 #define EXTLDR(id_, title_, ...)                                                                   \
 	{                                                                                          \
 		.id = id_, .title = title_, .section = FT_CONFORM_SECTION_EXTLDR,                  \
@@ -72,19 +63,6 @@ static void run_n01(ft_conform_env *env)
 	}
 
 const ft_conform_scenario ft_conform_other_scenarios[] = {
-    SWD("S01", "swd-target-stop-no-dbgmcu", "qemu"),
-    SWD("S02", "swd-sysresetreq-fails", "qemu"),
-    SWD("S03", "swd-not-halted-during-flash", "qemu"),
-    SWD("S04", "swd-smps-ldo-lockup-h725", "qemu"),
-    SWD("S05", "swd-bcm7-off-h755", "qemu"),
-    SWD("S06", "swd-verify-mismatch-injected", "qemu"),
-    SWD("S07", "swd-ecc-after-interrupt", "qemu"),
-    SWD("S08", "swd-no-queued-replay", "qemu"),
-    SWD("S09", "swd-low-vtarget", "qemu"),
-    SWD("S10", "swd-freq-too-high", "qemu"),
-    SWD("S12", "swd-wrp-sector", "qemu"),
-    SWD("S13", "swd-rdp-l1", "qemu"),
-    SWD("S14", "swd-pcrop-area", "qemu"),
     EXTLDR("E01", "extldr-name-mismatch", NULL),
     EXTLDR("E02", "extldr-missing-masserase", NULL),
     EXTLDR("E03", "extldr-irq-left-enabled (field report B)", "qemu"),

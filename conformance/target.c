@@ -130,10 +130,12 @@ ft_error ft_conform_emu_start(const ft_conform_emu_config *config, ft_conform_em
 	const char *argv[MAX_EMU_ARGS + 1];
 	size_t n = 0;
 	const char *const base[] = {config->program, "--board",  config->board, "--state",
-	                            state,           "--listen", "127.0.0.1:0", "--timing",
-	                            "instant",       "--boot",   "dfu",         "--on-leave", "exit", NULL};
-	if (!add_args(argv, &n, base) || !add_args(argv, &n, config->switches) ||
-	    !add_args(argv, &n, config->extra))
+	                            state,           "--timing", "instant",     NULL};
+	const char *const usb[] = {"--listen",   "127.0.0.1:0", "--boot", "dfu",
+	                           "--on-leave", "exit",        NULL};
+	const char *const gdb[] = {"--gdb", "127.0.0.1:0", NULL};
+	if (!add_args(argv, &n, base) || !add_args(argv, &n, config->gdb ? gdb : usb) ||
+	    !add_args(argv, &n, config->switches) || !add_args(argv, &n, config->extra))
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "emulator", "more than %d arguments",
 		                   MAX_EMU_ARGS);
 	argv[n] = NULL;
@@ -156,14 +158,17 @@ ft_error ft_conform_emu_start(const ft_conform_emu_config *config, ft_conform_em
 	char line[512];
 	unsigned timeout =
 	    config->start_timeout_ms ? config->start_timeout_ms : DEFAULT_START_TIMEOUT_MS;
-	err = ft_proc_wait_line(emu->proc, "usbip://", timeout, line, sizeof(line), diag);
+	/* the ready lines (docs/emulator.md): "... ready at usbip://HOST:PORT/BUSID (state DIR)",
+	 * "... running flash in QEMU MACHINE, gdb at HOST:PORT (state DIR)" */
+	const char *mark = config->gdb ? "gdb at " : "usbip://";
+	err = ft_proc_wait_line(emu->proc, mark, timeout, line, sizeof(line), diag);
 	if (err == FT_OK) {
-		const char *url = strstr(line, "usbip://");
-		size_t len = strcspn(url, " \t\"',;");
-		if (len >= sizeof(emu->url))
+		const char *at = strstr(line, mark) + (config->gdb ? strlen(mark) : 0);
+		size_t len = strcspn(at, " \t\"',;");
+		int w = snprintf(emu->url, sizeof(emu->url), "%s%.*s", config->gdb ? "gdb://" : "",
+		                 (int)len, at);
+		if (w < 0 || (size_t)w >= sizeof(emu->url))
 			err = ft_diag_set(diag, FT_ERR_FORMAT, "emulator", "ready line too long");
-		else
-			memcpy(emu->url, url, len);
 	} else {
 		char why[240];
 		tail(err_path, why, sizeof(why));

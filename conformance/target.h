@@ -8,17 +8,23 @@
  *   gdb://HOST:PORT   a debug port (GDB remote protocol)
  * Real targets need --board BOARD (which board is attached); for emu: the board is in the string.
  *
- * Emulator command line: PROGRAM --board BOARD --state DIR --listen 127.0.0.1:0 --timing instant
- * --boot dfu (the system bootloader whatever the board's BOOT0), followed by the scenario's
- * switches and the run's extra arguments. The instance is ready when its stdout has a line with a
- * "usbip://" URL, which becomes the scenario's connection.
+ * Emulator command line, USB route: PROGRAM --board BOARD --state DIR --listen 127.0.0.1:0
+ * --timing instant --boot dfu --on-leave exit (the system bootloader whatever the board's BOOT0),
+ * followed by the scenario's switches and the run's extra arguments. The instance is ready when
+ * its stdout has a line with a "usbip://" URL, which becomes the scenario's connection.
+ * Debug-port route (gdb): PROGRAM --board BOARD --state DIR --timing instant --gdb 127.0.0.1:0
+ * (the board in its QEMU machine, halted, QEMU's gdbstub on a free port), then the same
+ * switches; ready at the line with "gdb at HOST:PORT", the connection is "gdb://HOST:PORT".
  *
  * Switch vocabulary (what scenarios ask flashtwin-emu for; see docs/conformance.md):
- *   --fault NAME[=VALUE]   disconnect-at-block=N, corrupt-block=N, corrupt-double,
- *                          no-readback-verify, workarea-crash, partial-word=pad|skip
+ *   --fault NAME[=VALUE]   DFU: disconnect-at-block=N, corrupt-block=N, corrupt-double,
+ *                          no-readback-verify, workarea-crash, partial-word=pad|skip;
+ *                          QEMU (gdb route): drop-word=ADDR, cut-word=ADDR,
+ *                          watchdog-reset-ms=N, core-sleeps
  *   --quirk NAME=on|off    a ROM quirk of the part table (h74x-rev-v-bank2-erase-dnbusy,
  *                          h7a3-rev-z-descriptor), whatever the revision says
- *   --option NAME=VALUE    option-byte state at power-on: rdp=0xAA|0xBB|0xCC, wpsn=MASK
+ *   --option NAME=VALUE    option-byte state at power-on: rdp=0xAA|0xBB|0xCC, wpsn1=MASK,
+ *                          wpsn2=MASK, prar1=VALUE, prar2=VALUE
  *   --revision LETTER      silicon revision (selects the revision's quirks and serial)
  *
  * Library code: never prints. Emulator handles are used by one thread each.
@@ -63,6 +69,7 @@ typedef struct ft_conform_emu_config {
 	const char *const *switches; /* the scenario's, NULL-ended; may be NULL */
 	const char *const *extra;    /* the run's, NULL-ended; may be NULL */
 	unsigned start_timeout_ms;   /* 0: 10000 */
+	bool gdb;                    /* the debug-port route: QEMU's gdbstub, not USB/IP DFU */
 } ft_conform_emu_config;
 
 typedef struct ft_conform_emu ft_conform_emu;
@@ -73,7 +80,8 @@ typedef struct ft_conform_emu ft_conform_emu;
 ft_error ft_conform_emu_start(const ft_conform_emu_config *config, ft_conform_emu **out,
                               ft_diag *diag);
 
-/* "usbip://127.0.0.1:PORT/BUSID", as the instance printed it. */
+/* "usbip://127.0.0.1:PORT/BUSID", or "gdb://127.0.0.1:PORT" on the gdb route, as the instance
+ * printed it. */
 const char *ft_conform_emu_url(const ft_conform_emu *emu);
 
 /* The command line it was started with, for records. */

@@ -125,17 +125,30 @@ ft_error ft_qemu_argv(const ft_qemu_config *config, const char **argv, size_t ca
 	if (config->boot0 < -1 || config->boot0 > 1)
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "qemu",
 		                   "boot0 %d: expected -1, 0 or 1", config->boot0);
+	char props[512] = "";
+	size_t plen = 0;
+	for (size_t i = 0; config->properties && config->properties[i]; i++) {
+		const char *p = config->properties[i];
+		if (strchr(p, ','))
+			return ft_diag_set(diag, FT_ERR_INVALID_ARG, p,
+			                   "a machine property cannot hold a comma");
+		int n = snprintf(props + plen, sizeof(props) - plen, ",%s", p);
+		if (n < 0 || (size_t)n >= sizeof(props) - plen)
+			return ft_diag_set(diag, FT_ERR_RANGE, "qemu",
+			                   "machine properties too long");
+		plen += (size_t)n;
+	}
 	*argc = 0;
 	size_t used = 0;
 	const char *machine = put(
-	    buf, buf_cap, &used, "%s%s%s%s%s%s%s%s%s", config->machine,
+	    buf, buf_cap, &used, "%s%s%s%s%s%s%s%s%s%s", config->machine,
 	    config->board_path ? ",board=" : "", config->board_path ? config->board_path : "",
 	    config->state_dir ? ",state=" : "", config->state_dir ? config->state_dir : "",
 	    config->boot0 == 0   ? ",boot0=off"
 	    : config->boot0 == 1 ? ",boot0=on"
 	                         : "",
 	    config->dev_boot ? ",boot1=on" : "", config->instant_timing ? ",timing=instant" : "",
-	    config->mode == FT_QEMU_QTEST ? ",accel=qtest" : "");
+	    config->mode == FT_QEMU_QTEST ? ",accel=qtest" : "", props);
 	const char *gdb = NULL;
 	if (config->gdb) {
 		const char *colon = strrchr(config->gdb, ':');

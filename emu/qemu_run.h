@@ -55,13 +55,17 @@ typedef struct ft_qemu_config {
 	bool semihosting;       /* Arm semihosting (the test firmware exits through it) */
 	ft_qemu_mode mode;
 	const char *const *extra; /* more QEMU arguments, NULL-terminated; NULL: none */
+	/* more machine properties ("fault-drop-word=0x08027800"), appended to -machine,
+	 * NULL-terminated; NULL: none */
+	const char *const *properties;
 } ft_qemu_config;
 
 /* The argument vector of qemu-system-arm for config (config->extra last), NULL-terminated, in
  * argv (cap entries);
  * strings point into config or into static text, except the -machine and -gdb values, which
  * are written into buf (buf_cap bytes). *argc receives the count. Returns FT_OK,
- * FT_ERR_INVALID_ARG (no machine or binary, boot0 not -1/0/1, a gdb address without a port) or
+ * FT_ERR_INVALID_ARG (no machine or binary, boot0 not -1/0/1, a gdb address without a port, a
+ * property with a comma) or
  * FT_ERR_RANGE (argv or buf too small). */
 ft_error ft_qemu_argv(const ft_qemu_config *config, const char **argv, size_t cap, int *argc,
                       char *buf, size_t buf_cap, ft_diag *diag);

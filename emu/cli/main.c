@@ -182,11 +182,14 @@ static void usage(FILE *out)
 	      "  --pcap FILE          write the USB traffic as a usbmon pcap capture (Wireshark,\n"
 	      "                       tshark: -d usb.product==0x0483df11,usbdfu shows DFU)\n"
 	      "  --log-level LEVEL    error, warning, info (default) or debug, on stderr\n"
-	      "  --fault NAME[=VALUE] inject a fault: disconnect-at-block=N, corrupt-block=N,\n"
-	      "                       corrupt-double, no-readback-verify, workarea-crash,\n"
-	      "                       partial-word=pad|skip (repeatable)\n"
+	      "  --fault NAME[=VALUE] inject a fault (repeatable). DFU bootloader:\n"
+	      "                       disconnect-at-block=N, corrupt-block=N, corrupt-double,\n"
+	      "                       no-readback-verify, workarea-crash, partial-word=pad|skip;\n"
+	      "                       QEMU machine: drop-word=ADDR, cut-word=ADDR,\n"
+	      "                       watchdog-reset-ms=N, core-sleeps\n"
 	      "  --quirk NAME=on|off  force a ROM quirk of the part table on or off\n"
-	      "  --option NAME=VALUE  option bytes at power-on: rdp=BYTE (0xAA level 0)\n"
+	      "  --option NAME=VALUE  option bytes at power-on: rdp=BYTE (0xAA level 0),\n"
+	      "                       wpsn1|wpsn2=MASK, prar1|prar2=VALUE (repeatable)\n"
 	      "  --help, --version\n"
 	      "\n"
 	      "When the board is ready, one line on stdout says so:\n"
@@ -737,7 +740,10 @@ static void board_name(const char *path, char *out, size_t cap)
 static int run_qemu(emu *e)
 {
 	const ft_part *part = ft_part_find(e->board.part);
+	ft_emu_qemu_props props;
+	ft_emu_switches_qemu(&e->opt.sw, &props);
 	ft_qemu_config cfg = {.machine = ft_qemu_machine_for_part(part),
+	                      .properties = props.list,
 	                      .board_path = e->board_path,
 	                      .state_dir = e->opt.state,
 	                      .boot0 = 0,
@@ -810,6 +816,38 @@ static int run_qemu(emu *e)
 	return status == 0 ? FT_EMU_EXIT_OK : FT_EMU_EXIT_FAILED;
 }
 
+/* Programs the --option values into the open board's flash model. */
+static int apply_options(emu *e)
+{
+	ft_flash_h7 *flash = ft_board_runtime_flash(e->rt);
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	if (flash && ft_emu_switches_apply_flash(&e->opt.sw, flash, ft_board_runtime_clock(e->rt),
+	                                         &diag) != FT_OK) {
+		log_diag(e, LOG_ERROR, "--option", &diag);
+		return FT_EMU_EXIT_FAILED;
+	}
+	return FT_EMU_EXIT_OK;
+}
+
+/* --option before QEMU: the board's option bytes are programmed through the flash model and
+ * the board closed again, so the machine opens its state with them in effect. */
+static int program_options(emu *e)
+{
+	int status = open_board(e, e->board_path);
+	if (status != FT_EMU_EXIT_OK)
+		return status;
+	status = apply_options(e);
+	ft_diag diag;
+	ft_diag_clear(&diag);
+	if (ft_board_runtime_close(e->rt, &diag) != FT_OK) {
+		log_diag(e, LOG_ERROR, "saving the state", &diag);
+		status = FT_EMU_EXIT_FAILED;
+	}
+	e->rt = NULL;
+	return status;
+}
+
 static int run(emu *e)
 {
 	int status =
@@ -819,8 +857,11 @@ static int run(emu *e)
 	if (status != FT_EMU_EXIT_OK)
 		return status;
 	if (e->opt.boot == BOOT_FLASH || e->opt.boot == BOOT_DEV ||
-	    (e->opt.boot == BOOT_PINS && !e->board.boot0))
-		return run_qemu(e);
+	    (e->opt.boot == BOOT_PINS && !e->board.boot0)) {
+		status =
+		    ft_emu_switches_have_options(&e->opt.sw) ? program_options(e) : FT_EMU_EXIT_OK;
+		return status != FT_EMU_EXIT_OK ? status : run_qemu(e);
+	}
 	status = open_board(e, e->board_path);
 	if (status != FT_EMU_EXIT_OK)
 		return status;
@@ -832,14 +873,9 @@ static int run(emu *e)
 			return FT_EMU_EXIT_FAILED;
 		}
 	}
-	ft_flash_h7 *flash = ft_board_runtime_flash(e->rt);
-	ft_diag diag;
-	ft_diag_clear(&diag);
-	if (flash && ft_emu_switches_apply_flash(&e->opt.sw, flash, ft_board_runtime_clock(e->rt),
-	                                         &diag) != FT_OK) {
-		log_diag(e, LOG_ERROR, "--option", &diag);
-		return FT_EMU_EXIT_FAILED;
-	}
+	status = apply_options(e);
+	if (status != FT_EMU_EXIT_OK)
+		return status;
 	/* Real time is kept to the microsecond (flash words take 100 us, a GETSTATUS 35 us of bus
 	 * time): the kernel's default 50 us timer slack would stretch every wait. Best effort. */
 	if (e->opt.timing == FT_CLOCK_REAL)

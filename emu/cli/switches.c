@@ -12,6 +12,9 @@
 #define REG_OPTCR       0x18u
 #define REG_OPTSR_CUR   0x1Cu
 #define REG_OPTSR_PRG   0x20u
+#define REG_PRAR_PRG1   0x2Cu /* devices.md §2.1 register table */
+#define REG_WPSN_PRG1   0x3Cu
+#define REG_BANK2       0x100u /* bank-2 copies: PRAR_PRG2 0x12C, WPSN_PRG2 0x13C */
 #define OPTCR_OPTLOCK   (1u << 0)
 #define OPTCR_OPTSTART  (1u << 1)
 #define OPTSR_OPT_BUSY  (1u << 0)
@@ -68,15 +71,43 @@ bool ft_emu_switch_fault(ft_emu_switches *s, const char *arg, char *err, size_t 
 		s->partial_word = FT_DFU_BOOTLOADER_PARTIAL_WORD_PAD;
 	else if (strcmp(name, "partial-word") == 0 && value && strcmp(value, "skip") == 0)
 		s->partial_word = FT_DFU_BOOTLOADER_PARTIAL_WORD_SKIP;
+	else if (strcmp(name, "drop-word") == 0 && number(value, UINT32_MAX, &n) && n > 0)
+		s->drop_word = (uint32_t)n;
+	else if (strcmp(name, "cut-word") == 0 && number(value, UINT32_MAX, &n) && n > 0)
+		s->cut_word = (uint32_t)n;
+	else if (strcmp(name, "watchdog-reset-ms") == 0 && number(value, 3600000, &n) && n > 0)
+		s->watchdog_reset_ms = (unsigned)n;
+	else if (strcmp(name, "core-sleeps") == 0 && !value)
+		s->core_sleeps = true;
 	else
 		goto bad;
 	return true;
 bad:
 	snprintf(err, cap,
 	         "--fault '%s': expected disconnect-at-block=N, corrupt-block=N, corrupt-double, "
-	         "no-readback-verify, workarea-crash or partial-word=pad|skip",
+	         "no-readback-verify, workarea-crash, partial-word=pad|skip, drop-word=ADDR, "
+	         "cut-word=ADDR, watchdog-reset-ms=N or core-sleeps",
 	         arg);
 	return false;
+}
+
+void ft_emu_switches_qemu(const ft_emu_switches *s, ft_emu_qemu_props *out)
+{
+	size_t n = 0;
+	if (s->drop_word)
+		snprintf(out->text[n++], sizeof(out->text[0]), "fault-drop-word=0x%08X",
+		         (unsigned)s->drop_word);
+	if (s->cut_word)
+		snprintf(out->text[n++], sizeof(out->text[0]), "fault-cut-word=0x%08X",
+		         (unsigned)s->cut_word);
+	if (s->watchdog_reset_ms)
+		snprintf(out->text[n++], sizeof(out->text[0]), "fault-watchdog-ms=%u",
+		         s->watchdog_reset_ms);
+	if (s->core_sleeps)
+		snprintf(out->text[n++], sizeof(out->text[0]), "fault-core-sleeps=on");
+	for (size_t i = 0; i < n; i++)
+		out->list[i] = out->text[i];
+	out->list[n] = NULL;
 }
 
 bool ft_emu_switch_quirk(ft_emu_switches *s, const char *arg, char *err, size_t cap)
@@ -103,17 +134,44 @@ bool ft_emu_switch_option(ft_emu_switches *s, const char *arg, char *err, size_t
 	char name[FT_EMU_SWITCH_NAME];
 	const char *value;
 	unsigned long n;
+	static const struct {
+		const char *name;
+		uint32_t offset;
+	} regs[] = {
+	    {"wpsn1", REG_WPSN_PRG1},
+	    {"wpsn2", REG_BANK2 + REG_WPSN_PRG1},
+	    {"prar1", REG_PRAR_PRG1},
+	    {"prar2", REG_BANK2 + REG_PRAR_PRG1},
+	};
 	if (split(arg, name, sizeof(name), &value) && strcmp(name, "rdp") == 0 &&
 	    number(value, 0xFF, &n)) {
 		s->set_rdp = true;
 		s->rdp = (uint8_t)n;
 		return true;
 	}
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		if (strcmp(name, regs[i].name) != 0 || !number(value, UINT32_MAX, &n))
+			continue;
+		size_t k = 0;
+		while (k < s->option_count && s->option_offset[k] != regs[i].offset)
+			k++;
+		if (k == sizeof(s->option_offset) / sizeof(s->option_offset[0]))
+			break;
+		s->option_offset[k] = regs[i].offset;
+		s->option_value[k] = (uint32_t)n;
+		s->option_count = k == s->option_count ? k + 1 : s->option_count;
+		return true;
+	}
 	snprintf(err, cap,
 	         "--option '%s': expected rdp=BYTE (0xAA level 0, 0xCC level 2, other "
-	         "values level 1)",
+	         "values level 1), wpsn1=MASK, wpsn2=MASK, prar1=VALUE or prar2=VALUE",
 	         arg);
 	return false;
+}
+
+bool ft_emu_switches_have_options(const ft_emu_switches *s)
+{
+	return s->set_rdp || s->option_count > 0;
 }
 
 void ft_emu_switches_apply_dfu(ft_emu_switches *s, ft_dfu_bootloader_config *cfg)
@@ -163,7 +221,7 @@ static ft_error write_reg(ft_flash_h7 *flash, ft_clock *clock, uint32_t off, uin
 ft_error ft_emu_switches_apply_flash(const ft_emu_switches *s, ft_flash_h7 *flash, ft_clock *clock,
                                      ft_diag *diag)
 {
-	if (!s->set_rdp)
+	if (!ft_emu_switches_have_options(s))
 		return FT_OK;
 	uint32_t optsr = 0;
 	ft_error err = ft_flash_h7_reg_read(flash, REG_OPTSR_PRG, &optsr);
@@ -171,9 +229,11 @@ ft_error ft_emu_switches_apply_flash(const ft_emu_switches *s, ft_flash_h7 *flas
 		err = write_reg(flash, clock, REG_OPTKEYR, OPTKEY1);
 	if (err == FT_OK)
 		err = write_reg(flash, clock, REG_OPTKEYR, OPTKEY2);
-	if (err == FT_OK)
+	if (err == FT_OK && s->set_rdp)
 		err = write_reg(flash, clock, REG_OPTSR_PRG,
 		                (optsr & ~OPTSR_RDP_MASK) | (uint32_t)s->rdp << OPTSR_RDP_SHIFT);
+	for (size_t i = 0; err == FT_OK && i < s->option_count; i++)
+		err = write_reg(flash, clock, s->option_offset[i], s->option_value[i]);
 	if (err == FT_OK)
 		err = write_reg(flash, clock, REG_OPTCR, OPTCR_OPTSTART);
 	uint32_t cur = OPTSR_OPT_BUSY;
@@ -186,7 +246,7 @@ ft_error ft_emu_switches_apply_flash(const ft_emu_switches *s, ft_flash_h7 *flas
 	if (err == FT_OK)
 		err = write_reg(flash, clock, REG_OPTCR, OPTCR_OPTLOCK);
 	if (err != FT_OK)
-		return ft_diag_set(diag, err, "--option", "programming RDP=0x%02X: %s", s->rdp,
+		return ft_diag_set(diag, err, "--option", "programming the option bytes: %s",
 		                   ft_error_name(err));
 	ft_flash_h7_reset(flash);
 	return FT_OK;

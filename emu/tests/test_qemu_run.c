@@ -100,6 +100,29 @@ static void test_n6_development_boot_and_qtest_mode(void)
 	                             "-display none -monitor none -qtest stdio -serial null");
 }
 
+/* Test faults reach the machine as -machine properties, after the others. */
+static void test_machine_properties_follow_the_machine_options(void)
+{
+	const char *const props[] = {"fault-drop-word=0x08027800", "fault-core-sleeps=on", NULL};
+	ft_qemu_config cfg = {.binary = "q",
+	                      .machine = "nucleo-h743zi2",
+	                      .boot0 = -1,
+	                      .instant_timing = true,
+	                      .properties = props};
+	const char *argv[40];
+	char buf[256], line[1024];
+	int argc = 0;
+	FT_ASSERT_HEX(ft_qemu_argv(&cfg, argv, 40, &argc, buf, sizeof(buf), &diag), FT_OK);
+	joined(argv, argc, line, sizeof(line));
+	CU_ASSERT_STRING_EQUAL(line, "q -machine nucleo-h743zi2,timing=instant,"
+	                             "fault-drop-word=0x08027800,fault-core-sleeps=on -nodefaults "
+	                             "-display none -monitor none -serial stdio");
+	const char *const comma[] = {"fault-cut-word=1,board=x", NULL};
+	cfg.properties = comma;
+	FT_ASSERT_HEX(ft_qemu_argv(&cfg, argv, 40, &argc, buf, sizeof(buf), &diag),
+	              FT_ERR_INVALID_ARG);
+}
+
 static void test_bad_settings_are_refused(void)
 {
 	const char *argv[40];
@@ -218,6 +241,8 @@ int main(int argc, char **argv)
 	    {"test_command_line_carries_the_board_and_the_debugger",
 	     test_command_line_carries_the_board_and_the_debugger},
 	    {"test_n6_development_boot_and_qtest_mode", test_n6_development_boot_and_qtest_mode},
+	    {"test_machine_properties_follow_the_machine_options",
+	     test_machine_properties_follow_the_machine_options},
 	    {"test_bad_settings_are_refused", test_bad_settings_are_refused},
 	    {"test_a_board_the_machine_refuses_is_reported_at_start",
 	     test_a_board_the_machine_refuses_is_reported_at_start},

@@ -227,6 +227,13 @@ uint32_t ft_cli_vector_base(const ft_plan *plan)
 
 /* ---- reporting -------------------------------------------------------------------------- */
 
+/* The verify phase ended in a device error (a difference found by the debug-port engine, a
+ * read that faulted): what it read so far is not "identical". */
+static bool verify_failed(const ft_cli_outcome *o)
+{
+	return o->failed_phase && strcmp(o->failed_phase, "verify") == 0 && o->error.code != FT_OK;
+}
+
 static void print_outcome(const ft_cli_flash_args *args, const ft_cli_outcome *o)
 {
 	char size[24], ram[24];
@@ -246,7 +253,9 @@ static void print_outcome(const ft_cli_flash_args *args, const ft_cli_outcome *o
 	if (o->verified || o->mismatch_count) {
 		ft_plan_format_size(o->verified, size, sizeof(size));
 		const char *by = o->verified_by ? o->verified_by : "read back";
-		if (o->mismatch_count == 0)
+		if (verify_failed(o))
+			printf("verify    stopped after %s %s: %s\n", size, by, o->error.message);
+		else if (o->mismatch_count == 0)
 			printf("verified  %s %s, identical\n", size, by);
 		else
 			printf("verify    %zu byte%s differ in %s %s:\n", o->mismatch_count,
@@ -308,6 +317,7 @@ static json_t *outcome_json(const ft_cli_flash_args *args, const ft_cli_outcome 
 	    "verified_bytes", (json_int_t)o->verified, "verify",
 	    json_string(args->no_verify     ? "skipped"
 	                : o->mismatch_count ? "mismatch"
+	                : verify_failed(o)  ? "failed"
 	                : o->verified       ? "identical"
 	                                    : "not-reached"),
 	    "mismatch_count", (json_int_t)o->mismatch_count, "mismatches", list, "error",

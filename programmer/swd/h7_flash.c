@@ -266,8 +266,23 @@ static ft_error finish_op(ft_h7_flash *fl, unsigned bank, uint32_t budget_ms, ui
 		return busy_timeout(fl, bank, sr, budget_ms, what, diag);
 	if (err != FT_OK)
 		return err;
-	if (sr & fl->cr->errors)
+	if (sr & fl->cr->errors) {
+		/* Every operation runs unlocked: a LOCK bit back means the controller went
+		 * through a reset (RM0433 §4.9.4: LOCK is set at reset), so the core did too. */
+		uint32_t cr = 0;
+		if (reg_read(fl, bank_reg(bank, CR), &cr, NULL) == FT_OK && (cr & CR_LOCK)) {
+			char flags[256];
+			ft_h7flash_describe_sr(fl->part->flash.layout, sr, flags, sizeof(flags));
+			return ft_diag_set(
+			    diag, FT_ERR_STATE, fl->part->name,
+			    "target reset during programming: %s failed with "
+			    "FLASH_SR%u=0x%08x (%s) and FLASH_CR%u locked again "
+			    "(0x%08x); a watchdog (IWDG in hardware mode, not frozen "
+			    "by DBGMCU) or the firmware reset the chip",
+			    what, bank, sr, flags, bank, cr);
+		}
 		return flag_error(fl, bank, sr, what, diag);
+	}
 	return sr & SR_EOP ? reg_write(fl, bank_reg(bank, CCR), SR_EOP, diag) : FT_OK;
 }
 

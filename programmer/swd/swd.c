@@ -685,14 +685,16 @@ static void explain_failure(ft_swd *s, const ft_plan *plan)
 		uint32_t prar = 0, scar = 0;
 		if (read_option(s, f->bank == 2 ? "PRAR2" : "PRAR1", &prar, NULL) == FT_OK &&
 		    read_option(s, f->bank == 2 ? "SCAR2" : "SCAR1", &scar, NULL) == FT_OK)
-			advise(
-			    s,
-			    "PRAR_CUR%u=0x%08x (PCROP blocks %u..%u, DMEP%u=%u), SCAR_CUR%u=0x%08x "
-			    "(secure blocks %u..%u): a sector holding such an area cannot be "
-			    "erased "
-			    "[U]; an RDP regression with DMEP/DMES set removes it",
-			    f->bank, prar, prar & 0xFFFu, prar >> 16 & 0xFFFu, f->bank, prar >> 31,
-			    f->bank, scar, scar & 0xFFFu, scar >> 16 & 0xFFFu);
+			advise(s,
+			       "PRAR_CUR%u=0x%08x (PCROP: PROT_AREA_START%u=0x%03x, "
+			       "PROT_AREA_END%u=0x%03x in 256-byte blocks, DMEP%u=%u), "
+			       "SCAR_CUR%u=0x%08x "
+			       "(secure blocks %u..%u): a sector holding such an area cannot be "
+			       "erased [U]; only an RDP level 1 -> 0 regression with DMEP%u=1 "
+			       "(DMES for the secure area) removes it",
+			       f->bank, prar, f->bank, prar & 0xFFFu, f->bank, prar >> 16 & 0xFFFu,
+			       f->bank, prar >> 31, f->bank, scar, scar & 0xFFFu,
+			       scar >> 16 & 0xFFFu, f->bank);
 	}
 }
 
@@ -983,8 +985,9 @@ ft_error ft_swd_mass_erase(ft_swd *s, ft_diag *diag)
 
 /* ---- read and verify ---- */
 
-/* A read of flash the target faulted: ECC or protection flags say why. */
-static void explain_read_fault(ft_swd *s, uint32_t addr)
+/* A read of flash the target faulted: ECC or protection flags say why; a double ECC error
+ * becomes the conclusion in diag (CATALOGUE S07: not a generic read failure). */
+static void explain_read_fault(ft_swd *s, uint32_t addr, ft_diag *diag)
 {
 	unsigned bank = s->flash ? ft_h7flash_bank_of(s->flash, addr) : 0;
 	uint32_t sr, word;
@@ -995,11 +998,22 @@ static void explain_read_fault(ft_swd *s, uint32_t addr)
 		return;
 	advise(s, "FLASH_SR%u=0x%08x: %s", bank, sr, flags);
 	/* SNECCERR b25, DBECCERR b26 (devices.md §2.3). */
-	if ((sr & (3u << 25)) && ft_h7flash_ecc_address(s->flash, bank, &word, NULL) == FT_OK)
-		advise(s,
-		       "ECC_FA%u names the flash word at 0x%08x; fix: erase bank %u sector %u and "
-		       "program it again",
-		       bank, word, bank, (word - g->bank_base[bank - 1]) / g->sector_size);
+	if (!(sr & (3u << 25)) || ft_h7flash_ecc_address(s->flash, bank, &word, NULL) != FT_OK)
+		return;
+	unsigned sector = (word - g->bank_base[bank - 1]) / g->sector_size;
+	advise(s,
+	       "ECC_FA%u names the flash word at 0x%08x; fix: erase bank %u sector %u and "
+	       "program it again",
+	       bank, word, bank, sector);
+	if (sr & (1u << 26)) {
+		char read[sizeof(diag->message)];
+		snprintf(read, sizeof(read), "%s", diag->message);
+		ft_diag_set(
+		    diag, diag->code, who(s),
+		    "ECC double error at 0x%08x (DBECCERR, a flash word left half-programmed "
+		    "or programmed twice); erase bank %u sector %u: %s",
+		    word, bank, sector, read);
+	}
 }
 
 static ft_error read_chunks(ft_swd *s, uint32_t addr, uint8_t *buf, size_t len, ft_swd_phase phase,
@@ -1010,7 +1024,7 @@ static ft_error read_chunks(ft_swd *s, uint32_t addr, uint8_t *buf, size_t len, 
 		ft_error err = ft_gdb_read_mem(s->gdb, addr + (uint32_t)off, buf + off, n, diag);
 		if (err != FT_OK) {
 			if (refused(err))
-				explain_read_fault(s, addr + (uint32_t)off);
+				explain_read_fault(s, addr + (uint32_t)off, diag);
 			return err;
 		}
 		off += n;
@@ -1135,6 +1149,26 @@ bool ft_swd_ob_field(const ft_swd *s, const ft_swd_option_bytes *ob, const char 
 	return true;
 }
 
+/* Why a PROT_AREA or DMEP field of an active PCROP area did not change (RM0433 §4.5 [U], the
+ * rule models/flash_h7.c applies). */
+static void explain_area_change(ft_swd *s, const ft_swd_option_bytes *ob, const char *field)
+{
+	size_t len = strlen(field);
+	if (len == 0 || (strncmp(field, "PROT_AREA_", 10) != 0 && strncmp(field, "DMEP", 4) != 0))
+		return;
+	char name[8];
+	snprintf(name, sizeof(name), "PRAR%c", field[len - 1]);
+	uint32_t prar = 0;
+	if (!ob_reg_value(ob, name, &prar) || (prar & 0xFFFu) > (prar >> 16 & 0xFFFu))
+		return;
+	advise(s,
+	       "why: the PCROP area of bank %c is active (PROT_AREA_START%c=0x%03x, "
+	       "PROT_AREA_END%c=0x%03x, DMEP%c=%u): its bounds move or go only with an RDP level "
+	       "1 -> 0 regression while DMEP%c=1, which erases the area [U]",
+	       field[len - 1], field[len - 1], prar & 0xFFFu, field[len - 1], prar >> 16 & 0xFFFu,
+	       field[len - 1], prar >> 31, field[len - 1]);
+}
+
 /* Refuses RDP changes the flags do not allow; sets *regression. */
 static ft_error check_rdp_change(ft_swd *s, uint32_t new_rdp, unsigned flags, bool *regression,
                                  ft_diag *diag)
@@ -1199,12 +1233,14 @@ ft_error ft_swd_ob_set(ft_swd *s, const char *const *assignments, size_t count, 
 	err = ft_h7flash_options_program(s->flash, writes, nwrites,
 	                                 regression ? FT_H7_OPTION_REGRESS_MS : FT_H7_OPTION_MS,
 	                                 diag);
-	if (err != FT_OK)
+	/* OPTCHANGEERR (FT_ERR_DEVICE): say field by field what stayed, and why */
+	if (err != FT_OK && err != FT_ERR_DEVICE)
 		return err;
+	ft_diag refusal = *diag;
 	ft_swd_option_bytes after;
-	err = ft_swd_ob_read(s, &after, diag);
-	if (err != FT_OK)
-		return err;
+	ft_error read = ft_swd_ob_read(s, &after, diag);
+	if (read != FT_OK)
+		return err != FT_OK ? err : read;
 	uint32_t optsr;
 	if (ob_reg_value(&after, "OPTSR", &optsr)) {
 		s->info.optsr = optsr;
@@ -1216,9 +1252,14 @@ ft_error ft_swd_ob_set(ft_swd *s, const char *const *assignments, size_t count, 
 		uint32_t got = 0;
 		if (ft_swd_ob_field(s, &after, fields[i]->name, &got) && got == values[i])
 			continue;
-		advise(s, "%s: wrote 0x%x, reads 0x%x after the change", fields[i]->name, values[i],
-		       got);
+		advise(s, "%s: expected 0x%x, found 0x%x after the change", fields[i]->name,
+		       values[i], got);
+		explain_area_change(s, &after, fields[i]->name);
 		mismatches++;
+	}
+	if (err != FT_OK) {
+		*diag = refusal;
+		return err;
 	}
 	if (mismatches)
 		return ft_diag_set(diag, FT_ERR_VERIFY, who(s),

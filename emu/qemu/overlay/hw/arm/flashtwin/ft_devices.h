@@ -104,6 +104,21 @@ struct FtH7FlashState {
     qemu_irq irq;
     QEMUTimer timer;
     uint64_t timer_deadline; /* ft time the timer stands for */
+
+    /* Test faults (machine properties fault-*, set before realize; 0: off).
+     * drop_word: every store into the flash word holding this address is
+     * dropped, so the word stays erased. cut_word: the program of the word
+     * holding this address is interrupted: its stores are dropped and, at its
+     * last byte, the word is left with a double ECC error. watchdog_ns: a
+     * system reset (an IWDG not frozen by DBGMCU) once the modelled flash time
+     * reaches it. */
+    uint32_t drop_word;
+    uint32_t cut_word;
+    uint64_t watchdog_ns;
+    uint64_t worked_ns; /* modelled time of the erases and word programs so
+                           far (ft_flash_h7_duration_ns): the core is halted
+                           under a debugger, so QEMU's clock stands still */
+    bool watchdog_fired;
 };
 
 /* ---- RCC + PWR

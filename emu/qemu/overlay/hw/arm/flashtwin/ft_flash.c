@@ -21,6 +21,7 @@
 #include "qapi/error.h"
 #include "qemu/log.h"
 #include "hw/irq.h"
+#include "sysemu/runstate.h"
 #include "hw/arm/flashtwin/ft_devices.h"
 
 /* Register offsets and bits used by the wrapper itself (RM0433 §4.9;
@@ -35,6 +36,8 @@
 #define CR_IRQ_MASK                                                            \
     0x1FFF0000u /* EOPIE..CRCRDERRIE = SR flags EOP..CRCRDERR                  \
                  */
+#define CR_BER (1u << 3)
+#define CR_PSIZE_SHIFT 4 /* H74x/H72x CR.PSIZE b5:4; H7Ax has none */
 #define OPTCR_OPTSTART (1u << 1)
 #define OPTCR_MER (1u << 4)
 #define OPT_CHANGEERR                                                          \
@@ -279,6 +282,50 @@ static void flash_timer(void *opaque)
         err_;                                                                  \
     })
 
+/* ---- test faults (machine properties fault-*) ---------------------------- */
+
+/* Adds the modelled duration of an operation to the flash time and, once the
+ * watchdog's time has passed, requests a system reset (once). */
+static void add_work(FtH7FlashState *s, ft_flash_h7_op op, uint32_t cr)
+{
+    s->worked_ns += ft_flash_h7_duration_ns(&s->part->flash, op,
+                                            (cr >> CR_PSIZE_SHIFT) & 3u);
+    if (s->watchdog_ns && !s->watchdog_fired &&
+        s->worked_ns >= s->watchdog_ns) {
+        s->watchdog_fired = true;
+        qemu_log_mask(
+            LOG_GUEST_ERROR,
+            "ft-h7-flash: fault-watchdog-ms: system reset after %" PRIu64
+            " ns of flash operations\n",
+            s->worked_ns);
+        qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
+    }
+}
+
+static bool in_word(FtH7FlashState *s, uint32_t word_addr, uint32_t addr)
+{
+    uint32_t ws = geom(s)->word_size;
+    return word_addr && addr / ws == word_addr / ws;
+}
+
+/* Applies drop_word and cut_word to a store; true when it is swallowed. */
+static bool fault_store(FtH7FlashState *s, uint32_t addr, unsigned size)
+{
+    uint32_t ws = geom(s)->word_size;
+    if (in_word(s, s->drop_word, addr)) {
+        return true;
+    }
+    if (!in_word(s, s->cut_word, addr)) {
+        return false;
+    }
+    if ((addr % ws) + size == ws) {
+        /* what a program cut part-way leaves [U]; the caller's update()
+         * maps the ECC trap over it */
+        ft_flash_h7_inject_ecc_error(s->fl, addr, true);
+    }
+    return true;
+}
+
 /* ---- registers ----------------------------------------------------------- */
 
 static uint64_t flash_reg_read(void *opaque, hwaddr offset, unsigned size)
@@ -306,6 +353,12 @@ static void flash_reg_write(void *opaque, hwaddr offset, uint64_t value,
 
     ft_time_sync(s->time);
     ft_error err = STALLED(s, ft_flash_h7_reg_write(s->fl, offset, value));
+    if (err == FT_OK && (offset & ~REG_BANK2) == REG_CR1 && (value & start)) {
+        add_work(s,
+                 (value & CR_BER) ? FT_FLASH_H7_OP_BANK_ERASE
+                                  : FT_FLASH_H7_OP_SECTOR_ERASE,
+                 value);
+    }
     if (err != FT_OK) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "ft-h7-flash: write 0x%08" PRIx64
@@ -370,8 +423,14 @@ static MemTxResult flash_bus_write(void *opaque, hwaddr offset, uint64_t data,
 
     stn_le_p(buf, size, data);
     ft_time_sync(s->time);
-    ft_error err =
-        STALLED(s, ft_flash_h7_bus_write(s->fl, addr, buf, size, &fault));
+    ft_error err = FT_OK;
+    if (!fault_store(s, addr, size)) {
+        err = STALLED(s, ft_flash_h7_bus_write(s->fl, addr, buf, size, &fault));
+    }
+    if (err == FT_OK && !fault &&
+        (addr % geom(s)->word_size) + size == geom(s)->word_size) {
+        add_work(s, FT_FLASH_H7_OP_PROGRAM, reg(s, REG_CR1));
+    }
     if (err != FT_OK) {
         qemu_log_mask(LOG_GUEST_ERROR,
                       "ft-h7-flash: %u-byte store at 0x%08" PRIx32

@@ -19,6 +19,16 @@
  *   boot1=on|off   N6 BOOT1 pin: on = development boot (default off)
  *   timing=real|instant  flash and NOR operations take datasheet time on
  *                  QEMU's virtual clock, or none (default real)
+ * Test faults (flashtwin-emu --fault; docs/emulator.md), all off by default:
+ *   fault-drop-word=ADDR   stores into the H7 flash word at ADDR are dropped
+ *   fault-cut-word=ADDR    the program of the flash word at ADDR is cut: the
+ *                          word reads with a double ECC error
+ *   fault-watchdog-ms=N    a system reset once the modelled erase and program
+ *                          time reaches N ms (an IWDG the debugger does not
+ *                          freeze)
+ *   fault-core-sleeps=on   the core sleeps with the DBGMCU low-power debug bits
+ *                          clear: DHCSR reads C_DEBUGEN | S_SLEEP and ignores
+ *                          halt requests (S_HALT never sets)
  *
  * Boot. H7: at every reset the core takes its vector table from BOOT_ADD0
  * (BOOT0 low) or BOOT_ADD1 (BOOT0 high) of the option bytes in effect, as
@@ -108,6 +118,8 @@ struct FtNucleoMachineState {
     char *state_dir;
     char *timing;
     OnOffAuto boot0, boot1;
+    uint32_t fault_drop_word, fault_cut_word, fault_watchdog_ms;
+    bool fault_core_sleeps;
 
     ft_board_runtime *rt;
     char *tmp_state; /* temporary state directory removed at exit */
@@ -126,6 +138,7 @@ struct FtNucleoMachineState {
     unsigned alias_count;
     MemoryRegion ram[FT_MAX_RAMS]; /* RAMs, ROMs and their secure aliases */
     unsigned ram_count;
+    MemoryRegion dhcsr; /* fault-core-sleeps: DHCSR over the SCS's */
 };
 
 /* STM32N6 boot ROM model (devices.md §6.1, §6.2). */
@@ -469,6 +482,9 @@ static void create_devices(FtNucleoMachineState *m, const FtNucleoInfo *info)
             m, "flash", ft_flash_h7_array_size(&part->flash), 0xFF);
         m->flash.ecc = store_region(
             m, "flash-ecc", ft_flash_h7_ecc_state_size(&part->flash), 0);
+        m->flash.drop_word = m->fault_drop_word;
+        m->flash.cut_word = m->fault_cut_word;
+        m->flash.watchdog_ns = (uint64_t)m->fault_watchdog_ms * 1000000u;
         realize_mmio(m, info, SYS_BUS_DEVICE(&m->flash), part->flash_regs);
         sysbus_mmio_map(SYS_BUS_DEVICE(&m->flash), 1, 0x08000000u);
         sysbus_connect_irq(SYS_BUS_DEVICE(&m->flash), 0,
@@ -572,6 +588,37 @@ static void ft_nucleo_reset(MachineState *ms, ShutdownCause reason)
     }
 }
 
+/* ---- fault-core-sleeps: the debug halt control register --------------------
+ */
+
+/* DHCSR (ARMv7-M ARM DDI 0403E C1.6.2): C_DEBUGEN b0, S_HALT b17, S_SLEEP
+ * b18. A core in Stop or Sleep with DBGMCU_CR's DBGSLEEP/DBGSTOP clear
+ * (DBGMCU_CR at DBGMCU + 4, CMSIS stm32h743xx.h DBGMCU_CR_DBG_SLEEPD1; the
+ * register reads 0 here) keeps its debug logic unclocked: halt requests do
+ * not take [U: on silicon the AP access itself may fail]. */
+#define DHCSR_ADDR 0xE000EDF0u
+#define DHCSR_C_DEBUGEN (1u << 0)
+#define DHCSR_S_SLEEP (1u << 18)
+
+static uint64_t dhcsr_read(void *opaque, hwaddr offset, unsigned size)
+{
+    return DHCSR_C_DEBUGEN | DHCSR_S_SLEEP;
+}
+
+static void dhcsr_write(void *opaque, hwaddr offset, uint64_t value,
+                        unsigned size)
+{
+    /* C_HALT and C_DEBUGEN writes are lost with the core's debug clock */
+}
+
+static const MemoryRegionOps dhcsr_ops = {
+    .read = dhcsr_read,
+    .write = dhcsr_write,
+    .endianness = DEVICE_LITTLE_ENDIAN,
+    .valid.min_access_size = 1,
+    .valid.max_access_size = 4,
+};
+
 /* ---- machine --------------------------------------------------------------
  */
 
@@ -601,6 +648,12 @@ static void ft_nucleo_init(MachineState *ms)
     object_property_set_link(OBJECT(&m->armv7m), "memory",
                              OBJECT(get_system_memory()), &error_abort);
     sysbus_realize(SYS_BUS_DEVICE(&m->armv7m), &error_fatal);
+    if (m->fault_core_sleeps) {
+        memory_region_init_io(&m->dhcsr, OBJECT(m), &dhcsr_ops, m,
+                              "ft-dhcsr-sleeping", 4);
+        memory_region_add_subregion_overlap(&m->armv7m.container, DHCSR_ADDR,
+                                            &m->dhcsr, 10);
+    }
 
     create_devices(m, info);
 
@@ -641,11 +694,30 @@ STR_PROP(timing)
 PIN_PROP(boot0)
 PIN_PROP(boot1)
 
+static bool get_core_sleeps(Object *obj, Error **errp)
+{
+    return FT_NUCLEO_MACHINE(obj)->fault_core_sleeps;
+}
+
+static void set_core_sleeps(Object *obj, bool value, Error **errp)
+{
+    FT_NUCLEO_MACHINE(obj)->fault_core_sleeps = value;
+}
+
 static void ft_nucleo_instance_init(Object *obj)
 {
     FtNucleoMachineState *m = FT_NUCLEO_MACHINE(obj);
     m->boot0 = ON_OFF_AUTO_AUTO;
     m->boot1 = ON_OFF_AUTO_AUTO;
+    object_property_add_uint32_ptr(obj, "fault-drop-word", &m->fault_drop_word,
+                                   OBJ_PROP_FLAG_READWRITE);
+    object_property_add_uint32_ptr(obj, "fault-cut-word", &m->fault_cut_word,
+                                   OBJ_PROP_FLAG_READWRITE);
+    object_property_add_uint32_ptr(obj, "fault-watchdog-ms",
+                                   &m->fault_watchdog_ms,
+                                   OBJ_PROP_FLAG_READWRITE);
+    object_property_add_bool(obj, "fault-core-sleeps", get_core_sleeps,
+                             set_core_sleeps);
 }
 
 static void ft_nucleo_class_init(ObjectClass *oc, void *data)
