@@ -6,8 +6,9 @@
  *   custom-h743-w25q256: h743-qspi.elf (code in internal flash, 128 KiB of .qspi at 0x90000000)
  *     through W25Q256JV_custom-h743-w25q256.stldr: the NOR and the internal flash of the state
  *     hold the ELF's segments, and `flashtwin read` through the board's loader gives them back.
- *     The fixture never sets QUADSPI up (its scenario_init is empty), so booting it shows
- *     nothing of its QSPI data: that part is not tested here.
+ *     That fixture never sets QUADSPI up (its scenario_init is empty), so the boot is checked with
+ *     loaders/test/h743_qspi_app.c instead: programmed the same way, then booted from flash, it
+ *     maps QUADSPI and reads its 64 KiB table at 0x90000000 (its VCP lines, its exit status).
  *   nucleo-n657x0-q: the development-boot flow (devices.md §6.1): the emulator in development
  *     boot (--boot dev, BOOT1 high), FSBL-trusted.bin at 0x70000000 and Appli-trusted.bin at
  *     0x70100000 through MX25UM51245G_nucleo-n657x0-q.stldr; then the emulator restarted in flash
@@ -326,6 +327,48 @@ static void test_read_through_the_boards_loader_gives_back_the_qspi_segment(void
 	ft_image_free(image);
 }
 
+/* Runs the board's flash contents in QEMU (--boot flash) until the firmware ends the run
+ * (semihosting exit); its VCP output in res. */
+static bool boot_from_flash(const char *board, ft_proc_result *res)
+{
+	char emu[PATH_MAX], state[128];
+	snprintf(emu, sizeof(emu), "%s/flashtwin-emu", g_build);
+	snprintf(state, sizeof(state), "%s/state", g_tmp);
+	const char *argv[] = {emu,      "--board", board,      "--state", state,
+	                      "--boot", "flash",   "--timing", "instant", NULL};
+	ft_diag diag;
+	bool ran = ft_proc_run(argv, NULL, BOOT_WAIT_MS, res, &diag) == FT_OK;
+	CU_ASSERT(ran);
+	if (!ran)
+		memset(res, 0, sizeof(*res));
+	else if (res->exit_status != 0)
+		fprintf(stderr, "\nflashtwin-emu --boot flash: %s%s\n", res->out, res->err);
+	return ran;
+}
+
+static void test_application_booted_from_flash_reads_its_qspi_table(void)
+{
+	char elf[PATH_MAX];
+	fixture_path("loaders/h743-qspi-app.elf", elf, sizeof(elf));
+	if (!start_emu(H743_BOARD, "flash", true))
+		return;
+	const char *flash[] = {NULL,       "flash",          elf, "-c", g_url, "--board",
+	                       H743_BOARD, "--no-poll-wait", NULL};
+	ft_proc_result res;
+	FT_ASSERT_HEX(run_flashtwin(flash, &res), 0);
+	ft_proc_result_free(&res);
+	stop_emu();
+	if (!boot_from_flash(H743_BOARD, &res))
+		return;
+	const char *out = res.out ? res.out : "";
+	ASSERT_HAS(out, "app: started from internal flash\n");
+	ASSERT_HAS(out, "app: qspi words read 0x00004000\n");
+	ASSERT_HAS(out, "app: qspi words wrong 0x00000000\n");
+	ASSERT_HAS(out, "app: qspi word at 0x9000fffc 0x9000fffc\n");
+	FT_ASSERT_HEX(res.exit_status, 0);
+	ft_proc_result_free(&res);
+}
+
 /* ---- STM32N6 development boot ---- */
 
 /* Programs the files onto the N6 in development boot through the board's loader; flashtwin's
@@ -371,14 +414,9 @@ static void test_n6_development_boot_programs_fsbl_and_application_that_then_boo
 	ASSERT_HAS_NOT(text, "STM32 header");
 	/* BOOT1 low again (flash boot): the boot ROM starts the FSBL, which starts the application
 	 * in place; the application ends the run (semihosting exit) */
-	char emu[PATH_MAX], state[128];
-	snprintf(emu, sizeof(emu), "%s/flashtwin-emu", g_build);
-	snprintf(state, sizeof(state), "%s/state", g_tmp);
-	const char *argv[] = {emu,      "--board", N657_BOARD, "--state", state,
-	                      "--boot", "flash",   "--timing", "instant", NULL};
 	ft_proc_result res;
-	ft_diag diag;
-	FT_ASSERT_HEX(ft_proc_run(argv, NULL, BOOT_WAIT_MS, &res, &diag), FT_OK);
+	if (!boot_from_flash(N657_BOARD, &res))
+		return;
 	const char *out = res.out ? res.out : "";
 	ASSERT_HAS(out, "fsbl: started by the boot ROM\n");
 	ASSERT_HAS(out, "app: running in place at 0x7010");
@@ -419,6 +457,8 @@ static CU_TestInfo tests[] = {
      test_qspi_elf_lands_in_the_nor_and_internal_flash_with_the_boards_loader},
     {"read_through_the_boards_loader_gives_back_the_qspi_segment",
      test_read_through_the_boards_loader_gives_back_the_qspi_segment},
+    {"application_booted_from_flash_reads_its_qspi_table",
+     test_application_booted_from_flash_reads_its_qspi_table},
     {"n6_development_boot_programs_fsbl_and_application_that_then_boot",
      test_n6_development_boot_programs_fsbl_and_application_that_then_boot},
     {"n6_headerless_fsbl_is_programmed_with_advice_and_the_boot_rom_refuses_it",
