@@ -259,6 +259,10 @@ static ft_image *flash_h743_qspi(const uint8_t **qspi)
 	ASSERT_HAS(res.out ? res.out : "", "flashed");
 	ASSERT_HAS(res.err ? res.err : "",
 	           "W25Q256JV_custom-h743-w25q256.stldr named by board " H743_BOARD);
+	/* the plan names the loader's sectors as such, the progress the loader by DeviceName */
+	ASSERT_HAS(res.out ? res.out : "", "external sector 31  0x9001F000-0x9001FFFF");
+	ASSERT_HAS(res.err ? res.err : "",
+	           "erase: 32 external sectors (128 KiB) by W25Q256JV_custom-h743-w25q256\n");
 	ft_proc_result_free(&res);
 	return image;
 }
