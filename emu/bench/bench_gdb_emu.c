@@ -163,7 +163,9 @@ static bool flash_once(const paths *p, const bench_target *t, const char *timing
 		fprintf(stderr, "bench_gdb_emu: flashtwin: %s\n", diag.message);
 		return false;
 	}
-	json_t *doc = json_loads(res.out ? res.out : "", 0, NULL);
+	size_t len;
+	const char *last = ft_proc_last_line(res.out, &len); /* the result event: the report */
+	json_t *doc = json_loadb(last, len, 0, NULL);
 	json_t *result = json_object_get(doc, "result");
 	const char *verify = json_string_value(json_object_get(result, "verify"));
 	ok = res.exit_status == 0 && emu_status == 0 && verify && strcmp(verify, "identical") == 0;
