@@ -6,17 +6,20 @@
 /* ---- silicon facts ---- */
 
 /* DP registers by A[3:2] (ADIv5 §2.3) and CTRL/STAT bits (ADIv5 §2.3.2). */
-#define DP_CTRL_STAT    0x4u
-#define DP_SELECT       0x8u
-#define DP_RDBUFF       0xCu
-#define CS_STICKYORUN   (1u << 1)
-#define CS_STICKYCMP    (1u << 4)
-#define CS_STICKYERR    (1u << 5)
-#define CS_CDBGRSTREQ   (1u << 26)
-#define CS_CDBGPWRUPREQ (1u << 28)
-#define CS_CSYSPWRUPREQ (1u << 30)
-#define CS_STICKY       (CS_STICKYORUN | CS_STICKYCMP | CS_STICKYERR)
-#define CS_WRITABLE     (CS_CDBGRSTREQ | CS_CDBGPWRUPREQ | CS_CSYSPWRUPREQ | 0x0FFF0F0Cu)
+#define DP_CTRL_STAT     0x4u
+#define DP_SELECT        0x8u
+#define DP_RDBUFF        0xCu
+#define CS_STICKYORUN    (1u << 1)
+#define CS_STICKYCMP     (1u << 4)
+#define CS_STICKYERR     (1u << 5)
+#define CS_CDBGRSTREQ    (1u << 26)
+#define CS_CDBGPWRUPREQ  (1u << 28)
+#define CS_CSYSPWRUPREQ  (1u << 30)
+#define CS_STICKY        (CS_STICKYORUN | CS_STICKYCMP | CS_STICKYERR)
+#define ABORT_STKCMPCLR  (1u << 1)
+#define ABORT_STKERRCLR  (1u << 2)
+#define ABORT_ORUNERRCLR (1u << 4)
+#define CS_WRITABLE      (CS_CDBGRSTREQ | CS_CDBGPWRUPREQ | CS_CSYSPWRUPREQ | 0x0FFF0F0Cu)
 /* MEM-AP registers (ADIv5 §7.2) and CSW fields. */
 #define AP_CSW         0x00u
 #define AP_TAR         0x04u
@@ -280,12 +283,10 @@ static uint32_t dhcsr_read(ft_dap_port *p)
 	return v;
 }
 
-static void aircr_write(ft_dap_port *p, uint32_t v)
+/* A system reset, as AIRCR.SYSRESETREQ or nRESET makes it: the core halts at the reset vector
+ * when DEMCR.VC_CORERESET is set (ARMv7-M ARM C1.6.5). */
+static void system_reset(ft_dap_port *p)
 {
-	if (v >> 16 != VECTKEY || !(v & AIRCR_RESETS)) {
-		CALL(p, write, AIRCR, 4, v);
-		return;
-	}
 	bool halt = (p->demcr & VC_CORERESET) != 0;
 	ft_diag d;
 	ft_diag_clear(&d);
@@ -298,6 +299,15 @@ static void aircr_write(ft_dap_port *p, uint32_t v)
 	p->dhcsr_ctrl &= C_DEBUGEN | (halt ? C_HALT : 0);
 	if (halt)
 		p->dfsr |= DFSR_VCATCH;
+}
+
+static void aircr_write(ft_dap_port *p, uint32_t v)
+{
+	if (v >> 16 != VECTKEY || !(v & AIRCR_RESETS)) {
+		CALL(p, write, AIRCR, 4, v);
+		return;
+	}
+	system_reset(p);
 }
 
 /* The breakpoints the FPB asks for, made so at the target. */
@@ -526,4 +536,26 @@ bool ft_dap_port_ap(ft_dap_port *p, uint32_t addr, bool rnw, uint32_t data, uint
 	if (rnw)
 		p->result = *value;
 	return true;
+}
+
+bool ft_dap_port_sticky_error(const ft_dap_port *p)
+{
+	return (p->ctrl_stat & CS_STICKYERR) != 0;
+}
+
+void ft_dap_port_abort(ft_dap_port *p, uint32_t abort)
+{
+	/* ABORT: STKCMPCLR b1, STKERRCLR b2, ORUNERRCLR b4 (ADIv5 §2.3.1); DAPABORT has nothing to
+	 * abort, every transaction finishing at once */
+	if (abort & ABORT_STKCMPCLR)
+		p->ctrl_stat &= ~CS_STICKYCMP;
+	if (abort & ABORT_STKERRCLR)
+		p->ctrl_stat &= ~CS_STICKYERR;
+	if (abort & ABORT_ORUNERRCLR)
+		p->ctrl_stat &= ~CS_STICKYORUN;
+}
+
+void ft_dap_port_reset(ft_dap_port *p)
+{
+	system_reset(p);
 }

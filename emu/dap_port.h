@@ -74,6 +74,17 @@ uint32_t ft_dap_port_dp(ft_dap_port *p, uint32_t addr, bool rnw, uint32_t data);
  * access: they set STICKYERR, which the peer reads in CTRL/STAT. */
 bool ft_dap_port_ap(ft_dap_port *p, uint32_t addr, bool rnw, uint32_t data, uint32_t *value);
 
+/* Whether CTRL/STAT.STICKYERR is set (a read of it that does not become RDBUFF). */
+bool ft_dap_port_sticky_error(const ft_dap_port *p);
+
+/* A write to ABORT (SW-DP: DP address 0 written; JTAG-DP: the ABORT instruction): the sticky
+ * flags whose clear bits are set are cleared. */
+void ft_dap_port_abort(ft_dap_port *p, uint32_t abort);
+
+/* A system reset from the reset line (nRESET), as AIRCR.SYSRESETREQ makes one: the core halts at
+ * the reset vector when DEMCR.VC_CORERESET is set, else runs. A target error is sticky. */
+void ft_dap_port_reset(ft_dap_port *p);
+
 /* The target errors met so far (the last one's diag in *last when non-NULL). */
 unsigned ft_dap_port_target_errors(const ft_dap_port *p, ft_diag *last);
 
