@@ -1,6 +1,8 @@
 /* The debug-port bridge (dap_bridge.h): JTAG TAP controllers and the JTAG-DP's scans in front of
- * the debug port (dap_port.c), a GDB-backed target and the remote_bitbang TCP server. */
+ * the debug port (dap_port.c), on a GDB-backed target (dap_gdb_target.c), and the remote_bitbang
+ * TCP server. */
 #include "emu/dap_bridge.h"
+#include "emu/dap_gdb_target.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,9 +37,6 @@
  * (OK/FAULT 0b010, WAIT 0b001) (ADIv5 §3.4.3). */
 #define ACC_BITS 35u
 #define ACK_OK   0x2u
-/* SCB AIRCR: VECTKEY 0x05FA in b31:16 with SYSRESETREQ b2 (ARMv7-M ARM B3.2.6). */
-#define AIRCR          0xE000ED0Cu
-#define AIRCR_SYSRESET ((0x05FAu << 16) | (1u << 2))
 /* Bytes the server reads from a peer per poll round (each answered before the next read). */
 #define FEED_CHUNK 4096u
 
@@ -247,216 +246,11 @@ ft_error ft_dap_wire_feed(ft_dap_wire *w, const uint8_t *in, size_t n, uint8_t *
 	return FT_OK;
 }
 
-/* ---- the target: a GDB server ---- */
-
-/* Quirk qemu-no-bkpt-halt: QEMU's gdbstub does not stop on a BKPT instruction (QEMU 7.2 takes
- * it as a DebugMonitor exception, which escalates to HardFault), where a core under a debugger
- * halts. OpenOCD's flash algorithms end on one. Before every resume the BKPT encodings
- * (0xBExx, ARMv7-M ARM A7.7.17) in the BKPT_WINDOW bytes from PC get hardware breakpoints, taken
- * away at the next stop: the core then halts on the instruction, as silicon does. One on a
- * literal or the second half of a 32-bit instruction is never reached, so it is harmless. */
-#define BKPT_WINDOW 512u
-#define BKPT_MAX    16u
-
-typedef struct gdb_target {
-	ft_gdb *gdb;
-	bool running;
-	uint32_t bkpt[BKPT_MAX]; /* breakpoints set for the quirk */
-	unsigned bkpts;
-} gdb_target;
-
-static void catch_bkpts(gdb_target *t)
-{
-	uint32_t pc;
-	uint8_t code[BKPT_WINDOW];
-	ft_diag d;
-	ft_diag_clear(&d);
-	if (ft_gdb_read_reg(t->gdb, FT_GDB_PC, &pc, &d) != FT_OK)
-		return; /* nothing to catch: the resume reports what is wrong */
-	pc &= ~1u;
-	if (pc > UINT32_MAX - BKPT_WINDOW ||
-	    ft_gdb_read_mem(t->gdb, pc, code, sizeof(code), &d) != FT_OK)
-		return;
-	for (unsigned i = 0; i + 1 < sizeof(code) && t->bkpts < BKPT_MAX; i += 2) {
-		if (code[i + 1] == 0xBE &&
-		    ft_gdb_set_breakpoint(t->gdb, FT_GDB_BP_HARDWARE, pc + i, &d) == FT_OK)
-			t->bkpt[t->bkpts++] = pc + i;
-	}
-}
-
-/* The core stopped for the debugger: the quirk's breakpoints go. */
-static void stopped(gdb_target *t)
-{
-	t->running = false;
-	ft_diag d;
-	ft_diag_clear(&d);
-	for (unsigned i = 0; i < t->bkpts; i++)
-		(void)ft_gdb_clear_breakpoint(t->gdb, FT_GDB_BP_HARDWARE, t->bkpt[i], &d);
-	t->bkpts = 0;
-}
-
-/* The GDB server answers nothing but an interrupt while the core runs: stop it first. */
-static ft_error stop_for_access(gdb_target *t, bool *was_running, ft_diag *diag)
-{
-	*was_running = t->running;
-	if (!t->running)
-		return FT_OK;
-	ft_gdb_stop stop;
-	ft_error err = ft_gdb_interrupt(t->gdb, 2000, &stop, diag);
-	if (err == FT_OK)
-		t->running = false; /* for a moment: the quirk's breakpoints stay */
-	return err;
-}
-
-static ft_error restart(gdb_target *t, bool was_running, ft_error err, ft_diag *diag)
-{
-	if (!was_running)
-		return err;
-	ft_diag d;
-	ft_diag_clear(&d);
-	ft_error rerr = ft_gdb_resume(t->gdb, &d);
-	if (rerr == FT_OK)
-		t->running = true;
-	else if (err == FT_OK)
-		*diag = d;
-	return err != FT_OK ? err : rerr;
-}
-
-static ft_error gt_read(void *ctx, uint32_t addr, unsigned len, uint32_t *value, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
-	if (err != FT_OK)
-		return err;
-	uint8_t b[4] = {0};
-	err = ft_gdb_read_mem(t->gdb, addr, b, len, diag);
-	*value = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	return restart(t, was, err, diag);
-}
-
-static ft_error gt_write(void *ctx, uint32_t addr, unsigned len, uint32_t value, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
-	if (err != FT_OK)
-		return err;
-	uint8_t b[4] = {(uint8_t)value, (uint8_t)(value >> 8), (uint8_t)(value >> 16),
-	                (uint8_t)(value >> 24)};
-	err = ft_gdb_write_mem(t->gdb, addr, b, len, diag);
-	return restart(t, was, err, diag);
-}
-
-static ft_error gt_halt(void *ctx, ft_diag *diag)
-{
-	bool was;
-	ft_error err = stop_for_access(ctx, &was, diag);
-	if (err == FT_OK)
-		stopped(ctx);
-	return err;
-}
-
-static ft_error gt_resume(void *ctx, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	if (t->running)
-		return FT_OK;
-	catch_bkpts(t);
-	ft_error err = ft_gdb_resume(t->gdb, diag);
-	if (err == FT_OK)
-		t->running = true;
-	return err;
-}
-
-static ft_error gt_step(void *ctx, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	ft_error err = gt_halt(t, diag);
-	ft_gdb_stop stop;
-	return err != FT_OK ? err : ft_gdb_step(t->gdb, &stop, diag);
-}
-
-static ft_error gt_poll(void *ctx, bool *halted, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	if (t->running) {
-		ft_gdb_stop stop;
-		ft_error err = ft_gdb_wait_stop(t->gdb, 0, &stop, diag);
-		if (err == FT_OK)
-			stopped(t);
-		else if (err != FT_ERR_TIMEOUT)
-			return err;
-	}
-	*halted = !t->running;
-	return FT_OK;
-}
-
-static ft_error gt_read_reg(void *ctx, ft_gdb_reg reg, uint32_t *value, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
-	if (err != FT_OK)
-		return err;
-	err = ft_gdb_read_reg(t->gdb, reg, value, diag);
-	return restart(t, was, err, diag);
-}
-
-static ft_error gt_write_reg(void *ctx, ft_gdb_reg reg, uint32_t value, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
-	if (err != FT_OK)
-		return err;
-	err = ft_gdb_write_reg(t->gdb, reg, value, diag);
-	return restart(t, was, err, diag);
-}
-
-/* SYSRESETREQ through the GDB server (flashtwin's QEMU overlay routes debugger writes to AIRCR;
- * docs/gdb.md); QEMU keeps a stopped machine stopped across the reset. */
-static ft_error gt_reset(void *ctx, bool halt, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	ft_error err = gt_halt(t, diag);
-	if (err == FT_OK)
-		err = ft_gdb_write_u32(t->gdb, AIRCR, AIRCR_SYSRESET, diag);
-	if (err == FT_OK && !halt)
-		err = gt_resume(t, diag);
-	return err;
-}
-
-static ft_error gt_breakpoint(void *ctx, uint32_t addr, bool set, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
-	if (err != FT_OK)
-		return err;
-	err = set ? ft_gdb_set_breakpoint(t->gdb, FT_GDB_BP_HARDWARE, addr, diag)
-	          : ft_gdb_clear_breakpoint(t->gdb, FT_GDB_BP_HARDWARE, addr, diag);
-	return restart(t, was, err, diag);
-}
-
-static const ft_dap_target_ops gdb_target_ops = {
-    .read = gt_read,
-    .write = gt_write,
-    .halt = gt_halt,
-    .resume = gt_resume,
-    .step = gt_step,
-    .poll = gt_poll,
-    .read_reg = gt_read_reg,
-    .write_reg = gt_write_reg,
-    .reset = gt_reset,
-    .breakpoint = gt_breakpoint,
-};
-
 /* ---- the server ---- */
 
 struct ft_dap_bridge {
 	ft_dap_bridge_config config;
-	gdb_target target;
+	ft_dap_gdb_target *target;
 	int listen_fd, peer_fd;
 	unsigned port;
 	ft_dap_wire *wire;
@@ -492,7 +286,7 @@ ft_error ft_dap_bridge_open(const ft_dap_bridge_config *config, ft_dap_bridge **
 		return ft_diag_set(diag, FT_ERR_NO_MEM, "debug-port bridge", "out of memory");
 	b->config = *config;
 	b->listen_fd = b->peer_fd = -1;
-	ft_error err = ft_gdb_open(config->gdb, NULL, &b->target.gdb, diag);
+	ft_error err = ft_dap_gdb_target_open(config->gdb, &b->target, diag);
 	if (err != FT_OK) {
 		free(b);
 		return err;
@@ -544,8 +338,8 @@ static void accept_peer(ft_dap_bridge *b)
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	b->wire =
-	    ft_dap_wire_new(&(ft_dap_target){&gdb_target_ops, &b->target, !b->target.running});
+	ft_dap_target target = ft_dap_gdb_target_get(b->target);
+	b->wire = ft_dap_wire_new(&target);
 	if (!b->wire) {
 		close(fd);
 		blog(b, "connection refused: out of memory");
@@ -622,6 +416,6 @@ void ft_dap_bridge_close(ft_dap_bridge *b)
 	if (b->listen_fd >= 0)
 		close(b->listen_fd);
 	ft_dap_wire_free(b->wire);
-	ft_gdb_close(b->target.gdb);
+	ft_dap_gdb_target_close(b->target);
 	free(b);
 }
