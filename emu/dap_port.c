@@ -347,9 +347,41 @@ static uint32_t rom_read(uint32_t off)
 	return 0;
 }
 
+/* The CoreSight ID registers (PIDR4 0xFD0, PIDR0-3 0xFE0, CIDR0-3 0xFF0 of each 4 KiB block) of
+ * the Cortex-M7's SCS, ITM, DWT and FPB: class 0xE (generic IP), designer ARM (JEP106 0x3B,
+ * continuation 4), parts SCS 0x00C, ITM 0x001, DWT 0x002, FPB 0x00E, revision 0 (ARMv7-M ARM
+ * C1.1.2; Cortex-M7 TRM §3.4 [U]). A debugger walking the ROM table (pyOCD) finds the core by
+ * them. True when addr is one, *value read. */
+static bool component_id(uint32_t addr, uint32_t *value)
+{
+	static const struct {
+		uint32_t base, part;
+	} parts[] = {{SCS_BASE, 0x00C}, {ITM_BASE, 0x001}, {DWT_BASE, 0x002}, {FPB_BASE, 0x00E}};
+	static const uint8_t cidr[4] = {0x0D, 0xE0, 0x05, 0xB1};
+	uint32_t off = addr & (BLOCK - 1u);
+	if (off < ROM_PIDR4)
+		return false;
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (addr - off != parts[i].base)
+			continue;
+		uint32_t part = parts[i].part;
+		const uint8_t pidr[4] = {(uint8_t)part, (uint8_t)(0xB0u | (part >> 8)), 0x0B, 0x00};
+		if (off >= ROM_CIDR0)
+			*value = cidr[(off - ROM_CIDR0) / 4];
+		else if (off >= ROM_PIDR0)
+			*value = pidr[(off - ROM_PIDR0) / 4];
+		else
+			*value = off == ROM_PIDR4 ? 0x04 : 0; /* PIDR5-7 read 0 */
+		return true;
+	}
+	return false;
+}
+
 /* A register the bridge keeps itself (AP0 view): true when addr is one, *value read. */
 static bool local_read(ft_dap_port *p, uint32_t addr, uint32_t *value)
 {
+	if (component_id(addr, value))
+		return true;
 	switch (addr) {
 	case DHCSR: *value = dhcsr_read(p); return true;
 	case DCRSR: *value = 0; return true;

@@ -232,6 +232,16 @@ static void test_releasing_nreset_resets_and_vector_catch_halts(void)
 	FT_ASSERT_HEX(fx->target.reset_halted, true);
 }
 
+static void test_scs_id_registers_name_a_cortex_m_system_control_space(void)
+{
+	/* SCS PIDR0 (0xE000EFE0): part 0x0C; CIDR1 (0xE000EFF4): class 0xE (ARMv7-M ARM C1.1.2) */
+	EXCHANGE(B(0x05, 0x00, 0x06, DP_W_SELECT, 0, 0, 0, 0, AP_W_CSW, 0x02, 0x00, 0x00, 0x23,
+	           AP_W_TAR, 0xE0, 0xEF, 0x00, 0xE0, AP_R_DRW, AP_W_TAR, 0xF4, 0xEF, 0x00, 0xE0,
+	           AP_R_DRW),
+	         B(0x05, 0x06, 0x01, 0x0C, 0x00, 0x00, 0x00, 0xE0, 0x00, 0x00, 0x00));
+	FT_ASSERT_HEX(ft_cmsis_dap_target_errors(fx->dap, NULL), 0);
+}
+
 static void test_jtag_and_unknown_commands_answer_invalid(void)
 {
 	EXCHANGE(B(0x16, 0x00), B(0xFF));
@@ -276,6 +286,8 @@ static CU_TestInfo tests[] = {
      test_value_match_read_reports_a_mismatch_after_its_retries},
     {"test_releasing_nreset_resets_and_vector_catch_halts",
      test_releasing_nreset_resets_and_vector_catch_halts},
+    {"test_scs_id_registers_name_a_cortex_m_system_control_space",
+     test_scs_id_registers_name_a_cortex_m_system_control_space},
     {"test_jtag_and_unknown_commands_answer_invalid",
      test_jtag_and_unknown_commands_answer_invalid},
     {"test_transfer_cut_inside_its_data_is_a_protocol_error",
