@@ -1,6 +1,8 @@
-/* The debug-port bridge (dap_bridge.h): JTAG TAP controllers, the JTAG-DP, two MEM-APs, the
- * core-debug translation, a GDB-backed target and the remote_bitbang TCP server. */
+/* The debug-port bridge (dap_bridge.h): JTAG TAP controllers and the JTAG-DP's scans in front of
+ * the debug port (dap_port.c), on a GDB-backed target (dap_gdb_target.c), and the remote_bitbang
+ * TCP server. */
 #include "emu/dap_bridge.h"
+#include "emu/dap_gdb_target.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,90 +37,6 @@
  * (OK/FAULT 0b010, WAIT 0b001) (ADIv5 §3.4.3). */
 #define ACC_BITS 35u
 #define ACK_OK   0x2u
-/* DP registers by A[3:2] (ADIv5 §2.3) and CTRL/STAT bits (ADIv5 §2.3.2). */
-#define DP_CTRL_STAT    0x4u
-#define DP_SELECT       0x8u
-#define DP_RDBUFF       0xCu
-#define CS_STICKYORUN   (1u << 1)
-#define CS_STICKYCMP    (1u << 4)
-#define CS_STICKYERR    (1u << 5)
-#define CS_CDBGRSTREQ   (1u << 26)
-#define CS_CDBGPWRUPREQ (1u << 28)
-#define CS_CSYSPWRUPREQ (1u << 30)
-#define CS_STICKY       (CS_STICKYORUN | CS_STICKYCMP | CS_STICKYERR)
-#define CS_WRITABLE     (CS_CDBGRSTREQ | CS_CDBGPWRUPREQ | CS_CSYSPWRUPREQ | 0x0FFF0F0Cu)
-/* MEM-AP registers (ADIv5 §7.2) and CSW fields. */
-#define AP_CSW         0x00u
-#define AP_TAR         0x04u
-#define AP_DRW         0x0Cu
-#define AP_BD0         0x10u
-#define AP_CFG         0xF4u
-#define AP_BASE        0xF8u
-#define AP_IDR         0xFCu
-#define CSW_SIZE       0x7u
-#define CSW_ADDRINC    (3u << 4)
-#define CSW_INC_SINGLE (1u << 4)
-#define CSW_DEVICEEN   (1u << 6)
-#define TAR_INC_WRAP   0x3FFu /* auto-increment is guaranteed within 1 KiB (ADIv5 §7.2.2) */
-/* AP identification (RM0433 §60.4.7/§60.4.8 [U]): AP0 AHB-AP of the CM7, AP2 APB-AP of the
- * system debug bus; IDR revision/designer ARM/class MEM-AP/type. */
-#define AP0_IDR  0x84770001u
-#define AP2_IDR  0x54770002u
-#define AP0_BASE 0xE00FE003u /* ROM table, present (RM0433 §60.5.1 [U]) */
-#define AP2_BASE 0xE00E0003u
-/* AP2 sees DBGMCU at 0xE00E1000; the core at 0x5C001000 (ref devices.md §1.1; OOCD
- * tcl/target/stm32h7x.cfg stm32h7x_dbgmcu_mmw). */
-#define AP2_DBGMCU  0xE00E1000u
-#define CORE_DBGMCU 0x5C001000u
-#define DBGMCU_SPAN 0x1000u
-/* Core debug (ARMv7-M ARM C1.6): DHCSR, DCRSR, DCRDR, DEMCR; SCB AIRCR (B3.2.6), DFSR (C1.6.1). */
-#define DHCSR          0xE000EDF0u
-#define DCRSR          0xE000EDF4u
-#define DCRDR          0xE000EDF8u
-#define DEMCR          0xE000EDFCu
-#define AIRCR          0xE000ED0Cu
-#define DFSR           0xE000ED30u
-#define DBGKEY         0xA05Fu
-#define C_DEBUGEN      (1u << 0)
-#define C_HALT         (1u << 1)
-#define C_STEP         (1u << 2)
-#define C_MASKINTS     (1u << 3)
-#define C_SNAPSTALL    (1u << 5)
-#define S_REGRDY       (1u << 16)
-#define S_HALT         (1u << 17)
-#define S_RETIRE_ST    (1u << 24)
-#define S_RESET_ST     (1u << 25)
-#define DCRSR_REGWNR   (1u << 16)
-#define DCRSR_REGSEL   0x7Fu
-#define REGSEL_SPECIAL 0x14u /* CONTROL[31:24] FAULTMASK[23:16] BASEPRI[15:8] PRIMASK[7:0] */
-#define VC_CORERESET   (1u << 0)
-#define VECTKEY        0x05FAu
-#define AIRCR_RESETS   0x5u /* SYSRESETREQ b2, VECTRESET b0 */
-#define DFSR_HALTED    (1u << 0)
-#define DFSR_BKPT      (1u << 1)
-#define DFSR_VCATCH    (1u << 3)
-/* ITM, DWT, FPB (ARMv7-M ARM C1.7-C1.11). FPB version 2 (REV 1) with 8 code comparators on the
- * Cortex-M7 (Cortex-M7 TRM §3.4 [U]): a comparator holds BPADDR with enable in bit 0. DWT with 4
- * comparators (Cortex-M7 TRM §3.3 [U]). */
-#define ITM_BASE     0xE0000000u
-#define DWT_BASE     0xE0001000u
-#define FPB_BASE     0xE0002000u
-#define SCS_BASE     0xE000E000u
-#define ROM_BASE     (AP0_BASE & ~0xFFFu)
-#define BLOCK        0x1000u
-#define FPB_COMPS    8u
-#define FP_CTRL_REV1 (1u << 28)
-#define FP_CTRL_KEY  (1u << 1)
-#define FP_COMP0     0x008u
-#define DWT_NUMCOMP  (4u << 28)
-#define DWT_WORDS    64u
-/* CoreSight component and peripheral IDs of the ROM table (CoreSight Arch. §B2; ARM JEP106 0x3B
- * continuation 4; part 0x4C7 "Cortex-M7 ROM table" [U]). */
-#define ROM_MEMTYPE 0xFCCu
-#define ROM_PIDR4   0xFD0u
-#define ROM_PIDR0   0xFE0u
-#define ROM_CIDR0   0xFF0u
-
 /* Bytes the server reads from a peer per poll round (each answered before the next read). */
 #define FEED_CHUNK 4096u
 
@@ -180,28 +98,12 @@ enum { TAP_BS, TAP_DP, TAP_COUNT }; /* TDI -> bs -> dp -> TDO */
 
 /* ---- the wire ---- */
 
-typedef struct mem_ap {
-	uint32_t csw, tar;
-} mem_ap;
-
 struct ft_dap_wire {
-	ft_dap_target target;
+	ft_dap_port *port;
 	bool tck, tms, tdi;
 	tap_state state;
 	tap taps[TAP_COUNT];
-	/* JTAG-DP */
-	uint32_t ctrl_stat, select;
 	uint32_t result; /* the last read, returned by the next DPACC/APACC capture */
-	mem_ap ap[3];    /* AP0 and AP2 are modelled; AP1 reads as absent */
-	/* core debug */
-	bool halted, reset_seen;
-	uint32_t dhcsr_ctrl, dcrdr, demcr, dfsr;
-	uint32_t fp_enable, fp_comp[FPB_COMPS];
-	uint32_t bp_active[FPB_COMPS]; /* address set at the target, when bp_on */
-	bool bp_on[FPB_COMPS];
-	uint32_t dwt[DWT_WORDS];
-	unsigned target_errors;
-	ft_diag last_error;
 };
 
 ft_dap_wire *ft_dap_wire_new(const ft_dap_target *target)
@@ -209,11 +111,11 @@ ft_dap_wire *ft_dap_wire_new(const ft_dap_target *target)
 	ft_dap_wire *w = calloc(1, sizeof(*w));
 	if (!w)
 		return NULL;
-	w->target = *target;
-	w->halted = target->halted;
-	/* a core halted by the debugger before us: debug enabled, halt requested */
-	w->dhcsr_ctrl = w->halted ? C_DEBUGEN | C_HALT : 0;
-	w->dfsr = w->halted ? DFSR_HALTED : 0;
+	w->port = ft_dap_port_new(target);
+	if (!w->port) {
+		free(w);
+		return NULL;
+	}
 	w->taps[TAP_BS].ir_len = BS_IRLEN;
 	w->taps[TAP_DP].ir_len = DP_IRLEN;
 	w->taps[TAP_BS].sh = (shreg){0, 1};
@@ -226,390 +128,14 @@ ft_dap_wire *ft_dap_wire_new(const ft_dap_target *target)
 
 void ft_dap_wire_free(ft_dap_wire *w)
 {
+	if (w)
+		ft_dap_port_free(w->port);
 	free(w);
 }
 
 unsigned ft_dap_wire_target_errors(const ft_dap_wire *w, ft_diag *last)
 {
-	if (last)
-		*last = w->last_error;
-	return w->target_errors;
-}
-
-/* A failed target access: a sticky error on the DP, the diag kept for the log. */
-static void target_failed(ft_dap_wire *w, const ft_diag *d)
-{
-	w->ctrl_stat |= CS_STICKYERR;
-	w->target_errors++;
-	w->last_error = *d;
-}
-
-#define CALL(w, op, ...)                                                                           \
-	do {                                                                                       \
-		ft_diag call_diag_;                                                                \
-		ft_diag_clear(&call_diag_);                                                        \
-		if ((w)->target.ops->op((w)->target.ctx, __VA_ARGS__, &call_diag_) != FT_OK)       \
-			target_failed((w), &call_diag_);                                           \
-	} while (0)
-
-static void target_halt(ft_dap_wire *w)
-{
-	ft_diag d;
-	ft_diag_clear(&d);
-	if (w->target.ops->halt(w->target.ctx, &d) != FT_OK)
-		target_failed(w, &d);
-	else
-		w->halted = true;
-}
-
-static void target_run(ft_dap_wire *w, bool step)
-{
-	ft_diag d;
-	ft_diag_clear(&d);
-	ft_error err = step ? w->target.ops->step(w->target.ctx, &d)
-	                    : w->target.ops->resume(w->target.ctx, &d);
-	if (err != FT_OK)
-		target_failed(w, &d);
-	else
-		w->halted = step;
-}
-
-/* A running core may have stopped at a breakpoint. */
-static void poll_core(ft_dap_wire *w)
-{
-	if (w->halted)
-		return;
-	bool halted = false;
-	ft_diag d;
-	ft_diag_clear(&d);
-	if (w->target.ops->poll(w->target.ctx, &halted, &d) != FT_OK) {
-		target_failed(w, &d);
-		return;
-	}
-	if (halted) {
-		w->halted = true;
-		w->dhcsr_ctrl |= C_HALT;
-		w->dfsr |= DFSR_BKPT;
-	}
-}
-
-/* DCRSR.REGSEL -> a register by name (ARMv7-M ARM C1.6.3); FT_GDB_REG_COUNT: none we carry (the
- * FP registers read as 0). */
-static ft_gdb_reg regsel_reg(uint32_t sel)
-{
-	if (sel <= 15)
-		return (ft_gdb_reg)sel; /* r0..r12, sp, lr, DebugReturnAddress (pc) */
-	switch (sel) {
-	case 16: return FT_GDB_XPSR;
-	case 17: return FT_GDB_MSP;
-	case 18: return FT_GDB_PSP;
-	default: return FT_GDB_REG_COUNT;
-	}
-}
-
-static const ft_gdb_reg special_regs[4] = {FT_GDB_PRIMASK, FT_GDB_BASEPRI, FT_GDB_FAULTMASK,
-                                           FT_GDB_CONTROL};
-
-static uint32_t read_reg(ft_dap_wire *w, ft_gdb_reg reg)
-{
-	uint32_t v = 0;
-	ft_diag d;
-	ft_diag_clear(&d);
-	ft_error err = w->target.ops->read_reg(w->target.ctx, reg, &v, &d);
-	if (err != FT_OK && err != FT_ERR_UNSUPPORTED)
-		target_failed(w, &d);
-	return err == FT_OK ? v : 0;
-}
-
-static void write_reg(ft_dap_wire *w, ft_gdb_reg reg, uint32_t v)
-{
-	ft_diag d;
-	ft_diag_clear(&d);
-	ft_error err = w->target.ops->write_reg(w->target.ctx, reg, v, &d);
-	if (err != FT_OK && err != FT_ERR_UNSUPPORTED)
-		target_failed(w, &d);
-}
-
-static void dcrsr_write(ft_dap_wire *w, uint32_t v)
-{
-	uint32_t sel = v & DCRSR_REGSEL;
-	bool wr = (v & DCRSR_REGWNR) != 0;
-	if (sel == REGSEL_SPECIAL) {
-		if (wr) {
-			for (unsigned i = 0; i < 4; i++)
-				write_reg(w, special_regs[i], (w->dcrdr >> (8 * i)) & 0xFFu);
-		} else {
-			w->dcrdr = 0;
-			for (unsigned i = 0; i < 4; i++)
-				w->dcrdr |= (read_reg(w, special_regs[i]) & 0xFFu) << (8 * i);
-		}
-		return;
-	}
-	ft_gdb_reg reg = regsel_reg(sel);
-	if (reg == FT_GDB_REG_COUNT) {
-		if (!wr)
-			w->dcrdr = 0;
-		return;
-	}
-	if (wr)
-		write_reg(w, reg, w->dcrdr);
-	else
-		w->dcrdr = read_reg(w, reg);
-}
-
-static void dhcsr_write(ft_dap_wire *w, uint32_t v)
-{
-	if (v >> 16 != DBGKEY)
-		return; /* writes without the key are ignored (ARMv7-M ARM C1.6.2) */
-	w->dhcsr_ctrl = v & (C_DEBUGEN | C_HALT | C_STEP | C_MASKINTS | C_SNAPSTALL);
-	poll_core(w);
-	if ((v & C_HALT) && !w->halted) {
-		target_halt(w);
-		w->dfsr |= DFSR_HALTED;
-	} else if (!(v & C_HALT) && w->halted) {
-		target_run(w, (v & C_STEP) && (v & C_DEBUGEN));
-		if (w->halted)
-			w->dfsr |= DFSR_HALTED;
-	}
-}
-
-static uint32_t dhcsr_read(ft_dap_wire *w)
-{
-	poll_core(w);
-	uint32_t v = w->dhcsr_ctrl | S_REGRDY | (w->halted ? S_HALT : S_RETIRE_ST) |
-	             (w->reset_seen ? S_RESET_ST : 0);
-	w->reset_seen = false; /* S_RESET_ST clears on read */
-	return v;
-}
-
-static void aircr_write(ft_dap_wire *w, uint32_t v)
-{
-	if (v >> 16 != VECTKEY || !(v & AIRCR_RESETS)) {
-		CALL(w, write, AIRCR, 4, v);
-		return;
-	}
-	bool halt = (w->demcr & VC_CORERESET) != 0;
-	ft_diag d;
-	ft_diag_clear(&d);
-	if (w->target.ops->reset(w->target.ctx, halt, &d) != FT_OK) {
-		target_failed(w, &d);
-		return;
-	}
-	w->reset_seen = true;
-	w->halted = halt;
-	w->dhcsr_ctrl &= C_DEBUGEN | (halt ? C_HALT : 0);
-	if (halt)
-		w->dfsr |= DFSR_VCATCH;
-}
-
-/* The breakpoints the FPB asks for, made so at the target. */
-static void sync_breakpoints(ft_dap_wire *w)
-{
-	for (unsigned i = 0; i < FPB_COMPS; i++) {
-		bool on = w->fp_enable && (w->fp_comp[i] & 1u);
-		uint32_t addr = w->fp_comp[i] & ~1u;
-		if (w->bp_on[i] && (!on || w->bp_active[i] != addr)) {
-			CALL(w, breakpoint, w->bp_active[i], false);
-			w->bp_on[i] = false;
-		}
-		if (on && !w->bp_on[i]) {
-			CALL(w, breakpoint, addr, true);
-			w->bp_on[i] = true;
-			w->bp_active[i] = addr;
-		}
-	}
-}
-
-/* ROM table of AP0 (CoreSight Arch. §D6): entries to SCS, ITM, DWT, FPB, then IDs. */
-static uint32_t rom_read(uint32_t off)
-{
-	static const uint32_t components[] = {SCS_BASE, ITM_BASE, DWT_BASE, FPB_BASE};
-	if (off / 4 < sizeof(components) / sizeof(components[0]))
-		return (components[off / 4] - ROM_BASE) | 3u; /* present, 32-bit format */
-	static const uint8_t pidr[4] = {0xC7, 0xB4, 0x0B, 0x00};
-	static const uint8_t cidr[4] = {0x0D, 0x10, 0x05, 0xB1};
-	if (off == ROM_MEMTYPE)
-		return 1; /* system memory present */
-	if (off == ROM_PIDR4)
-		return 0x04;
-	if (off >= ROM_PIDR0 && off < ROM_PIDR0 + 16)
-		return pidr[(off - ROM_PIDR0) / 4];
-	if (off >= ROM_CIDR0)
-		return cidr[(off - ROM_CIDR0) / 4];
-	return 0;
-}
-
-/* A register the bridge keeps itself (AP0 view): true when addr is one, *value read. */
-static bool local_read(ft_dap_wire *w, uint32_t addr, uint32_t *value)
-{
-	switch (addr) {
-	case DHCSR: *value = dhcsr_read(w); return true;
-	case DCRSR: *value = 0; return true;
-	case DCRDR: *value = w->dcrdr; return true;
-	case DEMCR: *value = w->demcr; return true;
-	case DFSR: *value = w->dfsr; return true;
-	}
-	if (addr - FPB_BASE < BLOCK) {
-		uint32_t off = addr - FPB_BASE;
-		if (off == 0)
-			*value = FP_CTRL_REV1 | (FPB_COMPS << 4) | w->fp_enable;
-		else if (off >= FP_COMP0 && off < FP_COMP0 + 4 * FPB_COMPS)
-			*value = w->fp_comp[(off - FP_COMP0) / 4];
-		else
-			*value = 0;
-		return true;
-	}
-	if (addr - DWT_BASE < BLOCK) {
-		uint32_t off = addr - DWT_BASE;
-		*value = off == 0 ? DWT_NUMCOMP : off / 4 < DWT_WORDS ? w->dwt[off / 4] : 0;
-		return true;
-	}
-	if (addr - ITM_BASE < BLOCK) {
-		*value = 0;
-		return true;
-	}
-	if (addr - ROM_BASE < BLOCK) {
-		*value = rom_read(addr - ROM_BASE);
-		return true;
-	}
-	return false;
-}
-
-static bool local_write(ft_dap_wire *w, uint32_t addr, uint32_t v)
-{
-	switch (addr) {
-	case DHCSR: dhcsr_write(w, v); return true;
-	case DCRSR: dcrsr_write(w, v); return true;
-	case DCRDR: w->dcrdr = v; return true;
-	case DEMCR: w->demcr = v; return true;
-	case DFSR: w->dfsr &= ~v; return true; /* write-1-to-clear */
-	case AIRCR: aircr_write(w, v); return true;
-	}
-	if (addr - FPB_BASE < BLOCK) {
-		uint32_t off = addr - FPB_BASE;
-		if (off == 0 && (v & FP_CTRL_KEY))
-			w->fp_enable = v & 1u;
-		else if (off >= FP_COMP0 && off < FP_COMP0 + 4 * FPB_COMPS)
-			w->fp_comp[(off - FP_COMP0) / 4] = v;
-		sync_breakpoints(w);
-		return true;
-	}
-	if (addr - DWT_BASE < BLOCK) {
-		uint32_t off = addr - DWT_BASE;
-		if (off != 0 && off / 4 < DWT_WORDS)
-			w->dwt[off / 4] = v;
-		return true;
-	}
-	return addr - ITM_BASE < BLOCK || addr - ROM_BASE < BLOCK;
-}
-
-/* A word-aligned register access of the bridge's own, or a bus access through the target. */
-static uint32_t bus_read(ft_dap_wire *w, unsigned apsel, uint32_t addr, unsigned len)
-{
-	uint32_t v = 0;
-	if (apsel == 2) {
-		if (addr - AP2_DBGMCU < DBGMCU_SPAN)
-			CALL(w, read, addr - AP2_DBGMCU + CORE_DBGMCU, len, &v);
-		return v; /* the rest of the debug bus (SWO, TPIU, funnel) reads as 0 */
-	}
-	uint32_t word;
-	if (local_read(w, addr & ~3u, &word))
-		return (word >> (8 * (addr & 3u))) & (len == 4 ? ~0u : (1u << (8 * len)) - 1u);
-	CALL(w, read, addr, len, &v);
-	return v;
-}
-
-static void bus_write(ft_dap_wire *w, unsigned apsel, uint32_t addr, unsigned len, uint32_t v)
-{
-	if (apsel == 2) {
-		if (addr - AP2_DBGMCU < DBGMCU_SPAN)
-			CALL(w, write, addr - AP2_DBGMCU + CORE_DBGMCU, len, v);
-		return;
-	}
-	/* the bridge's registers take word writes; narrower ones land in their lane */
-	if (len == 4 && local_write(w, addr, v))
-		return;
-	uint32_t word;
-	if (len != 4 && local_read(w, addr & ~3u, &word)) {
-		unsigned shift = 8 * (addr & 3u);
-		uint32_t mask = ((1u << (8 * len)) - 1u) << shift;
-		local_write(w, addr & ~3u, (word & ~mask) | ((v << shift) & mask));
-		return;
-	}
-	CALL(w, write, addr, len, v);
-}
-
-/* DRW: the access at TAR in CSW's size, data in the byte lanes of TAR (ADIv5 §7.2.3). */
-static uint32_t drw_access(ft_dap_wire *w, unsigned apsel, bool rnw, uint32_t data)
-{
-	mem_ap *ap = &w->ap[apsel];
-	unsigned size = ap->csw & CSW_SIZE;
-	unsigned len = size >= 2 ? 4u : 1u << size;
-	uint32_t addr = ap->tar & ~(len - 1u);
-	unsigned shift = 8 * (addr & 3u);
-	uint32_t lane = len == 4 ? ~0u : (1u << (8 * len)) - 1u;
-	uint32_t out = 0;
-	if (rnw)
-		out = bus_read(w, apsel, addr, len) << shift;
-	else
-		bus_write(w, apsel, addr, len, (data >> shift) & lane);
-	if ((ap->csw & CSW_ADDRINC) == CSW_INC_SINGLE)
-		ap->tar = (ap->tar & ~TAR_INC_WRAP) | ((ap->tar + len) & TAR_INC_WRAP);
-	return out;
-}
-
-static uint32_t ap_access(ft_dap_wire *w, uint32_t reg, bool rnw, uint32_t data)
-{
-	unsigned apsel = w->select >> 24;
-	if (apsel != 0 && apsel != 2)
-		return 0; /* no AP there: IDR reads 0 (ADIv5 §10.1) */
-	mem_ap *ap = &w->ap[apsel];
-	switch (reg) {
-	case AP_CSW:
-		if (!rnw) {
-			unsigned size = data & CSW_SIZE;
-			/* packed transfers are not modelled: AddrInc reads back off */
-			uint32_t inc = data & CSW_ADDRINC;
-			ap->csw = (data & ~(CSW_SIZE | CSW_ADDRINC | 0xF80u)) |
-			          (size > 2 ? 2u : size) | (inc == CSW_INC_SINGLE ? inc : 0);
-		}
-		return ap->csw | CSW_DEVICEEN;
-	case AP_TAR:
-		if (!rnw)
-			ap->tar = data;
-		return ap->tar;
-	case AP_DRW: return drw_access(w, apsel, rnw, data);
-	case AP_CFG: return 0; /* little-endian, 32-bit addresses */
-	case AP_BASE: return apsel == 0 ? AP0_BASE : AP2_BASE;
-	case AP_IDR: return apsel == 0 ? AP0_IDR : AP2_IDR;
-	}
-	if (reg >= AP_BD0 && reg < AP_BD0 + 16) {
-		uint32_t addr = (ap->tar & ~0xFu) | (reg - AP_BD0);
-		if (rnw)
-			return bus_read(w, apsel, addr, 4);
-		bus_write(w, apsel, addr, 4, data);
-	}
-	return 0;
-}
-
-static uint32_t dp_access(ft_dap_wire *w, uint32_t a, bool rnw, uint32_t data)
-{
-	switch (a) {
-	case DP_CTRL_STAT:
-		if (!rnw) {
-			w->ctrl_stat &= ~(data & CS_STICKY); /* JTAG-DP: write 1 to clear */
-			w->ctrl_stat = (w->ctrl_stat & ~CS_WRITABLE) | (data & CS_WRITABLE);
-		}
-		/* every request acknowledged at once: ACK = REQ << 1 */
-		return w->ctrl_stat |
-		       ((w->ctrl_stat & (CS_CDBGRSTREQ | CS_CDBGPWRUPREQ | CS_CSYSPWRUPREQ)) << 1);
-	case DP_SELECT:
-		if (!rnw)
-			w->select = data;
-		return w->select;
-	case DP_RDBUFF: return w->result;
-	default: return 0;
-	}
+	return ft_dap_port_target_errors(w->port, last);
 }
 
 /* Update-DR of the DP TAP: one DPACC/APACC/ABORT transaction. */
@@ -623,13 +149,10 @@ static void dp_update(ft_dap_wire *w)
 	uint32_t a = (uint32_t)((bits >> 1) & 3u) << 2;
 	uint32_t data = (uint32_t)(bits >> 3);
 	uint32_t v;
-	if (t->ir == IR_DPACC) {
-		v = dp_access(w, a, rnw, data);
-	} else {
-		if (w->ctrl_stat & CS_STICKYERR)
-			return; /* AP transactions are dropped until the error is cleared */
-		v = ap_access(w, (w->select & 0xF0u) | a, rnw, data);
-	}
+	if (t->ir == IR_DPACC)
+		v = ft_dap_port_dp(w->port, a, rnw, data);
+	else if (!ft_dap_port_ap(w->port, a, rnw, data, &v))
+		return; /* AP transactions are dropped until the sticky error is cleared */
 	if (rnw)
 		w->result = v;
 }
@@ -723,216 +246,11 @@ ft_error ft_dap_wire_feed(ft_dap_wire *w, const uint8_t *in, size_t n, uint8_t *
 	return FT_OK;
 }
 
-/* ---- the target: a GDB server ---- */
-
-/* Quirk qemu-no-bkpt-halt: QEMU's gdbstub does not stop on a BKPT instruction (QEMU 7.2 takes
- * it as a DebugMonitor exception, which escalates to HardFault), where a core under a debugger
- * halts. OpenOCD's flash algorithms end on one. Before every resume the BKPT encodings
- * (0xBExx, ARMv7-M ARM A7.7.17) in the BKPT_WINDOW bytes from PC get hardware breakpoints, taken
- * away at the next stop: the core then halts on the instruction, as silicon does. One on a
- * literal or the second half of a 32-bit instruction is never reached, so it is harmless. */
-#define BKPT_WINDOW 512u
-#define BKPT_MAX    16u
-
-typedef struct gdb_target {
-	ft_gdb *gdb;
-	bool running;
-	uint32_t bkpt[BKPT_MAX]; /* breakpoints set for the quirk */
-	unsigned bkpts;
-} gdb_target;
-
-static void catch_bkpts(gdb_target *t)
-{
-	uint32_t pc;
-	uint8_t code[BKPT_WINDOW];
-	ft_diag d;
-	ft_diag_clear(&d);
-	if (ft_gdb_read_reg(t->gdb, FT_GDB_PC, &pc, &d) != FT_OK)
-		return; /* nothing to catch: the resume reports what is wrong */
-	pc &= ~1u;
-	if (pc > UINT32_MAX - BKPT_WINDOW ||
-	    ft_gdb_read_mem(t->gdb, pc, code, sizeof(code), &d) != FT_OK)
-		return;
-	for (unsigned i = 0; i + 1 < sizeof(code) && t->bkpts < BKPT_MAX; i += 2) {
-		if (code[i + 1] == 0xBE &&
-		    ft_gdb_set_breakpoint(t->gdb, FT_GDB_BP_HARDWARE, pc + i, &d) == FT_OK)
-			t->bkpt[t->bkpts++] = pc + i;
-	}
-}
-
-/* The core stopped for the debugger: the quirk's breakpoints go. */
-static void stopped(gdb_target *t)
-{
-	t->running = false;
-	ft_diag d;
-	ft_diag_clear(&d);
-	for (unsigned i = 0; i < t->bkpts; i++)
-		(void)ft_gdb_clear_breakpoint(t->gdb, FT_GDB_BP_HARDWARE, t->bkpt[i], &d);
-	t->bkpts = 0;
-}
-
-/* The GDB server answers nothing but an interrupt while the core runs: stop it first. */
-static ft_error stop_for_access(gdb_target *t, bool *was_running, ft_diag *diag)
-{
-	*was_running = t->running;
-	if (!t->running)
-		return FT_OK;
-	ft_gdb_stop stop;
-	ft_error err = ft_gdb_interrupt(t->gdb, 2000, &stop, diag);
-	if (err == FT_OK)
-		t->running = false; /* for a moment: the quirk's breakpoints stay */
-	return err;
-}
-
-static ft_error restart(gdb_target *t, bool was_running, ft_error err, ft_diag *diag)
-{
-	if (!was_running)
-		return err;
-	ft_diag d;
-	ft_diag_clear(&d);
-	ft_error rerr = ft_gdb_resume(t->gdb, &d);
-	if (rerr == FT_OK)
-		t->running = true;
-	else if (err == FT_OK)
-		*diag = d;
-	return err != FT_OK ? err : rerr;
-}
-
-static ft_error gt_read(void *ctx, uint32_t addr, unsigned len, uint32_t *value, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
-	if (err != FT_OK)
-		return err;
-	uint8_t b[4] = {0};
-	err = ft_gdb_read_mem(t->gdb, addr, b, len, diag);
-	*value = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-	return restart(t, was, err, diag);
-}
-
-static ft_error gt_write(void *ctx, uint32_t addr, unsigned len, uint32_t value, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
-	if (err != FT_OK)
-		return err;
-	uint8_t b[4] = {(uint8_t)value, (uint8_t)(value >> 8), (uint8_t)(value >> 16),
-	                (uint8_t)(value >> 24)};
-	err = ft_gdb_write_mem(t->gdb, addr, b, len, diag);
-	return restart(t, was, err, diag);
-}
-
-static ft_error gt_halt(void *ctx, ft_diag *diag)
-{
-	bool was;
-	ft_error err = stop_for_access(ctx, &was, diag);
-	if (err == FT_OK)
-		stopped(ctx);
-	return err;
-}
-
-static ft_error gt_resume(void *ctx, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	if (t->running)
-		return FT_OK;
-	catch_bkpts(t);
-	ft_error err = ft_gdb_resume(t->gdb, diag);
-	if (err == FT_OK)
-		t->running = true;
-	return err;
-}
-
-static ft_error gt_step(void *ctx, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	ft_error err = gt_halt(t, diag);
-	ft_gdb_stop stop;
-	return err != FT_OK ? err : ft_gdb_step(t->gdb, &stop, diag);
-}
-
-static ft_error gt_poll(void *ctx, bool *halted, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	if (t->running) {
-		ft_gdb_stop stop;
-		ft_error err = ft_gdb_wait_stop(t->gdb, 0, &stop, diag);
-		if (err == FT_OK)
-			stopped(t);
-		else if (err != FT_ERR_TIMEOUT)
-			return err;
-	}
-	*halted = !t->running;
-	return FT_OK;
-}
-
-static ft_error gt_read_reg(void *ctx, ft_gdb_reg reg, uint32_t *value, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
-	if (err != FT_OK)
-		return err;
-	err = ft_gdb_read_reg(t->gdb, reg, value, diag);
-	return restart(t, was, err, diag);
-}
-
-static ft_error gt_write_reg(void *ctx, ft_gdb_reg reg, uint32_t value, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
-	if (err != FT_OK)
-		return err;
-	err = ft_gdb_write_reg(t->gdb, reg, value, diag);
-	return restart(t, was, err, diag);
-}
-
-/* SYSRESETREQ through the GDB server (flashtwin's QEMU overlay routes debugger writes to AIRCR;
- * docs/gdb.md); QEMU keeps a stopped machine stopped across the reset. */
-static ft_error gt_reset(void *ctx, bool halt, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	ft_error err = gt_halt(t, diag);
-	if (err == FT_OK)
-		err = ft_gdb_write_u32(t->gdb, AIRCR, (VECTKEY << 16) | 0x4u, diag);
-	if (err == FT_OK && !halt)
-		err = gt_resume(t, diag);
-	return err;
-}
-
-static ft_error gt_breakpoint(void *ctx, uint32_t addr, bool set, ft_diag *diag)
-{
-	gdb_target *t = ctx;
-	bool was;
-	ft_error err = stop_for_access(t, &was, diag);
-	if (err != FT_OK)
-		return err;
-	err = set ? ft_gdb_set_breakpoint(t->gdb, FT_GDB_BP_HARDWARE, addr, diag)
-	          : ft_gdb_clear_breakpoint(t->gdb, FT_GDB_BP_HARDWARE, addr, diag);
-	return restart(t, was, err, diag);
-}
-
-static const ft_dap_target_ops gdb_target_ops = {
-    .read = gt_read,
-    .write = gt_write,
-    .halt = gt_halt,
-    .resume = gt_resume,
-    .step = gt_step,
-    .poll = gt_poll,
-    .read_reg = gt_read_reg,
-    .write_reg = gt_write_reg,
-    .reset = gt_reset,
-    .breakpoint = gt_breakpoint,
-};
-
 /* ---- the server ---- */
 
 struct ft_dap_bridge {
 	ft_dap_bridge_config config;
-	gdb_target target;
+	ft_dap_gdb_target *target;
 	int listen_fd, peer_fd;
 	unsigned port;
 	ft_dap_wire *wire;
@@ -968,7 +286,7 @@ ft_error ft_dap_bridge_open(const ft_dap_bridge_config *config, ft_dap_bridge **
 		return ft_diag_set(diag, FT_ERR_NO_MEM, "debug-port bridge", "out of memory");
 	b->config = *config;
 	b->listen_fd = b->peer_fd = -1;
-	ft_error err = ft_gdb_open(config->gdb, NULL, &b->target.gdb, diag);
+	ft_error err = ft_dap_gdb_target_open(config->gdb, &b->target, diag);
 	if (err != FT_OK) {
 		free(b);
 		return err;
@@ -1020,8 +338,8 @@ static void accept_peer(ft_dap_bridge *b)
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	b->wire =
-	    ft_dap_wire_new(&(ft_dap_target){&gdb_target_ops, &b->target, !b->target.running});
+	ft_dap_target target = ft_dap_gdb_target_get(b->target);
+	b->wire = ft_dap_wire_new(&target);
 	if (!b->wire) {
 		close(fd);
 		blog(b, "connection refused: out of memory");
@@ -1075,11 +393,13 @@ ft_error ft_dap_bridge_serve(ft_dap_bridge *b, int timeout_ms, ft_diag *diag)
 	struct pollfd p[2] = {{b->listen_fd, POLLIN, 0}, {b->peer_fd, POLLIN, 0}};
 	int r = poll(p, b->peer_fd >= 0 ? 2 : 1, timeout_ms);
 	if (r < 0 && errno != EINTR)
-		return ft_diag_set(diag, FT_ERR_IO, "debug-port bridge", "poll: %s", strerror(errno));
+		return ft_diag_set(diag, FT_ERR_IO, "debug-port bridge", "poll: %s",
+		                   strerror(errno));
 	if (r <= 0)
 		return FT_OK;
 	if (p[0].revents & (POLLERR | POLLNVAL))
-		return ft_diag_set(diag, FT_ERR_IO, "debug-port bridge", "the listening socket failed");
+		return ft_diag_set(diag, FT_ERR_IO, "debug-port bridge",
+		                   "the listening socket failed");
 	if (b->peer_fd >= 0 && p[1].revents)
 		serve_peer(b);
 	if (p[0].revents & POLLIN)
@@ -1096,6 +416,6 @@ void ft_dap_bridge_close(ft_dap_bridge *b)
 	if (b->listen_fd >= 0)
 		close(b->listen_fd);
 	ft_dap_wire_free(b->wire);
-	ft_gdb_close(b->target.gdb);
+	ft_dap_gdb_target_close(b->target);
 	free(b);
 }

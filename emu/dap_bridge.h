@@ -15,15 +15,9 @@
  *
  * The scan chain is that of target/stm32h7x.cfg under JTAG: TDI -> boundary-scan TAP (IR 5 bits)
  * -> the JTAG-DP (IR 4 bits, IDCODE 0x6BA00477) -> TDO. The DP serves ABORT, DPACC, APACC,
- * IDCODE and BYPASS; DP registers CTRL/STAT (power-up requests acknowledged, sticky errors
- * write-1-to-clear), SELECT, RDBUFF. AP0 is the Cortex-M7's AHB-AP, AP2 the APB-AP of the
- * system debug bus (DBGMCU at 0xE00E1000, as stm32h7x.cfg's examine-end handler uses it).
- *
- * The core's debug registers are translated into the GDB session: DHCSR C_HALT / C_STEP /
- * resume become interrupt / step / continue, S_HALT and S_REGRDY come from the stop state,
- * DCRSR/DCRDR become register reads and writes, AIRCR.SYSRESETREQ resets (halting at the reset
- * vector when DEMCR.VC_CORERESET is set), FPB comparators become hardware breakpoints, DFSR says
- * why the core stopped. DWT comparators are stored but never trigger.
+ * IDCODE and BYPASS; DPACC and APACC go to the debug port (dap_port.h: DP and AP registers,
+ * the core-debug translation), whose target here is the GDB session: halt / step / resume become
+ * interrupt / step / continue, register transfers become p/P, and so on.
  *
  * Threading: one thread drives a bridge. Library code: never prints; log lines go to the
  * config's callback.
@@ -35,39 +29,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emu/dap_port.h"
 #include "models/error.h"
 #include "programmer/transport/gdb.h"
 
-/* What the bridge needs from the core it debugs. Every member returns FT_OK or an error with
- * diag filled; an error turns into a sticky error (STICKYERR) on the debug port, as a bus fault
- * does on silicon. ctx is the table's user pointer. */
-typedef struct ft_dap_target_ops {
-	/* A len-byte access (1, 2 or 4, naturally aligned) at addr, little-endian in *value. */
-	ft_error (*read)(void *ctx, uint32_t addr, unsigned len, uint32_t *value, ft_diag *diag);
-	ft_error (*write)(void *ctx, uint32_t addr, unsigned len, uint32_t value, ft_diag *diag);
-	/* Stop a running core (a halted one stays halted). */
-	ft_error (*halt)(void *ctx, ft_diag *diag);
-	/* Let a halted core run; step: one instruction, halted again on return. */
-	ft_error (*resume)(void *ctx, ft_diag *diag);
-	ft_error (*step)(void *ctx, ft_diag *diag);
-	/* Whether the core is halted now (a running core stops at a breakpoint by itself). */
-	ft_error (*poll)(void *ctx, bool *halted, ft_diag *diag);
-	/* A core register by name; FT_ERR_UNSUPPORTED when the core has none such. */
-	ft_error (*read_reg)(void *ctx, ft_gdb_reg reg, uint32_t *value, ft_diag *diag);
-	ft_error (*write_reg)(void *ctx, ft_gdb_reg reg, uint32_t value, ft_diag *diag);
-	/* System reset; the core is halted at the reset vector afterwards when halt, else runs. */
-	ft_error (*reset)(void *ctx, bool halt, ft_diag *diag);
-	/* A hardware breakpoint at addr set or cleared. */
-	ft_error (*breakpoint)(void *ctx, uint32_t addr, bool set, ft_diag *diag);
-} ft_dap_target_ops;
-
-typedef struct ft_dap_target {
-	const ft_dap_target_ops *ops;
-	void *ctx;
-	bool halted; /* the core's state when the wire starts */
-} ft_dap_target;
-
-/* One connection's wire state: TAP controllers, DP, APs, the core-debug translation. */
+/* One connection's wire state: TAP controllers in front of a debug port (dap_port.h). */
 typedef struct ft_dap_wire ft_dap_wire;
 
 /* A wire for target (copied; its ctx must outlive the wire). Returns NULL without memory. */

@@ -4,7 +4,9 @@
 #include "emu/board_runtime.h"
 #include "emu/cli/emu_cli.h"
 #include "emu/cli/switches.h"
+#include "emu/cmsis_dap_usb.h"
 #include "emu/dap_bridge.h"
+#include "emu/dap_gdb_target.h"
 #include "emu/pcap.h"
 #include "emu/qemu_run.h"
 #include "emu/usbip/usbip_server.h"
@@ -32,6 +34,7 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define BUSID        "1-1"
+#define HOST_CAP     64 /* the HOST of a HOST:PORT option */
 /* The longest the loop sleeps without looking at the DFU model and the stop flag. */
 #define MAX_WAIT_NS 100000000
 /* How long QEMU gets to open its gdbstub, and to shut down after SIGTERM. */
@@ -47,19 +50,22 @@ typedef enum leave_action { LEAVE_EXIT, LEAVE_DFU, LEAVE_BOOT } leave_action;
 typedef struct options {
 	const char *board;
 	const char *state;
-	char host[64];
+	char host[HOST_CAP];
 	unsigned port;
 	boot_mode boot;
 	ft_clock_mode timing;
 	int pacing; /* --usb-pacing: an ft_usbip_pacing, or -1 for the default of the timing */
 	const char *pcap;
 	log_level level;
-	leave_action leave; /* --on-leave */
-	char gdb_host[64];  /* --gdb: empty when absent */
+	leave_action leave;      /* --on-leave */
+	char gdb_host[HOST_CAP]; /* --gdb: empty when absent */
 	unsigned gdb_port;
-	char bitbang_host[64]; /* --remote-bitbang: empty when absent; QEMU's gdbstub is then
+	char bitbang_host[HOST_CAP]; /* --remote-bitbang: empty when absent; QEMU's gdbstub is then
 	                          private */
 	unsigned bitbang_port;
+	char
+	    dap_host[HOST_CAP]; /* --cmsis-dap: empty when absent; QEMU's gdbstub is then private */
+	unsigned dap_port;
 	ft_emu_switches sw; /* --fault, --quirk, --option (emu/cli/switches.h) */
 } options;
 
@@ -178,6 +184,11 @@ static void usage(FILE *out)
 	      "                       protocol on HOST:PORT (an IPv4 address; port 0 picks a free\n"
 	      "                       one, which the ready line gives): OpenOCD 0.12 drives the\n"
 	      "                       STM32H7's JTAG-DP through it (docs/gdb.md)\n"
+	      "  --cmsis-dap HOST:PORT\n"
+	      "                       as --remote-bitbang, the debug port behind a CMSIS-DAP v1\n"
+	      "                       probe (USB HID) exported over USB/IP on HOST:PORT, bus id\n"
+	      "                       1-1: pyOCD 0.13 in a USB host (ci/lab) drives it "
+	      "(docs/gdb.md)\n"
 	      "  --timing real|instant  flash operations take datasheet time on the host's clock\n"
 	      "                       (default), or complete at once\n"
 	      "  --usb-pacing full-speed|off  full-speed: every USB transfer takes the time it\n"
@@ -203,7 +214,7 @@ static void usage(FILE *out)
 	      "  flashtwin-emu: BOARD (PART rev R) ready at usbip://HOST:PORT/1-1 (state DIR)\n"
 	      "or, running the flash contents in QEMU (the UART's output follows on stdout):\n"
 	      "  flashtwin-emu: BOARD (PART) running flash in QEMU MACHINE[, gdb at HOST:PORT]\n"
-	      "  [, remote_bitbang at HOST:PORT]\n"
+	      "  [, remote_bitbang at HOST:PORT][, CMSIS-DAP at usbip://HOST:PORT/1-1]\n"
 	      "  (state DIR)\n"
 	      "Exit status: 0 stopped or left DFU, 1 the board could not run (state directory\n"
 	      "in use or of another board, socket, I/O), 2 bad usage, board or boot mode.\n",
@@ -271,7 +282,8 @@ static int parse_options(int argc, char **argv, options *opt)
 		OPT_OPTION,
 		OPT_PACING,
 		OPT_GDB,
-		OPT_BITBANG
+		OPT_BITBANG,
+		OPT_DAP
 	};
 	static const struct option longopts[] = {
 	    {"board", required_argument, NULL, OPT_BOARD},
@@ -290,6 +302,7 @@ static int parse_options(int argc, char **argv, options *opt)
 	    {"usb-pacing", required_argument, NULL, OPT_PACING},
 	    {"gdb", required_argument, NULL, OPT_GDB},
 	    {"remote-bitbang", required_argument, NULL, OPT_BITBANG},
+	    {"cmsis-dap", required_argument, NULL, OPT_DAP},
 	    {NULL, 0, NULL, 0},
 	};
 	static const char *const boots[] = {
@@ -306,6 +319,19 @@ static int parse_options(int argc, char **argv, options *opt)
 	                 /* A real board leaving DFU resets into what was just programmed. */
 	                 .leave = LEAVE_BOOT};
 	snprintf(opt->host, sizeof(opt->host), "%s", DEFAULT_HOST);
+	/* the HOST:PORT options and where each one's value goes */
+	typedef struct address_option {
+		int opt;
+		const char *name;
+		char *host;
+		unsigned *port;
+	} address_option;
+	const address_option addresses[] = {
+	    {OPT_LISTEN, "listen", opt->host, &opt->port},
+	    {OPT_GDB, "gdb", opt->gdb_host, &opt->gdb_port},
+	    {OPT_BITBANG, "remote-bitbang", opt->bitbang_host, &opt->bitbang_port},
+	    {OPT_DAP, "cmsis-dap", opt->dap_host, &opt->dap_port},
+	};
 	opterr = 0;
 	int c, choice;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -316,23 +342,19 @@ static int parse_options(int argc, char **argv, options *opt)
 		case OPT_LISTEN:
 		case OPT_GDB:
 		case OPT_BITBANG:
-			if (c == OPT_LISTEN
-			        ? !parse_address(optarg, opt->host, sizeof(opt->host), &opt->port)
-			    : c == OPT_GDB
-			        ? !parse_address(optarg, opt->gdb_host, sizeof(opt->gdb_host),
-			                         &opt->gdb_port)
-			        : !parse_address(optarg, opt->bitbang_host,
-			                         sizeof(opt->bitbang_host), &opt->bitbang_port)) {
+		case OPT_DAP: {
+			const address_option *a = addresses;
+			while (a->opt != c)
+				a++;
+			if (!parse_address(optarg, a->host, HOST_CAP, a->port)) {
 				fprintf(stderr,
 				        "flashtwin-emu: --%s '%s': expected HOST:PORT or "
 				        "[ADDR]:PORT with a port from 0 to 65535\n",
-				        c == OPT_LISTEN ? "listen"
-				        : c == OPT_GDB  ? "gdb"
-				                        : "remote-bitbang",
-				        optarg);
+				        a->name, optarg);
 				return FT_EMU_EXIT_USAGE;
 			}
 			break;
+		}
 		case OPT_BOOT:
 			if (!pick(optarg, boots, 3, &choice))
 				goto bad_value;
@@ -399,7 +421,14 @@ static int parse_options(int argc, char **argv, options *opt)
 		      stderr);
 		return FT_EMU_EXIT_USAGE;
 	}
-	if (opt->bitbang_host[0]) /* the bridge's own GDB server, on loopback */
+	if (opt->dap_host[0] && (opt->gdb_host[0] || opt->bitbang_host[0])) {
+		fputs(
+		    "flashtwin-emu: --cmsis-dap serves the debug port itself; it does not go with "
+		    "--gdb or --remote-bitbang\n",
+		    stderr);
+		return FT_EMU_EXIT_USAGE;
+	}
+	if (opt->bitbang_host[0] || opt->dap_host[0]) /* the debug port's own GDB server */
 		snprintf(opt->gdb_host, sizeof(opt->gdb_host), "%s", DEFAULT_HOST);
 	if (opt->gdb_host[0] && opt->boot == BOOT_DFU) {
 		fputs("flashtwin-emu: --gdb and --remote-bitbang run the flash contents in QEMU; "
@@ -750,6 +779,62 @@ static void bridge_log(void *user, const char *message)
 	elog(user, LOG_INFO, "remote_bitbang: %s", message);
 }
 
+/* --cmsis-dap: the probe on the board's debug port, exported over USB/IP. */
+typedef struct dap_probe {
+	ft_dap_gdb_target *target;
+	ft_cmsis_dap_usb *probe;
+	ft_usb_device dev;
+	ft_usbip_server *server;
+	unsigned refused; /* refusals already logged */
+} dap_probe;
+
+static void dap_probe_close(dap_probe *p)
+{
+	ft_usbip_server_free(p->server);
+	ft_cmsis_dap_usb_free(p->probe);
+	ft_dap_gdb_target_close(p->target);
+	*p = (dap_probe){0};
+}
+
+static ft_error dap_probe_open(emu *e, const char *gdb_url, const char *name, dap_probe *p,
+                               ft_diag *diag)
+{
+	*p = (dap_probe){0};
+	ft_error err = ft_dap_gdb_target_open(gdb_url, &p->target, diag);
+	if (err != FT_OK)
+		return err;
+	ft_dap_target target = ft_dap_gdb_target_get(p->target);
+	p->probe = ft_cmsis_dap_usb_new(&target, name);
+	if (!p->probe) {
+		dap_probe_close(p);
+		return ft_diag_set(diag, FT_ERR_NO_MEM, "--cmsis-dap", "out of memory");
+	}
+	p->dev = ft_cmsis_dap_usb_device(p->probe);
+	ft_usbip_server_config scfg = {.address = e->opt.dap_host,
+	                               .port = (uint16_t)e->opt.dap_port,
+	                               .busid = BUSID,
+	                               .session = name,
+	                               .log = usbip_log,
+	                               .log_ctx = e};
+	err = ft_usbip_server_new(&scfg, &p->dev, &p->server, diag);
+	if (err != FT_OK)
+		dap_probe_close(p);
+	return err;
+}
+
+/* Serves the probe's USB/IP clients for up to timeout_ms; refused commands are logged. */
+static ft_error dap_probe_serve(emu *e, dap_probe *p, int timeout_ms, ft_diag *diag)
+{
+	ft_error err = ft_usbip_server_run_once(p->server, timeout_ms, diag);
+	ft_diag last;
+	unsigned refused = ft_cmsis_dap_usb_refused(p->probe, &last);
+	if (refused != p->refused) {
+		p->refused = refused;
+		log_diag(e, LOG_WARNING, "CMSIS-DAP command refused", &last);
+	}
+	return err;
+}
+
 /* Runs the machine of the board's part on the board's state in console mode (the UART on
  * stdout), BOOT0 = 0, until QEMU exits or SIGINT/SIGTERM (QEMU then shuts down cleanly). */
 static int run_qemu(emu *e)
@@ -809,7 +894,8 @@ static int run_qemu(emu *e)
 		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 	}
 	ft_dap_bridge *bridge = NULL;
-	char swd[96] = "";
+	dap_probe probe = {0};
+	char swd[160] = "";
 	if (e->opt.bitbang_host[0]) {
 		char url[128];
 		snprintf(url, sizeof(url), "gdb://%s", gdb);
@@ -827,14 +913,30 @@ static int run_qemu(emu *e)
 		snprintf(swd, sizeof(swd), ", remote_bitbang at %s:%u", e->opt.bitbang_host,
 		         ft_dap_bridge_port(bridge));
 	}
+	if (e->opt.dap_host[0]) {
+		char url[128];
+		snprintf(url, sizeof(url), "gdb://%s", gdb);
+		if (dap_probe_open(e, url, name, &probe, &diag) != FT_OK) {
+			fprintf(stderr, "flashtwin-emu: %s: --cmsis-dap: %s%s%s\n", name,
+			        diag.origin, diag.origin[0] ? ": " : "", diag.message);
+			ft_qemu_free(q);
+			return FT_EMU_EXIT_FAILED;
+		}
+		snprintf(swd, sizeof(swd), ", CMSIS-DAP at usbip://%s:%u/%s", e->opt.dap_host,
+		         ft_usbip_server_port(probe.server), BUSID);
+	}
+	bool own_gdb = bridge || probe.server; /* the gdbstub is the debug port's, not shown */
 	printf("flashtwin-emu: %s (%s) running flash in QEMU %s%s%s%s (state %s)\n", name,
-	       part->name, cfg.machine, cfg.gdb && !bridge ? ", gdb at " : "", bridge ? "" : gdb,
+	       part->name, cfg.machine, cfg.gdb && !own_gdb ? ", gdb at " : "", own_gdb ? "" : gdb,
 	       swd, e->state_path);
 	fflush(stdout);
-	while (bridge ? ft_qemu_wait(q, 0, &status, &diag) != FT_OK
-	              : ft_qemu_wait(q, 100, &status, &diag) != FT_OK) {
+	while (ft_qemu_wait(q, own_gdb ? 0 : 100, &status, &diag) != FT_OK) {
 		if (bridge && ft_dap_bridge_serve(bridge, 20, &diag) != FT_OK) {
 			log_diag(e, LOG_ERROR, "--remote-bitbang", &diag);
+			break;
+		}
+		if (probe.server && dap_probe_serve(e, &probe, 20, &diag) != FT_OK) {
+			log_diag(e, LOG_ERROR, "--cmsis-dap", &diag);
 			break;
 		}
 		if (atomic_load(&e->sig->stop)) {
@@ -842,6 +944,7 @@ static int run_qemu(emu *e)
 			elog(e, LOG_INFO, "%s: stopping QEMU",
 			     signo == SIGINT ? "SIGINT" : "SIGTERM");
 			ft_dap_bridge_close(bridge);
+			dap_probe_close(&probe);
 			ft_qemu_terminate(q);
 			if (ft_qemu_wait(q, QEMU_WAIT_MS, &status, &diag) != FT_OK)
 				elog(e, LOG_ERROR, "QEMU still running after %d ms: killed",
@@ -852,6 +955,7 @@ static int run_qemu(emu *e)
 		}
 	}
 	ft_dap_bridge_close(bridge);
+	dap_probe_close(&probe);
 	if (status != 0)
 		elog(e, LOG_ERROR, "QEMU exited with status %d", status);
 	ft_qemu_free(q);
