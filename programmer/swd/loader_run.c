@@ -190,6 +190,31 @@ void ft_ldrun_plan_external(const ft_stldr *loader, ft_plan_external *out)
 	}
 }
 
+ft_error ft_ldrun_check_reserved(const ft_stldr *loader, const ft_ldrun_layout *layout,
+                                 const ft_range *reserved, size_t count, ft_diag *diag)
+{
+	for (size_t i = 0; i < count; i++) {
+		const ft_range *res = &reserved[i];
+		bool code = overlaps(res->start, res->size, layout->load_start,
+		                     (uint64_t)layout->load_end - layout->load_start);
+		bool work =
+		    overlaps(res->start, res->size, layout->work[0].start, layout->work[0].size) ||
+		    overlaps(res->start, res->size, layout->work[1].start, layout->work[1].size);
+		if (code || work)
+			return ft_diag_set(
+			    diag, FT_ERR_REFUSED, ft_stldr_name(loader),
+			    "the image writes RAM at 0x%08x..0x%08x, where the loader %s "
+			    "(0x%08x..0x%08x%s): running it would overwrite the image's RAM "
+			    "contents; nothing was touched",
+			    res->start, (uint32_t)((uint64_t)res->start + res->size - 1),
+			    code ? "is linked" : "runner keeps its breakpoint, stack and buffer",
+			    code ? layout->load_start : layout->breakpoint,
+			    code ? layout->load_end - 1 : layout->buffer + layout->buffer_size - 1,
+			    code ? ", never relocated" : "");
+	}
+	return FT_OK;
+}
+
 ft_error ft_ldrun_new(ft_swd *swd, const ft_stldr *loader, const ft_ldrun_options *opts,
                       ft_ldrun **out, ft_diag *diag)
 {
@@ -202,24 +227,11 @@ ft_error ft_ldrun_new(ft_swd *swd, const ft_stldr *loader, const ft_ldrun_option
 	ft_error err = ft_ldrun_layout_for(loader, info->part, &layout, diag);
 	if (err != FT_OK)
 		return err;
-	for (size_t i = 0; opts && i < opts->reserved_count; i++) {
-		const ft_range *res = &opts->reserved[i];
-		bool code = overlaps(res->start, res->size, layout.load_start,
-		                     (uint64_t)layout.load_end - layout.load_start);
-		bool work =
-		    overlaps(res->start, res->size, layout.work[0].start, layout.work[0].size) ||
-		    overlaps(res->start, res->size, layout.work[1].start, layout.work[1].size);
-		if (code || work)
-			return ft_diag_set(
-			    diag, FT_ERR_REFUSED, ft_stldr_name(loader),
-			    "the image writes RAM at 0x%08x..0x%08x, where the loader %s "
-			    "(0x%08x..0x%08x%s): running it would overwrite the image's RAM "
-			    "contents; nothing was touched",
-			    res->start, (uint32_t)((uint64_t)res->start + res->size - 1),
-			    code ? "is linked" : "runner keeps its breakpoint, stack and buffer",
-			    code ? layout.load_start : layout.breakpoint,
-			    code ? layout.load_end - 1 : layout.buffer + layout.buffer_size - 1,
-			    code ? ", never relocated" : "");
+	if (opts) {
+		err = ft_ldrun_check_reserved(loader, &layout, opts->reserved, opts->reserved_count,
+		                              diag);
+		if (err != FT_OK)
+			return err;
 	}
 	ft_ldrun *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -440,6 +452,21 @@ static bool first_warning(ft_ldrun *r, enum contract check, ft_stldr_entry entry
 	return first;
 }
 
+/* The memory controller of the part found in memory-mapped mode (FMODE = 3) from index *next on,
+ * or NULL; *next moves past it. */
+static const char *mapped_on(ft_ldrun *r, size_t *next)
+{
+	for (; *next < MAPPED_CTL_COUNT; (*next)++) {
+		const mapped_ctl *m = &MAPPED_CTLS[*next];
+		uint32_t v;
+		if (m->dev_id == r->part->dev_id &&
+		    ft_gdb_read_u32(r->gdb, m->reg, &v, NULL) == FT_OK &&
+		    ((v >> m->shift) & 3u) == 3u)
+			return MAPPED_CTLS[(*next)++].name;
+	}
+	return NULL;
+}
+
 static void check_contract(ft_ldrun *r, const call *c)
 {
 	if (!r->have_before)
@@ -451,7 +478,8 @@ static void check_contract(ft_ldrun *r, const call *c)
 	if ((systick & 1u) && !(r->systick_before & 1u) && first_warning(r, C_SYSTICK, c->entry))
 		warn(r,
 		     "loader %s left SysTick running after %s (SYST_CSR=0x%08x): its interrupt "
-		     "fires into whatever runs next in that RAM; the loader must stop the tick "
+		     "fires into whatever runs next in that RAM; fix: program internal and "
+		     "external images in separate sessions, and stop the tick in the loader "
 		     "(HAL_SuspendTick) before it returns (CATALOGUE E03)",
 		     who(r), name, systick);
 	for (unsigned i = 0; i < NVIC_ISER_N; i++) {
@@ -477,21 +505,15 @@ static void check_contract(ft_ldrun *r, const call *c)
 	if (c->entry != FT_STLDR_WRITE && c->entry != FT_STLDR_SECTOR_ERASE &&
 	    c->entry != FT_STLDR_MASS_ERASE)
 		return;
-	for (size_t i = 0; i < MAPPED_CTL_COUNT; i++) {
-		const mapped_ctl *m = &MAPPED_CTLS[i];
-		uint32_t v;
-		if (m->dev_id != r->part->dev_id ||
-		    ft_gdb_read_u32(r->gdb, m->reg, &v, NULL) != FT_OK ||
-		    ((v >> m->shift) & 3u) != 3u)
-			continue;
+	size_t next = 0;
+	for (const char *ctl; (ctl = mapped_on(r, &next)) != NULL;)
 		if (first_warning(r, C_MAPPED, c->entry))
 			warn(r,
 			     "loader %s left %s in memory-mapped mode (FMODE=3) after %s: the next "
 			     "Write or SectorErase must abort it first, or the controller stays "
-			     "busy "
-			     "(CATALOGUE E06)",
-			     who(r), m->name, name);
-	}
+			     "busy; fix: abort memory-mapped mode (HAL_XSPI_Abort) at the start of "
+			     "Write and the erases (CATALOGUE E06)",
+			     who(r), ctl, name);
 }
 
 /* ---- one call ---- */
@@ -665,12 +687,26 @@ static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, ft_diag *d
 {
 	uint32_t args[2] = {start, start + size - 1u};
 	ft_error err = run(r, FT_STLDR_SECTOR_ERASE, args, 2, sector_budget(r, size), NULL, diag);
-	if (err == FT_ERR_DEVICE && r->advice_count == 0)
+	if (err != FT_ERR_DEVICE || r->advice_count != 0)
+		return err;
+	size_t next = 0;
+	const char *ctl = mapped_on(r, &next);
+	if (ctl)
+		advise(
+		    r,
+		    "%s was in memory-mapped mode (FMODE=3) around the failed SectorErase, left on "
+		    "by Init or an earlier call and not aborted by the loader first: "
+		    "Init/SectorErase sequencing (CATALOGUE E06)",
+		    ctl);
+	else
 		advise(r,
-		       "the sector at 0x%08x (0x%x bytes from StorageInfo) did not erase: a "
-		       "write-protected memory (status register block-protect bits) answers so "
-		       "(CATALOGUE E10)",
-		       start, size);
+		       "the sector at 0x%08x (0x%x bytes from StorageInfo) did not erase: external "
+		       "NOR block-protect bits set in its status register answer so%s (CATALOGUE "
+		       "E10)",
+		       start, size,
+		       r->part->flash.layout == FT_FLASH_NONE
+		           ? "; on an N6, is BOOT1=1 (development boot)?"
+		           : "");
 	return err;
 }
 
@@ -772,6 +808,8 @@ static ft_error write_range(ft_ldrun *r, uint32_t addr, const uint8_t *data, siz
                             uint64_t *done, uint64_t total, ft_diag *diag)
 {
 	ft_error err = FT_OK;
+	/* the phase starts before the first Write, so a failure in it is the program phase's */
+	report(r, FT_SWD_PHASE_PROGRAM, addr, *done, total);
 	for (size_t off = 0; err == FT_OK && off < len;) {
 		uint32_t at = addr + (uint32_t)off, n = chunk_at(r, at, len - off);
 		err = ft_gdb_write_mem(r->gdb, r->layout.buffer, data + off, n, diag);
@@ -802,6 +840,8 @@ static ft_error read_range(ft_ldrun *r, ft_swd_phase phase, uint32_t addr, uint8
                            uint64_t *done, uint64_t total, ft_diag *diag)
 {
 	ft_error err = FT_OK;
+	/* the phase starts before the first Write, so a failure in it is the program phase's */
+	report(r, FT_SWD_PHASE_PROGRAM, addr, *done, total);
 	for (size_t off = 0; err == FT_OK && off < len;) {
 		uint32_t at = addr + (uint32_t)off, n = chunk_at(r, at, len - off);
 		err = read_chunk(r, at, buf + off, n, diag);
@@ -830,6 +870,8 @@ static ft_error verify_range(ft_ldrun *r, uint32_t addr, const uint8_t *expected
 	if (!buf)
 		return ft_diag_set(diag, FT_ERR_NO_MEM, who(r), "out of memory");
 	ft_error err = FT_OK;
+	/* the phase starts before the first Write, so a failure in it is the program phase's */
+	report(r, FT_SWD_PHASE_PROGRAM, addr, *done, total);
 	for (size_t off = 0; err == FT_OK && off < len;) {
 		uint32_t at = addr + (uint32_t)off, n = chunk_at(r, at, len - off);
 		err = read_range(r, FT_SWD_PHASE_VERIFY, at, buf, n, done, total, diag);

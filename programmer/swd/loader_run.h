@@ -76,6 +76,12 @@ typedef struct ft_ldrun_layout {
 ft_error ft_ldrun_layout_for(const ft_stldr *loader, const ft_part *part, ft_ldrun_layout *out,
                              ft_diag *diag);
 
+/* Whether target RAM the image needs (reserved[0..count)) overlaps the loader's code or what
+ * layout keeps for the runner. FT_OK, or FT_ERR_REFUSED naming the range and what it meets (a
+ * loader is never relocated). Touches nothing: the programmer checks it before any erase. */
+ft_error ft_ldrun_check_reserved(const ft_stldr *loader, const ft_ldrun_layout *layout,
+                                 const ft_range *reserved, size_t count, ft_diag *diag);
+
 typedef struct ft_ldrun_options {
 	/* Target RAM the runner must leave alone: the image's RAM segments. Overlap with the loader
 	 * or the layout is FT_ERR_REFUSED at ft_ldrun_new. */
