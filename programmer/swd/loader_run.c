@@ -687,8 +687,9 @@ static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, ft_diag *d
 {
 	uint32_t args[2] = {start, start + size - 1u};
 	ft_error err = run(r, FT_STLDR_SECTOR_ERASE, args, 2, sector_budget(r, size), NULL, diag);
-	if (err != FT_ERR_DEVICE || r->advice_count != 0)
+	if (err != FT_ERR_DEVICE && err != FT_ERR_TIMEOUT)
 		return err;
+	/* a controller still in memory-mapped mode stays busy: the erase fails or spins (E06) */
 	size_t next = 0;
 	const char *ctl = mapped_on(r, &next);
 	if (ctl)
@@ -698,7 +699,7 @@ static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, ft_diag *d
 		    "by Init or an earlier call and not aborted by the loader first: "
 		    "Init/SectorErase sequencing (CATALOGUE E06)",
 		    ctl);
-	else
+	else if (err == FT_ERR_DEVICE && r->advice_count == 0)
 		advise(r,
 		       "the sector at 0x%08x (0x%x bytes from StorageInfo) did not erase: external "
 		       "NOR block-protect bits set in its status register answer so%s (CATALOGUE "
