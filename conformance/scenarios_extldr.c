@@ -341,7 +341,7 @@ static void run_e10(ft_conform_env *env)
 	                    "SectorErase(0x90000000, 0x90000fff) returned 0");
 	ft_conform_cli_says(rec, "names the block protection", &r, "block-protect bits");
 	ft_conform_cli_says(rec, "names the NOR's status register", &r,
-	                    "external NOR block-protect bits set in its status register");
+	                    "external NOR block-protect bits set (SR=" E10_SR);
 	expect_nor(env, "nothing written", QSPI_BASE, NULL, 0x300);
 out:
 	ft_conform_cli_result_free(&r);

@@ -51,6 +51,27 @@ static const mapped_ctl MAPPED_CTLS[] = {
 };
 #define MAPPED_CTL_COUNT (sizeof(MAPPED_CTLS) / sizeof(MAPPED_CTLS[0]))
 
+/* H74x/H75x QUADSPI at 0x52005000 (devices.md §1.2), register map of emulators.md §1.4 (as the
+ * pebble and Renode STM32 QUADSPI models; RM0433 QUADSPI chapter): CR 0x00 (EN b0, ABORT b1),
+ * SR 0x08 (TCF b1, BUSY b5), FCR 0x0C, DLR 0x10, CCR 0x14 (INSTRUCTION 7:0, IMODE 9:8, DMODE
+ * 25:24, FMODE 27:26), DR 0x20. Used to read a NOR's status register 1 (RDSR1 05h, SPI 1-0-0-1;
+ * BP3..BP0 b5..b2: devices.md §7) when an erase or write fails. */
+#define QSPI_DEV_ID  0x450u
+#define QSPI_CR      0x52005000u
+#define QSPI_SR      0x52005008u
+#define QSPI_FCR     0x5200500Cu
+#define QSPI_DLR     0x52005010u
+#define QSPI_CCR     0x52005014u
+#define QSPI_DR      0x52005020u
+#define QSPI_EN      (1u << 0)
+#define QSPI_ABORT   (1u << 1)
+#define QSPI_TCF     (1u << 1)
+#define QSPI_BUSY    (1u << 5)
+#define QSPI_FCR_ALL 0x1Bu /* CTOF, CSMF, CTCF, CTEF */
+#define QSPI_RDSR1   ((1u << 26) | (1u << 24) | (1u << 8) | 0x05u)
+#define QSPI_POLLS   100
+#define NOR_SR1_BP   0x3Cu
+
 /* The contract checks, for warning once per (check, entry point). */
 enum contract { C_SYSTICK, C_NVIC, C_VTOR, C_MAPPED, C_COUNT };
 
@@ -683,6 +704,34 @@ static bool sector_of(const ft_stldr_storage *info, uint32_t addr, uint32_t *sta
 	return false;
 }
 
+/* Waits for (SR & bit) == want on the QUADSPI, at most QSPI_POLLS reads. */
+static bool qspi_wait(ft_ldrun *r, uint32_t bit, uint32_t want)
+{
+	uint32_t sr = 0;
+	for (int i = 0; i < QSPI_POLLS; i++)
+		if (ft_gdb_read_u32(r->gdb, QSPI_SR, &sr, NULL) != FT_OK || (sr & bit) == want)
+			return (sr & bit) == want;
+	return false;
+}
+
+/* The NOR's status register 1 read through the QUADSPI the loader set up (indirect read of one
+ * byte after an abort); false on other parts, with the controller off, or when it does not
+ * answer. Only after a failed call: it leaves the controller idle in indirect mode. */
+static bool nor_status(ft_ldrun *r, uint8_t *sr)
+{
+	uint32_t cr = 0;
+	return r->part->dev_id == QSPI_DEV_ID &&
+	       ft_gdb_read_u32(r->gdb, QSPI_CR, &cr, NULL) == FT_OK && (cr & QSPI_EN) &&
+	       ft_gdb_write_u32(r->gdb, QSPI_CR, cr | QSPI_ABORT, NULL) == FT_OK &&
+	       qspi_wait(r, QSPI_BUSY, 0) &&
+	       ft_gdb_write_u32(r->gdb, QSPI_FCR, QSPI_FCR_ALL, NULL) == FT_OK &&
+	       ft_gdb_write_u32(r->gdb, QSPI_DLR, 0, NULL) == FT_OK &&
+	       ft_gdb_write_u32(r->gdb, QSPI_CCR, QSPI_RDSR1, NULL) == FT_OK &&
+	       qspi_wait(r, QSPI_TCF, QSPI_TCF) &&
+	       ft_gdb_read_mem(r->gdb, QSPI_DR, sr, 1, NULL) == FT_OK &&
+	       ft_gdb_write_u32(r->gdb, QSPI_FCR, QSPI_FCR_ALL, NULL) == FT_OK;
+}
+
 static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, ft_diag *diag)
 {
 	uint32_t args[2] = {start, start + size - 1u};
@@ -699,15 +748,25 @@ static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, ft_diag *d
 		    "by Init or an earlier call and not aborted by the loader first: "
 		    "Init/SectorErase sequencing (CATALOGUE E06)",
 		    ctl);
-	else if (err == FT_ERR_DEVICE && r->advice_count == 0)
-		advise(r,
-		       "the sector at 0x%08x (0x%x bytes from StorageInfo) did not erase: external "
-		       "NOR block-protect bits set in its status register answer so%s (CATALOGUE "
-		       "E10)",
-		       start, size,
-		       r->part->flash.layout == FT_FLASH_NONE
-		           ? "; on an N6, is BOOT1=1 (development boot)?"
-		           : "");
+	else if (err == FT_ERR_DEVICE && r->advice_count == 0) {
+		uint8_t sr = 0;
+		if (nor_status(r, &sr) && (sr & NOR_SR1_BP))
+			advise(
+			    r,
+			    "external NOR block-protect bits set (SR=0x%02X: BP3..BP0=0x%x): the "
+			    "flash ignores erase and program; fix: clear them (WREN, WRSR 01h) "
+			    "where the design allows it: a loader does not (CATALOGUE E10)",
+			    sr, (sr & NOR_SR1_BP) >> 2);
+		else
+			advise(r,
+			       "the sector at 0x%08x (0x%x bytes from StorageInfo) did not erase: "
+			       "external NOR block-protect bits set in its status register answer "
+			       "so%s (CATALOGUE E10)",
+			       start, size,
+			       r->part->flash.layout == FT_FLASH_NONE
+			           ? "; on an N6, is BOOT1=1 (development boot)?"
+			           : "");
+	}
 	return err;
 }
 
