@@ -86,6 +86,7 @@ struct ft_ldrun {
 	bool initialised;
 	bool broken;     /* a call failed to come back: the loader's RAM is suspect */
 	bool breakpoint; /* Z0 accepted */
+	bool reentry;    /* the loader's code was in target RAM before this Init loaded it */
 	/* state before Init, for the contract */
 	bool have_before;
 	uint32_t systick_before, vtor_before, iser_before[NVIC_ISER_N];
@@ -407,10 +408,13 @@ static ft_error explain_stop(ft_ldrun *r, const call *c, bool timed_out, ft_erro
 		snprintf(cause, sizeof(cause), "still running at %s", at);
 	}
 	const char *name = ft_stldr_entry_name(c->entry);
+	bool reentry = timed_out && c->entry == FT_STLDR_INIT && r->reentry;
 	if (timed_out)
 		ft_diag_set(diag, code, who(r),
-		            "loader %s: %s did not return within %u ms; the core was halted: %s",
-		            who(r), c->text, c->budget_ms, cause[0] ? cause : "state unreadable");
+		            "loader %s: %s did not return within %u ms%s; the core was halted: %s",
+		            who(r), c->text, c->budget_ms,
+		            reentry ? ": Init hung on re-entry; loader not re-entrant" : "",
+		            cause[0] ? cause : "state unreadable");
 	else
 		ft_diag_set(diag, code, who(r), "loader %s: %s stopped outside its return: %s",
 		            who(r), c->text, cause[0] ? cause : "state unreadable");
@@ -439,7 +443,13 @@ static ft_error explain_stop(ft_ldrun *r, const call *c, bool timed_out, ft_erro
 		       vtor >= r->layout.load_start && vtor < r->layout.load_end
 		           ? " (inside the loader's image)"
 		           : "");
-	if (timed_out && !ipsr && !lockup)
+	if (reentry)
+		advise(r,
+		       "the loader's code was already in target RAM: a session since the last "
+		       "power-on ran it, and its first Init left state a reload and a reset do not "
+		       "undo (a clock or supply it turned off); fix: power-cycle the board, then "
+		       "make Init re-entrant (CATALOGUE E12)");
+	else if (timed_out && !ipsr && !lockup)
 		advise(r,
 		       "fix: %s must return within its budget (%u ms, from StorageInfo: page size "
 		       "0x%x, sector sizes); a loop waiting for the memory's busy flag that never "
@@ -663,11 +673,31 @@ static ft_error require_inside(ft_ldrun *r, uint32_t addr, uint64_t len, const c
 
 /* ---- operations ---- */
 
+/* Bytes at the start of the loader's first segment compared with target RAM before loading:
+ * code, which a run does not change (its .data may). */
+#define REENTRY_PROBE 256u
+
+/* Whether target RAM already holds the start of the loader's code. */
+static bool already_loaded(ft_ldrun *r)
+{
+	for (size_t i = 0; i < ft_stldr_segment_count(r->loader); i++) {
+		const ft_stldr_segment *s = ft_stldr_segment_at(r->loader, i);
+		if (s->storage_only || !s->size)
+			continue;
+		uint8_t now[REENTRY_PROBE];
+		size_t n = s->size < sizeof(now) ? s->size : sizeof(now);
+		return ft_gdb_read_mem(r->gdb, s->addr, now, n, NULL) == FT_OK &&
+		       memcmp(now, s->data, n) == 0;
+	}
+	return false;
+}
+
 ft_error ft_ldrun_init(ft_ldrun *r, ft_diag *diag)
 {
 	r->advice_count = 0;
 	r->initialised = false;
 	r->broken = false;
+	r->reentry = already_loaded(r);
 	ft_error err = FT_OK;
 	for (size_t i = 0; err == FT_OK && i < ft_stldr_segment_count(r->loader); i++) {
 		const ft_stldr_segment *s = ft_stldr_segment_at(r->loader, i);

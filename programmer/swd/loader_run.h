@@ -114,7 +114,10 @@ size_t ft_ldrun_advice_count(const ft_ldrun *r);
 const char *ft_ldrun_advice_at(const ft_ldrun *r, size_t index);
 
 /* Writes the loader's segments at their link addresses and the BKPT word, records the state the
- * contract checks compare with, and calls Init(). Must come first; may be repeated (reloads). */
+ * contract checks compare with, and calls Init(). Must come first; may be repeated (reloads).
+ * When the start of the loader's code was already in target RAM (a session since power-on ran
+ * it), an Init that does not return is reported as a hang on re-entry (CATALOGUE E12) with the
+ * power-cycle fix. */
 ft_error ft_ldrun_init(ft_ldrun *r, ft_diag *diag);
 
 /* SectorErase() for every sector (StorageInfo's sector groups) that [addr, addr + len) touches,
