@@ -27,7 +27,9 @@ typedef struct ft_conform_cli_result {
 	int status;
 	char *err;    /* stderr, the connection replaced by "<device>"; malloc'd */
 	char *out;    /* stdout; malloc'd */
-	json_t *json; /* stdout parsed, with json set; else NULL */
+	/* with json set: stdout parsed, or its last line when that is an event (`flash --json`
+	 * streams events, the result last); else NULL */
+	json_t *json;
 } ft_conform_cli_result;
 
 void ft_conform_cli_result_free(ft_conform_cli_result *r);

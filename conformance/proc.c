@@ -198,6 +198,20 @@ void ft_proc_result_free(ft_proc_result *res)
 	res->out_len = res->err_len = 0;
 }
 
+const char *ft_proc_last_line(const char *text, size_t *len)
+{
+	if (!text)
+		text = "";
+	size_t end = strlen(text);
+	while (end > 0 && text[end - 1] == '\n')
+		end--;
+	size_t start = end;
+	while (start > 0 && text[start - 1] != '\n')
+		start--;
+	*len = end - start;
+	return text + start;
+}
+
 ft_error ft_proc_spawn(const char *const *argv, const char *out_path, const char *err_path,
                        ft_proc **out, ft_diag *diag)
 {

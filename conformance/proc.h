@@ -47,6 +47,11 @@ ft_error ft_proc_run(const char *const *argv, const char *cwd, unsigned timeout_
 /* Frees out and err; res may be NULL. */
 void ft_proc_result_free(ft_proc_result *res);
 
+/* The last line of text (a child's stdout or stderr), trailing newlines ignored: returns where
+ * it starts in text and sets *len to its length without the newline; "" (length 0) when text is
+ * NULL or holds no line. */
+const char *ft_proc_last_line(const char *text, size_t *len);
+
 typedef struct ft_proc ft_proc;
 
 /* Starts argv (as ft_proc_run) with stdout appended to out_path and stderr to err_path (both

@@ -756,15 +756,10 @@ static int flash(ft_conform_env *env, const char *prefix, const char *const *fil
 	char key[96];
 	snprintf(key, sizeof(key), "%s.exit_status", prefix);
 	ft_conform_record_int(rec, key, res.exit_status);
-	const char *text = res.err_len ? res.err : res.out;
-	size_t end = strlen(text);
-	while (end > 0 && text[end - 1] == '\n')
-		end--;
-	size_t start = end;
-	while (start > 0 && text[start - 1] != '\n')
-		start--;
+	size_t len;
+	const char *last = ft_proc_last_line(res.err_len ? res.err : res.out, &len);
 	char line[320];
-	snprintf(line, sizeof(line), "%.*s", (int)(end - start), text + start);
+	snprintf(line, sizeof(line), "%.*s", (int)len, last);
 	/* what changes from run to run: the emulator's port, the directories */
 	replace_all(line, sizeof(line), ft_conform_env_connection(env), "<device>");
 	char dir[512];

@@ -8,7 +8,7 @@ struct ft_clock {
 	ft_clock_mode mode;
 	uint64_t manual_ns;
 	uint64_t origin_ns; /* host monotonic time at creation, real mode */
-	bool held;          /* real mode: now is held_ns (ft_clock_hold) */
+	bool held;          /* now is held_ns (ft_clock_hold) */
 	uint64_t held_ns;
 };
 
@@ -41,8 +41,10 @@ ft_clock_mode ft_clock_mode_of(const ft_clock *clock)
 
 uint64_t ft_clock_now_ns(const ft_clock *clock)
 {
+	if (clock->held)
+		return clock->held_ns;
 	if (clock->mode == FT_CLOCK_REAL)
-		return clock->held ? clock->held_ns : host_monotonic_ns() - clock->origin_ns;
+		return host_monotonic_ns() - clock->origin_ns;
 	return clock->manual_ns;
 }
 
@@ -60,10 +62,11 @@ void ft_clock_advance(ft_clock *clock, uint64_t ns)
 
 void ft_clock_hold(ft_clock *clock, uint64_t at_ns)
 {
-	if (clock->mode != FT_CLOCK_REAL)
+	if (clock->mode == FT_CLOCK_INSTANT)
 		return;
-	uint64_t host = host_monotonic_ns() - clock->origin_ns;
-	clock->held_ns = at_ns < host ? at_ns : host;
+	clock->held = false;
+	uint64_t now = ft_clock_now_ns(clock);
+	clock->held_ns = at_ns < now ? at_ns : now;
 	clock->held = true;
 }
 

@@ -36,13 +36,14 @@ uint64_t ft_clock_deadline_ns(const ft_clock *clock, uint64_t duration_ns);
 /* Manual mode: moves time forward. Other modes: no effect. */
 void ft_clock_advance(ft_clock *clock, uint64_t ns);
 
-/* Real mode: ft_clock_now_ns answers at_ns (or the host's time, if that is earlier: a held
- * clock is never ahead) until ft_clock_release. A host that woke up after a model's deadline
- * holds the clock at that deadline while it lets the model act, so what the model starts then
- * runs from the deadline, as firmware polling in a tight loop would start it, and the host's
- * wake-up latency does not add up over a run of operations. While held, time may read earlier
- * than it did before the hold: models compare deadlines with now, and never take an interval
- * from two readings. Other modes: no effect. */
+/* Real and manual mode: ft_clock_now_ns answers at_ns (or the time, if that is earlier: a held
+ * clock is never ahead) until ft_clock_release. Whoever acts for a model after its deadline has
+ * passed (a host that woke up late, a model catching up on its own steps) holds the clock at that
+ * deadline while the model acts, so what the model starts then runs from the deadline, as
+ * firmware polling in a tight loop would start it, and lateness does not add up over a run of
+ * operations. While held, time may read earlier than it did before the hold: models compare
+ * deadlines with now, and never take an interval from two readings. Holds do not nest.
+ * Instant mode: no effect. */
 void ft_clock_hold(ft_clock *clock, uint64_t at_ns);
 void ft_clock_release(ft_clock *clock);
 

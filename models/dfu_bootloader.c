@@ -10,8 +10,9 @@
  *   DNLOAD   dfuIDLE/DNLOAD_IDLE -> DNLOAD_SYNC (data or command stored, nothing executed);
  *            wLength 0 -> MANIFEST_SYNC (leave). Other states: STALL, no change (USBLIB).
  *   GETSTATUS in DNLOAD_SYNC executes the DNLOAD (execute_dnload) and answers dfuDNBUSY with the
- *            poll time; in DNBUSY it answers dfuDNBUSY while the operation runs, then its result:
- *            DNLOAD_IDLE, or dfuERROR with the error status (complete_operation); in
+ *            poll time; every request that comes while the operation runs is NAKed until it
+ *            ends (handle); in DNBUSY GETSTATUS then answers the result: DNLOAD_IDLE, or
+ *            dfuERROR with the error status (complete_operation); in
  *            MANIFEST_SYNC the ROM jumps before the status stage ends, so the transfer fails:
  *            dfu-util's "Error during download get_status" after :leave (programmers.md §1.8 #4).
  *   UPLOAD   dfuIDLE/UPLOAD_IDLE: block 0 = Get Commands, block >= 2 = memory -> UPLOAD_IDLE
@@ -126,6 +127,8 @@ struct ft_dfu_bootloader {
 	uint8_t *buf; /* info->transfer_size bytes of DNLOAD data */
 
 	bool running;          /* a memory operation runs */
+	uint64_t due;          /* clock time it next needs a step: its flash's next deadline, read
+	                        * when it last stepped (later readings complete what is due) */
 	bool stuck_after;      /* the running erase triggers the bank-2 quirk */
 	bool stuck;            /* the quirk holds the state in dfuDNBUSY */
 	bool reset_after;      /* the running operation ends in a system reset */
@@ -207,19 +210,37 @@ static void complete_operation(ft_dfu_bootloader *bl, ft_dfu_memory_status resul
 	bl->stuck = result == FT_DFU_MEMORY_OK && bl->stuck_after;
 }
 
-/* Moves a running operation on; every entry point calls it first. */
+/* Steps one operation may take in one call: a block of 64 flash words of 16 bytes (H7A3, 1 KiB
+ * per block) with room to spare; a bound, not a limit any operation reaches. */
+#define MAX_STEPS_PER_CALL 1024
+
+/* Moves a running operation on as far as the clock has passed; every entry point calls it
+ * first, and it steps at least once (a step may start the operation or retry a write the bus
+ * stalled). The ROM waits for each flash word in a loop and starts the next as the last one
+ * ends, so each step that fell due runs with the clock held at its deadline: a late call (the
+ * host's wake-up latency, a request that came later) does not delay the words that follow. */
 static void advance(ft_dfu_bootloader *bl)
 {
-	if (bl->running && bl->exit == FT_DFU_BOOTLOADER_EXIT_NONE && !ft_dfu_memory_step(bl->mem))
-		complete_operation(bl, ft_dfu_memory_result(bl->mem));
+	for (unsigned i = 0; bl->running && bl->exit == FT_DFU_BOOTLOADER_EXIT_NONE; i++) {
+		if (i == MAX_STEPS_PER_CALL || (i > 0 && bl->due > ft_clock_now_ns(bl->clock)))
+			return;
+		ft_clock_hold(bl->clock, bl->due);
+		bool more = ft_dfu_memory_step(bl->mem);
+		bl->due = more ? ft_dfu_memory_next_event_ns(bl->mem) : UINT64_MAX;
+		ft_clock_release(bl->clock);
+		if (!more)
+			complete_operation(bl, ft_dfu_memory_result(bl->mem));
+	}
 }
 
 static ft_dfu_memory_status start_operation(ft_dfu_bootloader *bl, ft_dfu_memory_op op,
                                             uint32_t addr, const uint8_t *data, size_t len)
 {
 	ft_dfu_memory_status status = ft_dfu_memory_start(bl->mem, op, addr, data, len);
-	if (status == FT_DFU_MEMORY_OK)
+	if (status == FT_DFU_MEMORY_OK) {
 		bl->running = true;
+		bl->due = ft_dfu_memory_next_event_ns(bl->mem);
+	}
 	return status;
 }
 
@@ -402,8 +423,8 @@ static ft_usb_status getstatus(ft_dfu_bootloader *bl, uint8_t *data, size_t len,
 		    (uint8_t)(poll_ms >> 16), STATE_DNBUSY,     0};
 		return reply(data, len, actual, busy, sizeof(busy));
 	}
-	case STATE_DNBUSY:
-		if (bl->running || bl->stuck) {
+	case STATE_DNBUSY: /* the operation is over: handle() holds requests back while it runs */
+		if (bl->stuck) {
 			poll_ms = ft_dfu_memory_poll_ms(bl->mem);
 		} else {
 			bl->status = bl->result;
@@ -467,9 +488,6 @@ static ft_usb_status class_request(ft_dfu_bootloader *bl, const ft_usb_setup *s,
 	if (bl->std.configuration == 0 ||
 	    (s->bmRequestType & FT_USB_RECIP_MASK) != FT_USB_RECIP_INTERFACE || s->wIndex != 0)
 		return FT_USB_STALL;
-	/* The ROM is inside its erase or program loop: only the status requests are answered. */
-	if (bl->running && s->bRequest != DFU_GETSTATUS && s->bRequest != DFU_GETSTATE)
-		return FT_USB_NAK;
 	switch (s->bRequest) {
 	case DFU_DNLOAD: return in ? FT_USB_STALL : dnload(bl, s, data, len, actual);
 	case DFU_UPLOAD: return in ? upload(bl, s, data, len, actual) : FT_USB_STALL;
@@ -488,6 +506,14 @@ static ft_usb_status handle(ft_dfu_bootloader *bl, const uint8_t setup[8], uint8
 	advance(bl);
 	if (bl->exit != FT_DFU_BOOTLOADER_EXIT_NONE)
 		return FT_USB_ERROR;
+	/* The ROM is inside its erase or program loop. The ST USB device library runs it from the
+	 * USB interrupt once the GETSTATUS that answered dfuDNBUSY has been sent (USBLIB
+	 * USBD_DFU_EP0_TxReady calls the media Erase/Write), so the next request, whichever it is,
+	 * is not served until the loop returns: the host sees its data or status stage NAKed, and a
+	 * GETSTATUS then gets the result. [U: that the ROM's USB stack behaves as USBLIB here; an
+	 * early GETSTATUS on silicon has not been captured] */
+	if (bl->running)
+		return FT_USB_NAK;
 	ft_usb_setup s = ft_usb_setup_parse(setup);
 	switch (s.bmRequestType & FT_USB_TYPE_MASK) {
 	case FT_USB_TYPE_STANDARD:
@@ -685,9 +711,7 @@ ft_usb_device ft_dfu_bootloader_usb_device(ft_dfu_bootloader *bl)
 uint64_t ft_dfu_bootloader_poll(ft_dfu_bootloader *bl)
 {
 	advance(bl);
-	return bl->running && bl->exit == FT_DFU_BOOTLOADER_EXIT_NONE
-	           ? ft_dfu_memory_next_event_ns(bl->mem)
-	           : UINT64_MAX;
+	return bl->running && bl->exit == FT_DFU_BOOTLOADER_EXIT_NONE ? bl->due : UINT64_MAX;
 }
 
 ft_dfu_bootloader_exit ft_dfu_bootloader_exit_reason(ft_dfu_bootloader *bl, uint32_t *jump_addr)

@@ -10,12 +10,15 @@
  * answered here, as dfu-util and STM32CubeProgrammer expect them (reference emulators.md §5,
  * programmers.md §1.2-1.3):
  *   - a DNLOAD is executed at the first GETSTATUS after it, which answers dfuDNBUSY with a
- *     nonzero bwPollTimeout: the time left in the flash operation on the shared ft_clock (in
- *     FT_CLOCK_INSTANT mode, the datasheet duration), at least 1 ms. Further GETSTATUS requests
- *     answer dfuDNBUSY until the operation is over, then the result.
- *   - while a flash operation runs, other DFU requests answer FT_USB_NAK: the ROM serves no
- *     request until its erase or program returns [U]. Completions are driven by the clock: any
- *     call (a request, ft_dfu_bootloader_poll) first completes what the clock has passed.
+ *     nonzero bwPollTimeout: the time left in the flash operation on the shared ft_clock,
+ *     rounded down to whole ms (in FT_CLOCK_INSTANT mode, the datasheet duration), at least
+ *     1 ms [U].
+ *   - while a flash operation runs, every request answers FT_USB_NAK: the ROM serves no request
+ *     until its erase or program returns (USBLIB runs them from the USB interrupt) [U]. A host
+ *     that polls when bwPollTimeout has passed thus gets its GETSTATUS answered the moment the
+ *     operation ends, with the result. Completions are driven by the clock: any call (a
+ *     request, ft_dfu_bootloader_poll) first completes what the clock has passed, each flash
+ *     word started at the deadline of the one before it.
  *   - memory is programmed only through the flash_h7 register interface, as the ROM does
  *     (KEYR, CR PG/SER/BER/FW/START, whole flash-word stores, SR/QW polling, CCR, OPTKEYR/OPTCR).
  * The state machine, the descriptors, the accepted addresses, the error mapping and every [U]
@@ -154,9 +157,9 @@ ft_usb_device ft_dfu_bootloader_usb_device(ft_dfu_bootloader *bl);
 /* Moves a running operation on as far as the clock allows and returns the clock time (ns) at
  * which it next needs a call, UINT64_MAX when nothing runs. The ROM programs one flash word after
  * the other, each waited for: a host that keeps time (FT_CLOCK_REAL, or a test stepping a manual
- * clock) calls this at the returned time so the ROM's loop keeps pace with the flash and a block
- * is done within the bwPollTimeout it reported. A host that only sends requests still gets every
- * operation done, one step per request. */
+ * clock) calls this at the returned time so that a held-back GETSTATUS is answered as the
+ * operation ends; a call that comes late still starts each word at the deadline of the one
+ * before it. A host that only sends requests still gets every operation done. */
 uint64_t ft_dfu_bootloader_poll(ft_dfu_bootloader *bl);
 
 /* Whether the device has left the bus, and why; FT_DFU_BOOTLOADER_EXIT_NONE while it is in DFU

@@ -780,8 +780,11 @@ uint32_t ft_dfu_memory_poll_ms(ft_dfu_memory *mem)
 			remaining += (units - (mem->in_flight ? 1 : 0)) * mem->unit_ns;
 		}
 	}
-	uint64_t ms = (remaining + 999999u) / 1000000u;
-	if (ms == 0)
-		ms = mem->nominal_ms;
+	/* Rounded down: a host that polls on time comes at most 1 ms early, and the device holds
+	 * that GETSTATUS back until the operation ends (dfu_bootloader.c); rounding up would make
+	 * it idle up to 1 ms per block. At least 1 ms while busy: dfu-util gives up on a device
+	 * that keeps answering 0 (emulators.md §5). [U: the ROM's own values were never captured]
+	 */
+	uint64_t ms = remaining ? remaining / 1000000u : mem->nominal_ms;
 	return ms > 0xFFFFFFu ? 0xFFFFFFu : (uint32_t)(ms ? ms : 1);
 }

@@ -117,7 +117,7 @@ uint64_t ft_dfu_memory_next_event_ns(ft_dfu_memory *mem);
  * ended with (mapping in dfu_memory.c). */
 ft_dfu_memory_status ft_dfu_memory_result(const ft_dfu_memory *mem);
 
-/* bwPollTimeout for the operation: the milliseconds left on the clock (rounded up), or, when
+/* bwPollTimeout for the operation: the milliseconds left on the clock (rounded down), or, when
  * the clock leaves nothing to wait (FT_CLOCK_INSTANT, or an operation without flash work), its
  * datasheet duration; always 1..0xFFFFFF. */
 uint32_t ft_dfu_memory_poll_ms(ft_dfu_memory *mem);

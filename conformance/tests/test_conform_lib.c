@@ -1,13 +1,14 @@
 /* The conformance library without a device: the scenario registry and its selection, records
  * and their outcome rules, generated inputs (read back with libelf and by hand), evidence
  * matching, the diff rules and its client dimension, the JUnit and report writers, target
- * strings, client labels, reading dfu-util's output. */
+ * strings, client labels, reading dfu-util's output and a child's output. */
 #include "conformance/client.h"
 #include "conformance/device.h"
 #include "conformance/dfu_util.h"
 #include "conformance/diff.h"
 #include "conformance/evidence.h"
 #include "conformance/gen.h"
+#include "conformance/proc.h"
 #include "conformance/record.h"
 #include "conformance/results.h"
 #include "conformance/scenario.h"
@@ -215,6 +216,24 @@ static void test_generated_hex_has_valid_checksums_and_extended_addresses(void)
 static void test_crc32_check_value(void)
 {
 	FT_ASSERT_HEX(ft_conform_crc32((const uint8_t *)"123456789", 9), 0xCBF43926u);
+}
+
+/* flash --json's report and the scenarios' last_line answers are a program's last line. */
+static void test_last_line_skips_trailing_newlines(void)
+{
+	size_t len = 99;
+	const char *line =
+	    ft_proc_last_line("{\"event\":\"plan\"}\n{\"event\":\"result\"}\n\n", &len);
+	CU_ASSERT_EQUAL(len, 18);
+	CU_ASSERT_NSTRING_EQUAL(line, "{\"event\":\"result\"}", 18);
+	line = ft_proc_last_line("one line, no newline", &len);
+	CU_ASSERT_EQUAL(len, 20);
+	CU_ASSERT_NSTRING_EQUAL(line, "one line, no newline", 20);
+	line = ft_proc_last_line("\n\n", &len);
+	FT_ASSERT_HEX(len, 0);
+	line = ft_proc_last_line(NULL, &len);
+	FT_ASSERT_HEX(len, 0);
+	CU_ASSERT_PTR_NOT_NULL(line);
 }
 
 /* ---- evidence ---- */
@@ -661,6 +680,7 @@ static CU_TestInfo tests[] = {
     {"generated_hex_has_valid_checksums_and_extended_addresses",
      test_generated_hex_has_valid_checksums_and_extended_addresses},
     {"crc32_check_value", test_crc32_check_value},
+    {"last_line_skips_trailing_newlines", test_last_line_skips_trailing_newlines},
     {"evidence_applies_by_device_id_and_revision", test_evidence_applies_by_device_id_and_revision},
     {"evidence_without_a_source_is_refused", test_evidence_without_a_source_is_refused},
     {"shipped_evidence_loads", test_shipped_evidence_loads},

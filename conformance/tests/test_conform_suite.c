@@ -118,14 +118,9 @@ static const char *outcome(const json_t *doc, const char *id)
 /* The last line of the run's stdout: the summary with the counts. */
 static void print_summary(void)
 {
-	const char *out = fx.res.out ? fx.res.out : "";
-	size_t end = strlen(out);
-	while (end > 0 && out[end - 1] == '\n')
-		end--;
-	size_t start = end;
-	while (start > 0 && out[start - 1] != '\n')
-		start--;
-	printf("\n    %.*s\n    ", (int)(end - start), out + start);
+	size_t len;
+	const char *line = ft_proc_last_line(fx.res.out, &len);
+	printf("\n    %.*s\n    ", (int)len, line);
 }
 
 /* Scenarios every emulated H7 board must pass. */

@@ -4,6 +4,7 @@
 #include "emu/board_runtime.h"
 #include "emu/cli/emu_cli.h"
 #include "emu/cli/switches.h"
+#include "emu/dap_bridge.h"
 #include "emu/pcap.h"
 #include "emu/qemu_run.h"
 #include "emu/usbip/usbip_server.h"
@@ -33,8 +34,6 @@
 #define BUSID        "1-1"
 /* The longest the loop sleeps without looking at the DFU model and the stop flag. */
 #define MAX_WAIT_NS 100000000
-/* ROM events replayed per turn when the loop woke late (catch_up). */
-#define MAX_CATCH_UP 64
 /* How long QEMU gets to open its gdbstub, and to shut down after SIGTERM. */
 #define QEMU_WAIT_MS 10000
 
@@ -57,6 +56,9 @@ typedef struct options {
 	leave_action leave; /* --on-leave */
 	char gdb_host[64];  /* --gdb: empty when absent */
 	unsigned gdb_port;
+	char bitbang_host[64]; /* --remote-bitbang: empty when absent; QEMU's gdbstub is then
+	                          private */
+	unsigned bitbang_port;
 	ft_emu_switches sw; /* --fault, --quirk, --option (emu/cli/switches.h) */
 } options;
 
@@ -77,7 +79,6 @@ typedef struct emu {
 	ft_board_runtime *rt;
 	ft_dfu_bootloader *bl;
 	ft_usb_device dev;
-	uint64_t next_ns; /* when the bootloader model next needs a call (clock ns) */
 	ft_usbip_server *server;
 	uint16_t port;
 	ft_pcap *pcap;
@@ -168,6 +169,12 @@ static void usage(FILE *out)
 	      "  --gdb HOST:PORT      run the flash contents in QEMU halted at reset, with QEMU's\n"
 	      "                       gdbstub on HOST:PORT (port 0 picks a free port, which the\n"
 	      "                       ready line gives); implies --boot flash\n"
+	      "  --remote-bitbang HOST:PORT\n"
+	      "                       as --gdb, with QEMU's gdbstub on a private loopback port,\n"
+	      "                       behind a debug-port bridge serving OpenOCD's remote_bitbang\n"
+	      "                       protocol on HOST:PORT (an IPv4 address; port 0 picks a free\n"
+	      "                       one, which the ready line gives): OpenOCD 0.12 drives the\n"
+	      "                       STM32H7's JTAG-DP through it (docs/gdb.md)\n"
 	      "  --timing real|instant  flash operations take datasheet time on the host's clock\n"
 	      "                       (default), or complete at once\n"
 	      "  --usb-pacing full-speed|off  full-speed: every USB transfer takes the time it\n"
@@ -194,6 +201,7 @@ static void usage(FILE *out)
 	      "  flashtwin-emu: BOARD (PART rev R) ready at usbip://HOST:PORT/1-1 (state DIR)\n"
 	      "or, running the flash contents in QEMU (the UART's output follows on stdout):\n"
 	      "  flashtwin-emu: BOARD (PART) running flash in QEMU MACHINE[, gdb at HOST:PORT]\n"
+	      "  [, remote_bitbang at HOST:PORT]\n"
 	      "  (state DIR)\n"
 	      "Exit status: 0 stopped or left DFU, 1 the board could not run (state directory\n"
 	      "in use or of another board, socket, I/O), 2 bad usage, board or boot mode.\n",
@@ -260,7 +268,8 @@ static int parse_options(int argc, char **argv, options *opt)
 		OPT_QUIRK,
 		OPT_OPTION,
 		OPT_PACING,
-		OPT_GDB
+		OPT_GDB,
+		OPT_BITBANG
 	};
 	static const struct option longopts[] = {
 	    {"board", required_argument, NULL, OPT_BOARD},
@@ -278,6 +287,7 @@ static int parse_options(int argc, char **argv, options *opt)
 	    {"option", required_argument, NULL, OPT_OPTION},
 	    {"usb-pacing", required_argument, NULL, OPT_PACING},
 	    {"gdb", required_argument, NULL, OPT_GDB},
+	    {"remote-bitbang", required_argument, NULL, OPT_BITBANG},
 	    {NULL, 0, NULL, 0},
 	};
 	static const char *const boots[] = {"dfu", "flash"};
@@ -302,14 +312,21 @@ static int parse_options(int argc, char **argv, options *opt)
 		case OPT_PCAP: opt->pcap = optarg; break;
 		case OPT_LISTEN:
 		case OPT_GDB:
+		case OPT_BITBANG:
 			if (c == OPT_LISTEN
 			        ? !parse_address(optarg, opt->host, sizeof(opt->host), &opt->port)
-			        : !parse_address(optarg, opt->gdb_host, sizeof(opt->gdb_host),
-			                         &opt->gdb_port)) {
+			    : c == OPT_GDB
+			        ? !parse_address(optarg, opt->gdb_host, sizeof(opt->gdb_host),
+			                         &opt->gdb_port)
+			        : !parse_address(optarg, opt->bitbang_host,
+			                         sizeof(opt->bitbang_host), &opt->bitbang_port)) {
 				fprintf(stderr,
 				        "flashtwin-emu: --%s '%s': expected HOST:PORT or "
 				        "[ADDR]:PORT with a port from 0 to 65535\n",
-				        c == OPT_LISTEN ? "listen" : "gdb", optarg);
+				        c == OPT_LISTEN ? "listen"
+				        : c == OPT_GDB  ? "gdb"
+				                        : "remote-bitbang",
+				        optarg);
 				return FT_EMU_EXIT_USAGE;
 			}
 			break;
@@ -372,9 +389,19 @@ static int parse_options(int argc, char **argv, options *opt)
 	if (opt->pacing < 0)
 		opt->pacing = opt->timing == FT_CLOCK_REAL ? FT_USBIP_PACING_FULL_SPEED
 		                                           : FT_USBIP_PACING_NONE;
+	if (opt->bitbang_host[0] && opt->gdb_host[0]) {
+		fputs("flashtwin-emu: --remote-bitbang serves the debug port itself; it does not "
+		      "go with "
+		      "--gdb\n",
+		      stderr);
+		return FT_EMU_EXIT_USAGE;
+	}
+	if (opt->bitbang_host[0]) /* the bridge's own GDB server, on loopback */
+		snprintf(opt->gdb_host, sizeof(opt->gdb_host), "%s", DEFAULT_HOST);
 	if (opt->gdb_host[0] && opt->boot == BOOT_DFU) {
-		fputs("flashtwin-emu: --gdb runs the flash contents in QEMU; it does not go with "
-		      "--boot dfu\n",
+		fputs("flashtwin-emu: --gdb and --remote-bitbang run the flash contents in QEMU; "
+		      "they do not go "
+		      "with --boot dfu\n",
 		      stderr);
 		return FT_EMU_EXIT_USAGE;
 	}
@@ -475,7 +502,6 @@ static int start_dfu(emu *e, uint16_t port)
 		return FT_EMU_EXIT_FAILED;
 	}
 	e->dev = ft_dfu_bootloader_usb_device(e->bl);
-	e->next_ns = UINT64_MAX;
 	ft_usbip_server_config scfg = {.address = e->opt.host,
 	                               .port = port,
 	                               .busid = BUSID,
@@ -552,26 +578,12 @@ static int left_dfu(emu *e, ft_dfu_bootloader_exit why, uint32_t jump_addr)
 static int64_t wait_ns(emu *e)
 {
 	uint64_t next = ft_dfu_bootloader_poll(e->bl);
-	e->next_ns = next;
 	if (next == UINT64_MAX)
 		return MAX_WAIT_NS;
 	uint64_t now = ft_clock_now_ns(ft_board_runtime_clock(e->rt));
 	if (next <= now)
 		return 0;
 	return next - now < MAX_WAIT_NS ? (int64_t)(next - now) : MAX_WAIT_NS;
-}
-
-/* The bootloader model's steps that fell due while the loop slept past them, each run with the
- * clock held at its own deadline: the ROM starts the next flash word as the last one ends, and
- * the loop's wake-up latency must not add up over the words of a block. */
-static void catch_up(emu *e)
-{
-	ft_clock *clock = ft_board_runtime_clock(e->rt);
-	for (int i = 0; i < MAX_CATCH_UP && e->next_ns <= ft_clock_now_ns(clock); i++) {
-		ft_clock_hold(clock, e->next_ns);
-		e->next_ns = ft_dfu_bootloader_poll(e->bl);
-		ft_clock_release(clock);
-	}
 }
 
 static int serve(emu *e)
@@ -588,7 +600,6 @@ static int serve(emu *e)
 			log_diag(e, LOG_ERROR, "USB/IP server", &diag);
 			return FT_EMU_EXIT_FAILED;
 		}
-		catch_up(e);
 		if (e->pcap && !e->pcap_failed && ft_pcap_error(e->pcap, &diag) != FT_OK) {
 			log_diag(e, LOG_ERROR, "capture stopped", &diag);
 			e->pcap_failed = true;
@@ -725,6 +736,11 @@ static void board_name(const char *path, char *out, size_t cap)
 	snprintf(out, cap, "%.*s", (int)len, base);
 }
 
+static void bridge_log(void *user, const char *message)
+{
+	elog(user, LOG_INFO, "remote_bitbang: %s", message);
+}
+
 /* Runs the machine of the board's part on the board's state in console mode (the UART on
  * stdout), BOOT0 = 0, until QEMU exits or SIGINT/SIGTERM (QEMU then shuts down cleanly). */
 static int run_qemu(emu *e)
@@ -782,14 +798,40 @@ static int run_qemu(emu *e)
 		}
 		nanosleep(&(struct timespec){0, 20 * 1000 * 1000}, NULL);
 	}
-	printf("flashtwin-emu: %s (%s) running flash in QEMU %s%s%s (state %s)\n", name, part->name,
-	       cfg.machine, cfg.gdb ? ", gdb at " : "", gdb, e->state_path);
+	ft_dap_bridge *bridge = NULL;
+	char swd[96] = "";
+	if (e->opt.bitbang_host[0]) {
+		char url[128];
+		snprintf(url, sizeof(url), "gdb://%s", gdb);
+		ft_dap_bridge_config bc = {.host = e->opt.bitbang_host,
+		                           .port = e->opt.bitbang_port,
+		                           .gdb = url,
+		                           .log = bridge_log,
+		                           .user = e};
+		if (ft_dap_bridge_open(&bc, &bridge, &diag) != FT_OK) {
+			fprintf(stderr, "flashtwin-emu: %s: --remote-bitbang: %s%s%s\n", name,
+			        diag.origin, diag.origin[0] ? ": " : "", diag.message);
+			ft_qemu_free(q);
+			return FT_EMU_EXIT_FAILED;
+		}
+		snprintf(swd, sizeof(swd), ", remote_bitbang at %s:%u", e->opt.bitbang_host,
+		         ft_dap_bridge_port(bridge));
+	}
+	printf("flashtwin-emu: %s (%s) running flash in QEMU %s%s%s%s (state %s)\n", name,
+	       part->name, cfg.machine, cfg.gdb && !bridge ? ", gdb at " : "", bridge ? "" : gdb,
+	       swd, e->state_path);
 	fflush(stdout);
-	while (ft_qemu_wait(q, 100, &status, &diag) != FT_OK) {
+	while (bridge ? ft_qemu_wait(q, 0, &status, &diag) != FT_OK
+	              : ft_qemu_wait(q, 100, &status, &diag) != FT_OK) {
+		if (bridge && ft_dap_bridge_serve(bridge, 20, &diag) != FT_OK) {
+			log_diag(e, LOG_ERROR, "--remote-bitbang", &diag);
+			break;
+		}
 		if (atomic_load(&e->sig->stop)) {
 			int signo = atomic_load(&e->sig->signo);
 			elog(e, LOG_INFO, "%s: stopping QEMU",
 			     signo == SIGINT ? "SIGINT" : "SIGTERM");
+			ft_dap_bridge_close(bridge);
 			ft_qemu_terminate(q);
 			if (ft_qemu_wait(q, QEMU_WAIT_MS, &status, &diag) != FT_OK)
 				elog(e, LOG_ERROR, "QEMU still running after %d ms: killed",
@@ -799,6 +841,7 @@ static int run_qemu(emu *e)
 			                                              : FT_EMU_EXIT_FAILED;
 		}
 	}
+	ft_dap_bridge_close(bridge);
 	if (status != 0)
 		elog(e, LOG_ERROR, "QEMU exited with status %d", status);
 	ft_qemu_free(q);
@@ -910,6 +953,11 @@ int main(int argc, char **argv)
 	int status = parse_options(argc, argv, &e.opt);
 	if (status >= 0)
 		return status;
+	/* Bus pacing and the ROM's flash words are timed to the microsecond: without this, the
+	 * kernel lets every timed wait of the loop end up to 50 us late (its default timer slack),
+	 * which real timing would add to every transfer and every block. Best effort: only timing
+	 * depends on it. */
+	(void)prctl(PR_SET_TIMERSLACK, 1UL);
 	signals sig;
 	if (!signals_start(&sig)) {
 		fputs("flashtwin-emu: cannot set up signal handling\n", stderr);

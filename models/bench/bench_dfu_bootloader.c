@@ -60,6 +60,20 @@ static void wait_ms(board *b, uint32_t ms)
 	}
 }
 
+/* GETSTATUS as a host controller carries it: while the model holds it back (NAK, its operation
+ * still running) it is offered again when the model next needs the clock, time passing. */
+static ft_usb_status getstatus(board *b, uint8_t st[6])
+{
+	ft_usb_status r = ctl(b, 0xA1, 3, 0, st, 6);
+	for (unsigned i = 0; i < 1000000u && r == FT_USB_NAK; i++) {
+		uint64_t next = ft_dfu_bootloader_poll(b->bl), now = ft_clock_now_ns(b->clock);
+		if (next != UINT64_MAX && next > now)
+			ft_clock_advance(b->clock, next - now);
+		r = ctl(b, 0xA1, 3, 0, st, 6);
+	}
+	return r;
+}
+
 /* DNLOAD then GETSTATUS until the state leaves dfuDNBUSY; returns bStatus. */
 static int dnload_and_poll(board *b, uint16_t block, uint8_t *data, uint16_t len)
 {
@@ -67,7 +81,7 @@ static int dnload_and_poll(board *b, uint16_t block, uint8_t *data, uint16_t len
 	if (ctl(b, 0x21, 1, block, data, len) != FT_USB_OK)
 		return -1;
 	do {
-		if (ctl(b, 0xA1, 3, 0, st, 6) != FT_USB_OK)
+		if (getstatus(b, st) != FT_USB_OK)
 			return -1;
 		if (st[4] == 4)
 			wait_ms(b, st[1] | st[2] << 8 | (uint32_t)st[3] << 16);

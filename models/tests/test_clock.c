@@ -40,7 +40,7 @@ static void test_real_clock_follows_host_time(void)
 	ft_clock_free(clock);
 }
 
-static void test_held_real_clock_answers_the_held_time_until_released(void)
+static void test_held_clock_answers_the_held_time_until_released(void)
 {
 	ft_clock *clock = ft_clock_new(FT_CLOCK_REAL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(clock);
@@ -64,6 +64,10 @@ static void test_held_real_clock_answers_the_held_time_until_released(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(manual);
 	ft_clock_advance(manual, 300);
 	ft_clock_hold(manual, 100);
+	FT_ASSERT_HEX(ft_clock_now_ns(manual), 100);
+	ft_clock_release(manual);
+	FT_ASSERT_HEX(ft_clock_now_ns(manual), 300);
+	ft_clock_hold(manual, 400); /* never ahead */
 	FT_ASSERT_HEX(ft_clock_now_ns(manual), 300);
 	ft_clock_release(manual);
 	ft_clock_free(manual);
@@ -88,8 +92,8 @@ static CU_TestInfo tests[] = {
     {"manual_clock_moves_only_when_advanced", test_manual_clock_moves_only_when_advanced},
     {"instant_clock_deadline_is_now", test_instant_clock_deadline_is_now},
     {"real_clock_follows_host_time", test_real_clock_follows_host_time},
-    {"held_real_clock_answers_the_held_time_until_released",
-     test_held_real_clock_answers_the_held_time_until_released},
+    {"held_clock_answers_the_held_time_until_released",
+     test_held_clock_answers_the_held_time_until_released},
     {"diag_set_fills_fields_and_truncates", test_diag_set_fills_fields_and_truncates},
     CU_TEST_INFO_NULL,
 };

@@ -56,9 +56,9 @@ static unsigned word_state(uint32_t addr)
 	return state;
 }
 
-/* The first GETSTATUS after an erase answers dfuDNBUSY with the erase's remaining time; polling
- * early keeps dfuDNBUSY; after it the result is OK/dfuDNLOAD-IDLE. */
-static void test_erase_answers_dnbusy_for_the_erase_time_then_ok(void)
+/* The first GETSTATUS after an erase answers dfuDNBUSY with the erase's time; a GETSTATUS that
+ * comes early is held back (NAKed) until the erase is over, then answers OK/dfuDNLOAD-IDLE. */
+static void test_erase_answers_dnbusy_then_holds_an_early_poll_until_done(void)
 {
 	host_boot(&h);
 	uint8_t data[1024];
@@ -74,10 +74,10 @@ static void test_erase_answers_dnbusy_for_the_erase_time_then_ok(void)
 	FT_ASSERT_HEX(st[4], ST_DNBUSY);
 	FT_ASSERT_HEX(poll_ms_of(st), 1000); /* DS12110: 128 KB at x64, typical */
 	ft_clock_advance(h.clock, 400 * MS);
-	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_OK);
-	FT_ASSERT_HEX(st[4], ST_DNBUSY);
-	FT_ASSERT_HEX(poll_ms_of(st), 600);
-	ft_clock_advance(h.clock, 600 * MS);
+	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_NAK);
+	ft_clock_advance(h.clock, 599 * MS);
+	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_NAK);
+	ft_clock_advance(h.clock, 1 * MS);
 	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_OK);
 	FT_ASSERT_HEX(st[0], S_OK);
 	FT_ASSERT_HEX(st[4], ST_DNLOAD_IDLE);
@@ -85,6 +85,30 @@ static void test_erase_answers_dnbusy_for_the_erase_time_then_ok(void)
 	/* the ROM clears SER and relocks the controller after its operation (CR1 0x0C: LOCK bit 0,
 	 * PG bit 1, SER bit 2, START bit 7) */
 	FT_ASSERT_HEX(host_reg(&h, 0x0C) & 0x87, 1);
+}
+
+/* The ROM starts each flash word as the last one ends: a device first called again when the
+ * whole block's time has passed (a host that woke up late) has programmed the whole block by
+ * then, 32 flash words x 100 us (DS12110 x64 typ) after the DNLOAD's GETSTATUS. */
+static void test_late_call_runs_each_flash_word_from_the_end_of_the_last(void)
+{
+	host_boot(&h);
+	uint8_t data[1024], st[6];
+	fill_pattern(data, sizeof(data), 3);
+	FT_ASSERT_HEX(host_erase(&h, 0x08000000, NULL), S_OK);
+	host_to_idle(&h);
+	FT_ASSERT_HEX(host_set_address(&h, 0x08000000, NULL), S_OK);
+	host_to_idle(&h);
+	CU_ASSERT_EQUAL(host_dnload(&h, 2, data, sizeof(data)), FT_USB_OK);
+	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_OK);
+	FT_ASSERT_HEX(st[4], ST_DNBUSY);
+	ft_clock_advance(h.clock, 3199999);
+	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_NAK);
+	ft_clock_advance(h.clock, 1);
+	CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_OK);
+	FT_ASSERT_HEX(st[0], S_OK);
+	FT_ASSERT_HEX(st[4], ST_DNLOAD_IDLE);
+	assert_flash(0x08000000, data, sizeof(data));
 }
 
 /* DfuSe addressing: block n lands at (n - 2) x wTransferSize + pointer (AN3156). */
@@ -102,8 +126,12 @@ static void test_blocks_2_3_4_from_one_pointer_read_back_identical(void)
 		CU_ASSERT_EQUAL(host_dnload(&h, b + 2, data[b], 1024), FT_USB_OK);
 		CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_OK);
 		FT_ASSERT_HEX(st[4], ST_DNBUSY);
-		FT_ASSERT_HEX(poll_ms_of(st), 4); /* 32 flash words x 100 us, rounded up */
+		/* 32 flash words x 100 us (DS12110 x64 typ), rounded down: polled on time, the
+		 * GETSTATUS waits out the last 200 us */
+		FT_ASSERT_HEX(poll_ms_of(st), 3);
 		host_wait(&h, poll_ms_of(st));
+		CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_NAK);
+		ft_clock_advance(h.clock, 200000);
 		CU_ASSERT_EQUAL(host_getstatus(&h, st), FT_USB_OK);
 		state = st[4];
 		FT_ASSERT_HEX(st[0], S_OK);
@@ -491,8 +519,10 @@ static void test_workarea_write_crashes_with_the_knob(void)
 }
 
 static CU_TestInfo tests[] = {
-    {"erase_answers_dnbusy_for_the_erase_time_then_ok",
-     test_erase_answers_dnbusy_for_the_erase_time_then_ok},
+    {"erase_answers_dnbusy_then_holds_an_early_poll_until_done",
+     test_erase_answers_dnbusy_then_holds_an_early_poll_until_done},
+    {"late_call_runs_each_flash_word_from_the_end_of_the_last",
+     test_late_call_runs_each_flash_word_from_the_end_of_the_last},
     {"blocks_2_3_4_from_one_pointer_read_back_identical",
      test_blocks_2_3_4_from_one_pointer_read_back_identical},
     {"set_address_in_d2_sram_is_errtarget_until_clrstatus",

@@ -184,8 +184,8 @@ ft_plan *ft_cli_plan(const ft_part *part, const ft_image *image, ft_route route,
 
 typedef struct ft_cli_flash_args {
 	ft_cli_device_args dev;
-	bool skip_volatile, json;
-	bool json_lines;               /* --json-lines (json set too): one event object per line */
+	bool skip_volatile;
+	bool json;                     /* --json: one event object per line (docs/cli.md) */
 	bool no_verify;                /* --no-verify, --verify none */
 	ft_swd_verify_mode verify;     /* --verify (READBACK by default) */
 	bool leave, has_leave_address; /* --leave [ADDR], --reset-run */
@@ -325,7 +325,11 @@ json_t *ft_cli_json_hex(uint32_t value);
 json_t *ft_cli_error_json(const char *command, const char *file, const ft_diag *diag,
                           int exit_status);
 
-/* ft_cli_error_json printed to out. */
+/* Prints root, a command's --json report, to out and releases it: indented, or, for flash, whose
+ * --json is a stream of event lines (docs/cli.md), on one line as the last event, "result". */
+void ft_cli_report_json(FILE *out, const char *command, json_t *root);
+
+/* ft_cli_error_json printed to out by ft_cli_report_json. */
 void ft_cli_render_error_json(FILE *out, const char *command, const char *file, const ft_diag *diag,
                               int exit_status);
 
@@ -343,7 +347,7 @@ typedef struct ft_cli_progress {
 	uint64_t done;     /* bytes finished */
 	int drawn;         /* permille last drawn, -1 for none */
 	bool bar_open;     /* a bar line is on screen without its newline */
-	FILE *events;      /* flash --json-lines: event objects go here; NULL for none */
+	FILE *events;      /* flash --json: event objects go here; NULL for none */
 	uint64_t reported; /* write bytes last reported as an event */
 } ft_cli_progress;
 

@@ -12,8 +12,7 @@ static const char help[] =
     "usage: flashtwin flash FILE... --connect CONN [--part PART|--board BOARD]\n"
     "                       [--skip-volatile] [--address ADDR] [--no-verify] [--leave [ADDR]]\n"
     "                       [--verify crc|readback|none] [--reset-run] [--reset aircr|monitor]\n"
-    "                       [--loader FILE.stldr] [--timeout MS] [--no-poll-wait]\n"
-    "                       [--json | --json-lines]\n"
+    "                       [--loader FILE.stldr] [--timeout MS] [--no-poll-wait] [--json]\n"
     "\n"
     "Programs firmware through the ST system bootloader over USB DFU, or through the debug\n"
     "port over a GDB server (QEMU, OpenOCD, pyOCD, a Black Magic Probe). The files are read and\n"
@@ -48,9 +47,9 @@ static const char help[] =
     "  --timeout MS       debug port: wait at most MS for each GDB server reply (3000)\n"
     "  --no-poll-wait     poll without waiting (emulated boards in instant timing; a real\n"
     "                     device would be polled too early)\n"
-    "  --json             print the plan and the outcome as one JSON object (docs/cli.md)\n"
-    "  --json-lines       print one JSON object per line as the work goes: plan, each erase,\n"
-    "                     write progress, verify, result (docs/cli.md)\n"
+    "  --json             print one JSON object per line as the work goes: plan, each erase,\n"
+    "                     write progress, verify, and last the result, the whole report\n"
+    "                     (docs/cli.md)\n"
     "  -h, --help         this text\n"
     "\n"
     "exit status: 0 programmed (and verified), 1 refused, verify mismatch or device error,\n"
@@ -58,7 +57,6 @@ static const char help[] =
 
 enum {
 	OPT_SKIP_VOLATILE = FT_CLI_OPT_OWN,
-	OPT_JSON_LINES,
 	OPT_ADDRESS,
 	OPT_NO_VERIFY,
 	OPT_VERIFY,
@@ -80,7 +78,6 @@ static const struct option long_options[] = {
     {"reset", required_argument, NULL, OPT_RESET},
     {"loader", required_argument, NULL, OPT_LOADER},
     {"json", no_argument, NULL, OPT_JSON},
-    {"json-lines", no_argument, NULL, OPT_JSON_LINES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -141,7 +138,6 @@ static int own_option(int opt, int argc, char **argv, ft_cli_flash_args *args)
 	case OPT_RESET: return parse_reset(optarg, args) ? -1 : FT_EXIT_USAGE;
 	case OPT_LOADER: args->loader = optarg; return -1;
 	case OPT_JSON: args->json = true; return -1;
-	case OPT_JSON_LINES: args->json = args->json_lines = true; return -1;
 	case OPT_LEAVE: return parse_leave(argc, argv, args) ? -1 : FT_EXIT_USAGE;
 	case OPT_ADDRESS:
 		args->files.has_address = true;
@@ -337,7 +333,7 @@ typedef struct flash_run {
 	void *ctx; /* the route's session once connected */
 } flash_run;
 
-/* --json-lines: the plan event, with the device when connected. */
+/* --json: the plan event, with the device when connected. */
 static void plan_event(const flash_run *r, const ft_plan *plan)
 {
 	json_t *root = ft_cli_plan_json(&r->input, plan);
@@ -349,21 +345,14 @@ static void plan_event(const flash_run *r, const ft_plan *plan)
 	ft_cli_event(stdout, "plan", root);
 }
 
-/* One JSON object: the plan, then the device and the outcome when there were some; with
- * --json-lines the result event instead (and the plan event first when programming never
- * began). */
+/* --json: the result event, the last line and the whole report: the plan, its status and exit
+ * status, the device and the outcome when there were some. The plan event comes first when
+ * programming never began. */
 static int report_json(const flash_run *r, const ft_plan *plan, const ft_cli_outcome *o,
                        const char *status, int exit_status)
 {
-	if (r->args.json_lines) {
-		if (!o)
-			plan_event(r, plan);
-		ft_cli_event(stdout, "result",
-		             json_pack("{s:s, s:i, s:o}", "status", status, "exit_status",
-		                       exit_status, "result",
-		                       o ? outcome_json(&r->args, o) : json_null()));
-		return exit_status;
-	}
+	if (!o)
+		plan_event(r, plan);
 	json_t *root = ft_cli_plan_json(&r->input, plan);
 	if (root) {
 		json_object_set_new(root, "status", json_string(status));
@@ -371,9 +360,10 @@ static int report_json(const flash_run *r, const ft_plan *plan, const ft_cli_out
 		json_t *device = r->ctx ? r->route->device_json(r->ctx) : NULL;
 		json_object_set_new(root, "device", device ? device : json_null());
 		json_object_set_new(root, "result", o ? outcome_json(&r->args, o) : json_null());
+	} else {
+		ft_cli_error("flash: cannot make the JSON report (out of memory?)");
 	}
-	if (!ft_cli_dump_json(stdout, root))
-		ft_cli_error("flash: cannot write JSON (out of memory?)");
+	ft_cli_event(stdout, "result", root);
 	return exit_status;
 }
 
@@ -439,7 +429,7 @@ static int program(flash_run *r, const ft_plan *plan)
 		ft_cli_render_plan_text(stdout, &r->input, plan);
 		putchar('\n');
 		fflush(stdout);
-	} else if (r->args.json_lines) {
+	} else {
 		plan_event(r, plan);
 	}
 	if (t->ram)

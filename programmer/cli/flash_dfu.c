@@ -25,7 +25,7 @@ static int dfu_connect(const ft_cli_flash_args *args, void *ctx)
 {
 	dfu_flash *d = ctx;
 	int status = ft_cli_open_dfu(&d->session, &args->dev, args->json, &d->id);
-	d->session.progress.events = args->json_lines ? stdout : NULL;
+	d->session.progress.events = args->json ? stdout : NULL;
 	return status;
 }
 

@@ -27,7 +27,7 @@ static int swd_connect(const ft_cli_flash_args *args, void *ctx)
 	ft_cli_swd_config cfg = {.verify = args->verify, .reset = args->reset};
 	int status = ft_cli_swd_connect(s, &args->dev, &cfg, args->json);
 	s->json = false; /* from here on, failures are part of flash's own report */
-	s->progress.events = args->json_lines ? stdout : NULL;
+	s->progress.events = args->json ? stdout : NULL;
 	return status;
 }
 

@@ -1,6 +1,6 @@
 /* Progress of erase, download, verify and upload on stderr: a bar redrawn in place on a
  * terminal, plain lines (one per phase and per step) otherwise, so that logs stay readable; and
- * for flash --json-lines, event objects on stdout. */
+ * for flash --json, event objects on stdout. */
 #include "programmer/cli/cli.h"
 
 #include <stdlib.h>

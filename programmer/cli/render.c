@@ -434,8 +434,16 @@ json_t *ft_cli_error_json(const char *command, const char *file, const ft_diag *
 	                 diag->message);
 }
 
+void ft_cli_report_json(FILE *out, const char *command, json_t *root)
+{
+	if (strcmp(command, "flash") == 0)
+		ft_cli_event(out, "result", root);
+	else
+		ft_cli_dump_json(out, root);
+}
+
 void ft_cli_render_error_json(FILE *out, const char *command, const char *file, const ft_diag *diag,
                               int exit_status)
 {
-	ft_cli_dump_json(out, ft_cli_error_json(command, file, diag, exit_status));
+	ft_cli_report_json(out, command, ft_cli_error_json(command, file, diag, exit_status));
 }

@@ -114,7 +114,7 @@ int ft_cli_swd_failed(ft_cli_swd *s, ft_error err, const ft_diag *diag)
 		json_t *root = ft_cli_error_json(s->command, NULL, diag, status);
 		if (root)
 			json_object_set_new(root, "advice", ft_cli_swd_advice_json(s));
-		ft_cli_dump_json(stdout, root);
+		ft_cli_report_json(stdout, s->command, root);
 	}
 	return status;
 }

@@ -175,22 +175,37 @@ static inline void run(const char *arg, ...)
 		FT_ASSERT_HEX(fx.status, (expected));                                              \
 	} while (0)
 
-/* Reads stdout as JSON lines (--json-lines): fx.json becomes the array of the objects, one per
+/* Reads stdout as JSON lines (flash --json): fx.json becomes the array of the objects, one per
  * line, so that at("0/event") names the first event. Asserts that every line parses; returns the
- * number of lines. */
+ * number of lines. fx.out stays as it was. */
 static inline size_t json_lines(void)
 {
 	json_t *lines = json_array();
+	char *text = strdup(fx.out ? fx.out : "");
 	char *save = NULL;
-	for (char *line = strtok_r(fx.out, "\n", &save); lines && line;
+	for (char *line = text ? strtok_r(text, "\n", &save) : NULL; lines && line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		json_t *o = json_loads(line, 0, NULL);
 		CU_ASSERT(json_is_object(o));
 		json_array_append_new(lines, o ? o : json_null());
 	}
+	free(text);
 	json_decref(fx.json);
 	fx.json = lines;
 	return json_array_size(lines);
+}
+
+/* Reads flash --json's stream: fx.json becomes its last line, the result event that carries the
+ * whole report (asserted). Returns the number of lines. */
+static inline size_t json_result(void)
+{
+	size_t n = json_lines();
+	json_t *last = json_incref(json_array_get(fx.json, n ? n - 1 : 0));
+	json_decref(fx.json);
+	fx.json = last;
+	const char *event = json_string_value(json_object_get(fx.json, "event"));
+	CU_ASSERT_STRING_EQUAL(event ? event : "", "result");
+	return n;
 }
 
 /* The string at a JSON path written "segments/1/rule" (numbers index arrays); "" if absent. */

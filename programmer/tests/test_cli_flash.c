@@ -119,6 +119,7 @@ static void test_refused_plan_with_a_part_does_not_connect(void)
 	run("flash", scratch("report-a.elf"), "--part", "STM32H743ZI", "--connect",
 	    "usbip://127.0.0.1:1", "--json", NULL);
 	ASSERT_EXIT(1);
+	FT_ASSERT_HEX(json_result(), 2); /* plan, result */
 	CU_ASSERT_STRING_EQUAL(str_at("command"), "flash");
 	CU_ASSERT_STRING_EQUAL(str_at("status"), "refused");
 	CU_ASSERT_STRING_EQUAL(str_at("segments/1/rule"), "dfu-volatile");
@@ -132,6 +133,7 @@ static void test_skip_volatile_programs_the_flash_part(void)
 	run("flash", scratch("report-a.elf"), "--skip-volatile", "--connect", board.url,
 	    "--no-poll-wait", "--json", NULL);
 	ASSERT_EXIT(0);
+	json_result();
 	CU_ASSERT_STRING_EQUAL(str_at("status"), "ok");
 	CU_ASSERT_STRING_EQUAL(str_at("segments/1/verdict"), "skip");
 	CU_ASSERT_STRING_EQUAL(str_at("result/verify"), "identical");
@@ -143,12 +145,12 @@ static void test_skip_volatile_programs_the_flash_part(void)
 }
 
 /* 200 KiB over two 128 KiB sectors (RM0433 §4.3.1): write progress every 64 KiB and at the end. */
-static void test_json_lines_stream_plan_erases_writes_verify_result(void)
+static void test_json_streams_plan_erases_writes_verify_result(void)
 {
 	write_bin(scratch("fw.bin"), 200 * 1024);
 	char arg[PATH_MAX + 16];
 	snprintf(arg, sizeof(arg), "%s@0x08000000", scratch("fw.bin"));
-	run("flash", arg, "-c", board.url, "--no-poll-wait", "--json-lines", NULL);
+	run("flash", arg, "-c", board.url, "--no-poll-wait", "--json", NULL);
 	ASSERT_EXIT(0);
 	size_t n = json_lines();
 	FT_ASSERT_HEX(n, 9);
@@ -171,18 +173,35 @@ static void test_json_lines_stream_plan_erases_writes_verify_result(void)
 	CU_ASSERT_STRING_EQUAL(str_at("8/status"), "ok");
 	FT_ASSERT_HEX(int_at("8/exit_status"), 0);
 	CU_ASSERT_STRING_EQUAL(str_at("8/result/verify"), "identical");
+	/* the last line is the whole report: plan, device and outcome */
+	CU_ASSERT_STRING_EQUAL(str_at("8/command"), "flash");
+	FT_ASSERT_HEX(json_array_size(at("8/work/erase")), 2);
+	CU_ASSERT_STRING_EQUAL(str_at("8/device/part/name"), "STM32H743xI");
+	FT_ASSERT_HEX(int_at("8/result/written_bytes"), 200 * 1024);
 }
 
-static void test_json_lines_of_a_refused_plan_are_plan_and_result(void)
+static void test_json_of_a_refused_plan_is_plan_and_result(void)
 {
 	write_report_a(scratch("report-a.elf"));
-	run("flash", scratch("report-a.elf"), "-c", board.url, "--no-poll-wait", "--json-lines",
-	    NULL);
+	run("flash", scratch("report-a.elf"), "-c", board.url, "--no-poll-wait", "--json", NULL);
 	ASSERT_EXIT(1);
 	FT_ASSERT_HEX(json_lines(), 2);
 	CU_ASSERT_STRING_EQUAL(str_at("0/event"), "plan");
 	CU_ASSERT_STRING_EQUAL(str_at("1/event"), "result");
 	FT_ASSERT_HEX(int_at("1/exit_status"), 1);
+	CU_ASSERT_STRING_EQUAL(str_at("1/status"), "refused");
+	CU_ASSERT_STRING_EQUAL(str_at("1/segments/1/rule"), "dfu-volatile");
+}
+
+/* An input that cannot be read is reported before any plan: the stream is the result alone. */
+static void test_json_of_an_unreadable_file_is_one_result_line(void)
+{
+	run("flash", scratch("missing.elf"), "-c", board.url, "--json", NULL);
+	ASSERT_EXIT(2);
+	FT_ASSERT_HEX(json_result(), 1);
+	CU_ASSERT_STRING_EQUAL(str_at("status"), "error");
+	FT_ASSERT_HEX(int_at("exit_status"), 2);
+	ASSERT_CONTAINS(str_at("error/file"), "missing.elf");
 }
 
 static void test_raw_binary_at_flash_base_is_programmed(void)
@@ -248,6 +267,7 @@ static void test_device_error_is_explained_with_segment_and_region(void)
 	run("flash", arg, "--part", "STM32H743ZI", "--connect", board.url, "--no-poll-wait",
 	    "--json", NULL);
 	ASSERT_EXIT(1);
+	json_result();
 	ASSERT_CONTAINS(fx.err, "device answered dfuERROR/errTARGET");
 	ASSERT_CONTAINS(fx.err, "0x08180000");
 	ASSERT_CONTAINS(fx.err, "(segment 0 (");
@@ -346,10 +366,11 @@ static CU_TestInfo tests[] = {
      test_ram_d2_image_is_refused_and_nothing_is_erased},
     {"refused_plan_with_a_part_does_not_connect", test_refused_plan_with_a_part_does_not_connect},
     {"skip_volatile_programs_the_flash_part", test_skip_volatile_programs_the_flash_part},
-    {"json_lines_stream_plan_erases_writes_verify_result",
-     test_json_lines_stream_plan_erases_writes_verify_result},
-    {"json_lines_of_a_refused_plan_are_plan_and_result",
-     test_json_lines_of_a_refused_plan_are_plan_and_result},
+    {"json_streams_plan_erases_writes_verify_result",
+     test_json_streams_plan_erases_writes_verify_result},
+    {"json_of_a_refused_plan_is_plan_and_result", test_json_of_a_refused_plan_is_plan_and_result},
+    {"json_of_an_unreadable_file_is_one_result_line",
+     test_json_of_an_unreadable_file_is_one_result_line},
     {"raw_binary_at_flash_base_is_programmed", test_raw_binary_at_flash_base_is_programmed},
     {"verify_mismatch_names_address_bytes_segment_and_section",
      test_verify_mismatch_names_address_bytes_segment_and_section},

@@ -171,10 +171,10 @@ static void test_clean_elf_is_identified_flashed_verified_and_read_back(void)
 	FT_ASSERT_HEX(target.connections, 2);
 }
 
-static void test_flash_json_lines_over_the_debug_port(void)
+static void test_flash_json_streams_events_over_the_debug_port(void)
 {
 	const char *elf = fixture("h743-clean.elf");
-	run("flash", elf, "-c", url, "--board", "nucleo-h743zi2", "--json-lines", NULL);
+	run("flash", elf, "-c", url, "--board", "nucleo-h743zi2", "--json", NULL);
 	ASSERT_EXIT(0);
 	FT_ASSERT_HEX(json_lines(), 5);
 	CU_ASSERT_STRING_EQUAL(str_at("0/event"), "plan");
@@ -192,6 +192,7 @@ static void test_flash_json_names_the_target_and_the_result(void)
 	const char *elf = fixture("h743-clean.elf");
 	run("flash", elf, "--connect", url, "--board", "nucleo-h743zi2", "--json", NULL);
 	ASSERT_EXIT(0);
+	FT_ASSERT_HEX(json_result(), 5);
 	CU_ASSERT_STRING_EQUAL(str_at("status"), "ok");
 	CU_ASSERT_STRING_EQUAL(str_at("transport"), "swd");
 	CU_ASSERT_STRING_EQUAL(str_at("device/transport"), "gdb");
@@ -502,7 +503,8 @@ static CU_TestInfo tests[] = {
     {"clean_elf_is_identified_flashed_verified_and_read_back",
      test_clean_elf_is_identified_flashed_verified_and_read_back},
     {"flash_json_names_the_target_and_the_result", test_flash_json_names_the_target_and_the_result},
-    {"flash_json_lines_over_the_debug_port", test_flash_json_lines_over_the_debug_port},
+    {"flash_json_streams_events_over_the_debug_port",
+     test_flash_json_streams_events_over_the_debug_port},
     {"ram_segments_are_written_to_ram_with_a_warning",
      test_ram_segments_are_written_to_ram_with_a_warning},
     {"rdp_level_1_is_refused_before_any_write_with_the_remedy",
