@@ -68,11 +68,15 @@ static bool preflight(ft_conform_env *env, const char *name, ft_conform_cli_resu
 	r->status = res.exit_status;
 	r->err = strdup(res.err_len ? res.err : "");
 	ft_proc_result_free(&res);
+	if (!r->err) {
+		ft_conform_record_fail(rec, "out of memory");
+		return false;
+	}
 	ft_conform_record_int(rec, "flash.exit_status", r->status);
 	/* the check ran first: the refusal is the connection's */
 	ft_conform_expect_int(rec, "exit status: connection (the loader was not refused)",
 	                      r->status, 3);
-	return r->err != NULL;
+	return true;
 }
 
 /* E01: StorageInfo.DeviceName differs from the file name: both names, and the CubeProgrammer
