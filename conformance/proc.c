@@ -304,10 +304,14 @@ ft_error ft_proc_wait_line(ft_proc *p, const char *needle, unsigned timeout_ms, 
 		if (io_error)
 			return ft_diag_set(diag, FT_ERR_IO, p->out_path, "cannot read: %s",
 			                   strerror(errno));
-		if (reap(p))
+		if (reap(p)) {
+			/* the line may have come between the read and the exit */
+			if (find_line(p->out_path, needle, line, cap, &io_error))
+				return FT_OK;
 			return ft_diag_set(diag, FT_ERR_STATE, p->out_path,
 			                   "the process exited (status %d) before printing \"%s\"",
 			                   p->status, needle);
+		}
 		if (now_ns() >= deadline)
 			return ft_diag_set(diag, FT_ERR_TIMEOUT, p->out_path,
 			                   "no line with \"%s\" within %u ms", needle, timeout_ms);

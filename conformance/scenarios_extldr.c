@@ -431,7 +431,7 @@ const ft_conform_scenario ft_conform_extldr_scenarios[] = {
     EXT_GDB("E09", "extldr-verify-decode", "W25Q256JV", run_e09, NULL),
     EXT_GDB("E10", "ext-bp-bits-set", "W25Q256JV", run_e10, "--option", "nor-sr=" E10_SR),
     EXT_GDB("E11", "ext-mixed-order", "W25Q256JV", run_e11, NULL),
-    EXT_GDB("E12", "extldr-init-second-call-hang (N6)", "MX25UM51245G", run_e12, NULL),
+    EXT_GDB("E12", "extldr-init-second-call-hang (N6)", "MX25UM51245G", run_e12, "--boot", "dev"),
 };
 const size_t ft_conform_extldr_scenario_count =
     sizeof(ft_conform_extldr_scenarios) / sizeof(ft_conform_extldr_scenarios[0]);

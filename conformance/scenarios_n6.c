@@ -3,8 +3,10 @@
  * (loaders/README.md) on the emulated N657 (the QEMU machine with its gdbstub), checking the exit
  * status, the diagnostic and the NOR array the machine keeps in the work directory's state.
  *
- * What the emulated board cannot show stays not-runnable with the reason: the BOOT1 pin and the
- * boot ROM closing debug access to external memory (N03), the SWD clock (N06).
+ * The board runs in development boot (flashtwin-emu --boot dev: BOOT1 high, the boot ROM waits
+ * for the debugger), as programming the N6 requires. What the emulated board cannot show stays
+ * not-runnable with the reason: the boot ROM closing debug access to external memory in flash
+ * boot (N03), the SWD clock (N06).
  */
 #include "conformance/expect.h"
 #include "conformance/gdbcli.h"
@@ -175,11 +177,11 @@ out:
 	n6_images_free(&b);
 }
 
-static const char *no_boot1_pin(const ft_part *part)
+static const char *no_closed_debug(const ft_part *part)
 {
 	(void)part;
-	return "the emulated N657 has no BOOT1 pin: its boot ROM leaves debug access to the XSPI "
-	       "open";
+	return "the emulated N657's boot ROM leaves debug access to the XSPI open in flash boot "
+	       "(BOOT1=0)";
 }
 
 static const char *no_swd_clock(const ft_part *part)
@@ -193,8 +195,8 @@ static const char *no_swd_clock(const ft_part *part)
 		.id = id_, .title = title_, .section = FT_CONFORM_SECTION_N6,                      \
 		.in_catalogue = true, .targets = FT_CONFORM_ON_EMU | FT_CONFORM_ON_GDB,            \
 		.device = true, .gdb = true, .emu_only = true,                                     \
-		.needs = {"swd", "external-loader"}, .external_flash = "MX25UM51245G",             \
-		.unsupported = why_, .run = run_                                                   \
+		.needs = {"swd", "external-loader"}, .switches = {"--boot", "dev"},                \
+		.external_flash = "MX25UM51245G", .unsupported = why_, .run = run_                 \
 	}
 
 const ft_conform_scenario ft_conform_n6_scenarios[] = {
@@ -205,7 +207,7 @@ const ft_conform_scenario ft_conform_n6_scenarios[] = {
      .targets = FT_CONFORM_ON_ANY,
      .run = run_n01},
     N6_GDB("N02", "n6-signed-images-ok", run_n02, NULL),
-    N6_GDB("N03", "n6-not-dev-boot", NULL, no_boot1_pin),
+    N6_GDB("N03", "n6-not-dev-boot", NULL, no_closed_debug),
     N6_GDB("N05", "n6-flashable-after-por-only", run_n05, NULL),
     N6_GDB("N06", "n6-swd-8mhz", NULL, no_swd_clock),
 };

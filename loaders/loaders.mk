@@ -121,4 +121,31 @@ $(LDR_N6)/FSBL-trusted.bin: $(LDR_N6)/fsbl.bin $(BUILD)/flashtwin
 $(LDR_N6)/Appli-trusted.bin: $(LDR_N6)/app.bin $(BUILD)/flashtwin
 	$(BUILD)/flashtwin convert --format bin --stm32-header -o $@ $<@0x70100400
 
--include $(shell find $(LDR_OUT)/obj $(LDR_N6)/obj -name '*.d' 2>/dev/null)
+# An H743 application with 64 KiB of constant data at 0x90000000 that it reads through QUADSPI
+# with the W25Q256JV loader's driver (test/h743_qspi_app.c): programmed through the loader and
+# booted by emu/tests/test_emu_extflash.c.
+LDR_H7APP := $(LDR_OUT)/h743-qspi-app
+LDR_H7APP_OBJ := $(patsubst %.c,$(LDR_H7APP)/obj/%.o,$(ldr_fw_h743) h743_qspi_app.c) \
+	$(LDR_H7APP)/obj/assets.o
+
+fixtures: $(LDR_H7APP).elf
+
+$(LDR_H7APP)/obj/%.o: $(QFW_DIR)/src/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	arm-none-eabi-gcc $(QFW_CFLAGS) -mcpu=cortex-m7 -c $< -o $@
+
+$(LDR_H7APP)/obj/%.o: $(LDR_DIR)/test/%.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	arm-none-eabi-gcc $(QFW_CFLAGS) -I. -I$(QFW_DIR)/src -mcpu=cortex-m7 -c $< -o $@
+
+$(LDR_H7APP)/obj/assets.o: conformance/fixtures/src/assets.S | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb -DASSET_SECTION=.qspi -DASSET_BYTES=0x10000 \
+		-c $< -o $@
+
+$(LDR_H7APP).elf: $(LDR_H7APP_OBJ) $(call ldr_objs,$(LDR_H743)) $(LDR_DIR)/ld/h743_qspi_app.ld \
+		$(wildcard $(QFW_DIR)/ld/*.ld)
+	arm-none-eabi-gcc -mcpu=cortex-m7 -mthumb $(QFW_LDFLAGS) -L$(LDR_DIR)/ld -T h743_qspi_app.ld \
+		-Wl,-Map,$(@:.elf=.map) -o $@ $(LDR_H7APP_OBJ) $(call ldr_objs,$(LDR_H743))
+
+-include $(shell find $(LDR_OUT)/obj $(LDR_N6)/obj $(LDR_H7APP)/obj -name '*.d' 2>/dev/null)

@@ -732,6 +732,21 @@ const ft_nor_geometry *ft_nor_part_geometry(const ft_nor_part *part)
 	return &part->geo;
 }
 
+uint32_t ft_nor_page_program_us(const ft_nor_part *part)
+{
+	return part->program_us[0];
+}
+
+uint32_t ft_nor_erase_us(const ft_nor_part *part, uint32_t erase_size)
+{
+	if (erase_size == part->geo.size)
+		return part->chip_erase_us;
+	for (size_t i = 0; i < NOR_MAX_ERASES && part->erases[i].size; i++)
+		if (part->erases[i].size == erase_size)
+			return part->erases[i].typ_us;
+	return 0;
+}
+
 const char *ft_nor_mode_name(ft_nor_mode mode)
 {
 	switch (mode) {

@@ -58,6 +58,13 @@ const ft_nor_part *ft_nor_part_at(size_t index);
 const ft_nor_part *ft_nor_part_find(const char *spelling);
 const ft_nor_geometry *ft_nor_part_geometry(const ft_nor_part *part);
 
+/* The typical time, in microseconds, the model keeps WIP set for a page program
+ * (ft_nor_page_program_us) or for an erase of erase_size bytes (ft_nor_erase_us: one of the
+ * part's erase units, 4/32/64 KB, or geometry.size for a chip erase; 0 when the part has no
+ * erase of that size). What a benchmark's floor is computed from. */
+uint32_t ft_nor_page_program_us(const ft_nor_part *part);
+uint32_t ft_nor_erase_us(const ft_nor_part *part, uint32_t erase_size);
+
 /* The protocol the flash currently decodes instructions in. */
 typedef enum ft_nor_mode {
 	FT_NOR_MODE_SPI,  /* 1-line 8-bit instruction, STR */

@@ -40,7 +40,8 @@
 typedef enum log_level { LOG_ERROR, LOG_WARNING, LOG_INFO, LOG_DEBUG } log_level;
 static const char *const log_names[] = {"error", "warning", "info", "debug"};
 
-typedef enum boot_mode { BOOT_PINS, BOOT_DFU, BOOT_FLASH } boot_mode;
+/* BOOT_DEV: STM32N6 development boot (BOOT1 high), the boot ROM waits for a debugger. */
+typedef enum boot_mode { BOOT_PINS, BOOT_DFU, BOOT_FLASH, BOOT_DEV } boot_mode;
 typedef enum leave_action { LEAVE_EXIT, LEAVE_DFU, LEAVE_BOOT } leave_action;
 
 typedef struct options {
@@ -163,12 +164,14 @@ static void usage(FILE *out)
 	      "  --listen HOST:PORT   where the USB/IP server listens (default 127.0.0.1:3240);\n"
 	      "                       numeric addresses only, [ADDR]:PORT for IPv6; port 0 picks\n"
 	      "                       a free port, which the ready line gives\n"
-	      "  --boot dfu|flash     dfu: the system bootloader whatever the board's BOOT0;\n"
+	      "  --boot dfu|flash|dev dfu: the system bootloader whatever the board's BOOT0;\n"
 	      "                       flash: run the flash contents in QEMU (`make qemu`), its\n"
-	      "                       UART on stdout. Default: the board file's boot0\n"
+	      "                       UART on stdout; dev: STM32N6 development boot (BOOT1 high),\n"
+	      "                       the boot ROM waits for a debugger (use with --gdb).\n"
+	      "                       Default: the board file's boot0\n"
 	      "  --gdb HOST:PORT      run the flash contents in QEMU halted at reset, with QEMU's\n"
 	      "                       gdbstub on HOST:PORT (port 0 picks a free port, which the\n"
-	      "                       ready line gives); implies --boot flash\n"
+	      "                       ready line gives); implies --boot flash unless --boot dev\n"
 	      "  --remote-bitbang HOST:PORT\n"
 	      "                       as --gdb, with QEMU's gdbstub on a private loopback port,\n"
 	      "                       behind a debug-port bridge serving OpenOCD's remote_bitbang\n"
@@ -290,7 +293,8 @@ static int parse_options(int argc, char **argv, options *opt)
 	    {"remote-bitbang", required_argument, NULL, OPT_BITBANG},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char *const boots[] = {"dfu", "flash"};
+	static const char *const boots[] = {
+	    [BOOT_DFU - 1] = "dfu", [BOOT_FLASH - 1] = "flash", [BOOT_DEV - 1] = "dev"};
 	static const char *const timings[] = {"real", "instant"};
 	static const char *const leaves[] = {
 	    [LEAVE_EXIT] = "exit", [LEAVE_DFU] = "dfu", [LEAVE_BOOT] = "boot"};
@@ -331,9 +335,9 @@ static int parse_options(int argc, char **argv, options *opt)
 			}
 			break;
 		case OPT_BOOT:
-			if (!pick(optarg, boots, 2, &choice))
+			if (!pick(optarg, boots, 3, &choice))
 				goto bad_value;
-			opt->boot = choice == 0 ? BOOT_DFU : BOOT_FLASH;
+			opt->boot = (boot_mode)(choice + 1);
 			break;
 		case OPT_TIMING:
 			if (!pick(optarg, timings, 2, &choice))
@@ -400,12 +404,11 @@ static int parse_options(int argc, char **argv, options *opt)
 		snprintf(opt->gdb_host, sizeof(opt->gdb_host), "%s", DEFAULT_HOST);
 	if (opt->gdb_host[0] && opt->boot == BOOT_DFU) {
 		fputs("flashtwin-emu: --gdb and --remote-bitbang run the flash contents in QEMU; "
-		      "they do not go "
-		      "with --boot dfu\n",
+		      "they do not go with --boot dfu\n",
 		      stderr);
 		return FT_EMU_EXIT_USAGE;
 	}
-	if (opt->gdb_host[0])
+	if (opt->gdb_host[0] && opt->boot != BOOT_DEV)
 		opt->boot = BOOT_FLASH;
 	if (!opt->board || !opt->state) {
 		fputs("flashtwin-emu: --board and --state are required (--help explains)\n",
@@ -624,6 +627,13 @@ static int check_boot(const options *opt, const ft_board *board)
 		        opt->board, board->part);
 		return FT_EMU_EXIT_USAGE;
 	}
+	if (opt->boot == BOOT_DEV && part->family != FT_FAMILY_N6) {
+		fprintf(stderr,
+		        "flashtwin-emu: %s: --boot dev is the STM32N6 development boot (BOOT1); %s "
+		        "has no BOOT1 pin\n",
+		        opt->board, part->name);
+		return FT_EMU_EXIT_USAGE;
+	}
 	bool dfu = opt->boot == BOOT_DFU || (opt->boot == BOOT_PINS && board->boot0);
 	if (dfu && !part->bootloader->has_usb_dfu) {
 		fprintf(stderr,
@@ -753,6 +763,7 @@ static int run_qemu(emu *e)
 	                      .board_path = e->board_path,
 	                      .state_dir = e->opt.state,
 	                      .boot0 = 0,
+	                      .dev_boot = e->opt.boot == BOOT_DEV,
 	                      .instant_timing = e->opt.timing == FT_CLOCK_INSTANT,
 	                      .semihosting = true, /* firmware may end the run (the test's do) */
 	                      .mode = FT_QEMU_CONSOLE};
@@ -892,7 +903,8 @@ static int run(emu *e)
 		status = check_boot(&e->opt, &e->board);
 	if (status != FT_EMU_EXIT_OK)
 		return status;
-	if (e->opt.boot == BOOT_FLASH || (e->opt.boot == BOOT_PINS && !e->board.boot0)) {
+	if (e->opt.boot == BOOT_FLASH || e->opt.boot == BOOT_DEV ||
+	    (e->opt.boot == BOOT_PINS && !e->board.boot0)) {
 		status =
 		    ft_emu_switches_have_options(&e->opt.sw) ? program_options(e) : FT_EMU_EXIT_OK;
 		return status != FT_EMU_EXIT_OK ? status : run_qemu(e);

@@ -290,6 +290,17 @@ static void test_erase_that_never_returns_times_out_and_halts_the_core(void)
 	CU_ASSERT(pc >= 0x24000004u && pc < 0x24001000u);
 }
 
+/* Consecutive sectors go to one SectorErase call (up to a 64 KiB boundary), so a loader can use
+ * its block erase: the hanging call names the whole range. */
+static void test_consecutive_sectors_are_erased_by_one_call(void)
+{
+	if (!start_loader("ramdisk-hang-in-erase", CALL_MS))
+		return;
+	ft_diag diag;
+	FT_ASSERT_HEX(ft_ldrun_erase(fx.run, DISK + 0x1000, 0x2800, &diag), FT_ERR_TIMEOUT);
+	ASSERT_HAS(diag.message, "SectorErase(0x30001000, 0x30003fff) did not return");
+}
+
 static void test_systick_left_running_after_init_is_a_warning(void)
 {
 	if (!start_loader("ramdisk-systick-left-on", 0))
@@ -470,6 +481,7 @@ static CU_TestInfo tests[] = {
      test_fault_in_write_is_explained_with_the_function},
     {"erase_that_never_returns_times_out_and_halts_the_core",
      test_erase_that_never_returns_times_out_and_halts_the_core},
+    {"consecutive_sectors_are_erased_by_one_call", test_consecutive_sectors_are_erased_by_one_call},
     {"systick_left_running_after_init_is_a_warning",
      test_systick_left_running_after_init_is_a_warning},
     {"write_stopping_at_a_page_boundary_names_the_address",

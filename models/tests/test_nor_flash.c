@@ -613,6 +613,18 @@ static void test_part_table_lookup_and_geometry(void)
 	FT_ASSERT_HEX(ft_nor_mode_of(nor), FT_NOR_MODE_SPI);
 }
 
+/* W25Q256JV datasheet, AC characteristics: tPP 0.7 ms, tSE 50 ms, tBE2 150 ms, tCE 80 s (typ) */
+static void test_typical_durations_are_the_datasheets(void)
+{
+	const ft_nor_part *p = ft_nor_part_find("W25Q256JV");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	FT_ASSERT_HEX(ft_nor_page_program_us(p), 700);
+	FT_ASSERT_HEX(ft_nor_erase_us(p, 4096), 50000);
+	FT_ASSERT_HEX(ft_nor_erase_us(p, 65536), 150000);
+	FT_ASSERT_HEX(ft_nor_erase_us(p, 32 * MB), 80000000);
+	FT_ASSERT_HEX(ft_nor_erase_us(p, 1024), 0);
+}
+
 static void test_malformed_transfer_is_an_invalid_argument(void)
 {
 	FT_ASSERT_HEX(run((ft_nor_xfer){SPI1(0x05), .data_lines = 3, .data_len = 0}),
@@ -669,6 +681,7 @@ static CU_TestInfo tests[] = {
     {"read_mapped_copies_and_refuses_while_busy", test_read_mapped_copies_and_refuses_while_busy},
     {"caller_backing_keeps_non_volatile_state", test_caller_backing_keeps_non_volatile_state},
     {"part_table_lookup_and_geometry", test_part_table_lookup_and_geometry},
+    {"typical_durations_are_the_datasheets", test_typical_durations_are_the_datasheets},
     {"malformed_transfer_is_an_invalid_argument", test_malformed_transfer_is_an_invalid_argument},
     CU_TEST_INFO_NULL,
 };

@@ -7,7 +7,7 @@
 
 typedef struct swd_flash {
 	ft_cli_swd s;
-	char what[3][64]; /* erase, program and verify lines of the progress display */
+	char what[3][192]; /* erase, program and verify lines of the progress display */
 } swd_flash;
 
 static int swd_check_args(const ft_cli_flash_args *args)
@@ -128,7 +128,8 @@ static void external_what(swd_flash *f, const ft_plan *plan, const ft_stldr *loa
 	char e[24], w[24];
 	ft_plan_format_size(erase, e, sizeof(e));
 	ft_plan_format_size(write, w, sizeof(w));
-	const char *name = ft_stldr_name(loader);
+	/* DeviceName, not the path, which the summary's loader line gives whole */
+	const char *name = ft_stldr_storage_info(loader)->name;
 	snprintf(f->what[0], sizeof(f->what[0]), "%zu external sector%s (%s) by %s", sectors,
 	         sectors == 1 ? "" : "s", e, name);
 	snprintf(f->what[1], sizeof(f->what[1]), "%s in %zu write%s by %s", w, writes,

@@ -116,8 +116,11 @@ static void print_work(FILE *out, const ft_plan *plan)
 		const ft_plan_erase *e = ft_plan_erase_at(plan, i);
 		ft_cli_range_text(range, sizeof(range), e->start, e->size);
 		ft_plan_format_size(e->size, size, sizeof(size));
-		fprintf(out, "%-8sbank %u sector %-3u %s  %s\n", i ? "" : "erase", e->bank,
-		        e->sector, range, size);
+		char where[24] = "external"; /* bank 0: the loader's device (ft_plan_erase) */
+		if (e->bank)
+			snprintf(where, sizeof(where), "bank %u", e->bank);
+		fprintf(out, "%-8s%s sector %-3u %s  %s\n", i ? "" : "erase", where, e->sector,
+		        range, size);
 	}
 	for (size_t i = 0; i < ft_plan_write_count(plan); i++) {
 		const ft_plan_write *w = ft_plan_write_at(plan, i);

@@ -297,10 +297,13 @@ static unsigned write_budget(const ft_ldrun *r, uint32_t len)
 	return budget(r, (len / page + 1u) * FT_LDRUN_PAGE_MS);
 }
 
-static unsigned sector_budget(const ft_ldrun *r, uint32_t size)
+/* An erase of size bytes in sectors StorageInfo sectors: each sector may take its minimum (a
+ * loader that erases sector by sector), the whole the per-KiB figure. */
+static unsigned sector_budget(const ft_ldrun *r, uint32_t size, uint32_t sectors)
 {
 	uint32_t ms = size / 1024u * FT_LDRUN_SECTOR_MS_PER_KIB;
-	return budget(r, ms < FT_LDRUN_SECTOR_MIN_MS ? FT_LDRUN_SECTOR_MIN_MS : ms);
+	uint32_t least = sectors * FT_LDRUN_SECTOR_MIN_MS;
+	return budget(r, ms < least ? least : ms);
 }
 
 static unsigned read_budget(const ft_ldrun *r, uint32_t len)
@@ -762,10 +765,13 @@ static bool nor_status(ft_ldrun *r, uint8_t *sr)
 	       ft_gdb_write_u32(r->gdb, QSPI_FCR, QSPI_FCR_ALL, NULL) == FT_OK;
 }
 
-static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, ft_diag *diag)
+/* One SectorErase call over [start, start + size), which holds sectors StorageInfo sectors. */
+static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, uint32_t sectors,
+                          ft_diag *diag)
 {
 	uint32_t args[2] = {start, start + size - 1u};
-	ft_error err = run(r, FT_STLDR_SECTOR_ERASE, args, 2, sector_budget(r, size), NULL, diag);
+	ft_error err =
+	    run(r, FT_STLDR_SECTOR_ERASE, args, 2, sector_budget(r, size, sectors), NULL, diag);
 	if (err != FT_ERR_DEVICE && err != FT_ERR_TIMEOUT)
 		return err;
 	/* a controller still in memory-mapped mode stays busy: the erase fails or spins (E06) */
@@ -789,10 +795,10 @@ static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, ft_diag *d
 			    sr, (sr & NOR_SR1_BP) >> 2);
 		else
 			advise(r,
-			       "the sector at 0x%08x (0x%x bytes from StorageInfo) did not erase: "
+			       "the sectors 0x%08x..0x%08x (%u of StorageInfo) did not erase: "
 			       "external NOR block-protect bits set in its status register answer "
 			       "so%s (CATALOGUE E10)",
-			       start, size,
+			       start, start + size - 1u, sectors,
 			       r->part->flash.layout == FT_FLASH_NONE
 			           ? "; on an N6, is BOOT1=1 (development boot)?"
 			           : "");
@@ -818,13 +824,20 @@ ft_error ft_ldrun_erase(ft_ldrun *r, uint32_t addr, uint32_t len, ft_diag *diag)
 		a = (uint64_t)start + size;
 	}
 	for (uint64_t a = first; err == FT_OK && a < end;) {
-		uint32_t start, size;
+		uint32_t start, size, next, next_size, sectors = 1;
 		sector_of(r->info, (uint32_t)a, &start, &size);
-		err = erase_one(r, start, size, diag);
-		done += size;
-		if (err == FT_OK)
-			report(r, FT_SWD_PHASE_ERASE, start, done, total);
-		a = (uint64_t)start + size;
+		uint64_t stop = (uint64_t)start + size;
+		for (; stop < end && stop % FT_LDRUN_ERASE_RUN &&
+		       sector_of(r->info, (uint32_t)stop, &next, &next_size);
+		     sectors++)
+			stop = (uint64_t)next + next_size;
+		err = erase_one(r, start, (uint32_t)(stop - start), sectors, diag);
+		/* progress and the CLI's sector count go by StorageInfo sectors */
+		for (a = start; err == FT_OK && a < stop; a += size) {
+			sector_of(r->info, (uint32_t)a, &next, &size);
+			done += size;
+			report(r, FT_SWD_PHASE_ERASE, next, done, total);
+		}
 	}
 	return err;
 }
@@ -1040,14 +1053,27 @@ ft_error ft_ldrun_flash_plan(ft_ldrun *r, const ft_plan *plan, bool verify, ft_d
 			err = require_inside(r, w->start, w->size, "write", diag);
 		write_total += w->external ? w->size : 0;
 	}
-	for (size_t i = 0; err == FT_OK && i < ft_plan_erase_count(plan); i++) {
+	for (size_t i = 0; err == FT_OK && i < ft_plan_erase_count(plan);) {
 		const ft_plan_erase *e = ft_plan_erase_at(plan, i);
-		if (e->bank)
+		if (e->bank) {
+			i++;
 			continue;
-		err = erase_one(r, e->start, e->size, diag);
-		done += e->size;
-		if (err == FT_OK)
+		}
+		/* the following external sectors that continue this one, up to a run boundary */
+		size_t last = i;
+		uint64_t stop = (uint64_t)e->start + e->size;
+		for (const ft_plan_erase *n;
+		     last + 1 < ft_plan_erase_count(plan) && stop % FT_LDRUN_ERASE_RUN &&
+		     !(n = ft_plan_erase_at(plan, last + 1))->bank && n->start == stop;
+		     last++)
+			stop += n->size;
+		err = erase_one(r, e->start, (uint32_t)(stop - e->start), (uint32_t)(last - i + 1),
+		                diag);
+		for (; err == FT_OK && i <= last; i++) {
+			e = ft_plan_erase_at(plan, i);
+			done += e->size;
 			report(r, FT_SWD_PHASE_ERASE, e->start, done, erase_total);
+		}
 	}
 	done = 0;
 	for (size_t i = 0; err == FT_OK && i < ft_plan_write_count(plan); i++) {

@@ -52,9 +52,13 @@
  * emulator) plus the device's worst case, scaled from StorageInfo. Datasheet maxima [U]
  * (devices.md §7, §6.3): W25Q256JV tPP 3 ms per page, tSE 400 ms per 4 KiB, tBE2 2 s per 64 KiB,
  * tCE 400 s per 32 MiB; MX25UM51245G 64 KiB erase 1 s, bulk erase 460 s per 64 MiB. */
-#define FT_LDRUN_BASE_MS           1000u
-#define FT_LDRUN_INIT_MS           5000u
-#define FT_LDRUN_PAGE_MS           5u  /* per PageSize written */
+#define FT_LDRUN_BASE_MS 1000u
+#define FT_LDRUN_INIT_MS 5000u
+#define FT_LDRUN_PAGE_MS 5u /* per PageSize written */
+/* One SectorErase call covers the sectors up to the next boundary of this size: the largest
+ * erase of the W25Q256JV (D8h/DCh) and the MX25UM51245G (DC23h), 64 KB, takes 150 ms where
+ * sixteen 4 KB erases take 800 ms (typical, W25Q256JV datasheet tBE2, tSE). */
+#define FT_LDRUN_ERASE_RUN         0x10000u
 #define FT_LDRUN_SECTOR_MS_PER_KIB 32u /* sector erase, at least FT_LDRUN_SECTOR_MIN_MS */
 #define FT_LDRUN_SECTOR_MIN_MS     400u
 #define FT_LDRUN_MASS_MS_PER_MIB   15000u
@@ -120,8 +124,9 @@ const char *ft_ldrun_advice_at(const ft_ldrun *r, size_t index);
  * power-cycle fix. */
 ft_error ft_ldrun_init(ft_ldrun *r, ft_diag *diag);
 
-/* SectorErase() for every sector (StorageInfo's sector groups) that [addr, addr + len) touches,
- * one call per sector; progress reports phase erase. */
+/* SectorErase() for every sector (StorageInfo's sector groups) that [addr, addr + len) touches:
+ * one call per run of sectors that ends at the range's end or at an FT_LDRUN_ERASE_RUN boundary of
+ * the address, so a loader can use its block erase; progress reports phase erase per sector. */
 ft_error ft_ldrun_erase(ft_ldrun *r, uint32_t addr, uint32_t len, ft_diag *diag);
 
 /* MassErase(0) when the loader has it; else every sector by SectorErase (with a warning: E02). */
