@@ -24,22 +24,18 @@ typedef enum feature {
 	F_INFO,
 	F_DFU_UTIL,
 	F_SWD,
+	F_LOADER,
 	F_QEMU,
 	F_COUNT,
 } feature;
 
 static const char *const names[F_COUNT] = {
-    [F_EMULATOR] = "emulator",
-    [F_EMU_FAULT] = "emu-fault",
-    [F_EMU_QUIRK] = "emu-quirk",
-    [F_EMU_OPTION] = "emu-option",
-    [F_EMU_REVISION] = "emu-revision",
-    [F_FLASH] = "flash-command",
-    [F_READ] = "read-command",
-    [F_ERASE] = "erase-command",
-    [F_INFO] = "info-command",
-    [F_SWD] = "swd",
-    [F_QEMU] = "qemu",
+    [F_EMULATOR] = "emulator",         [F_EMU_FAULT] = "emu-fault",
+    [F_EMU_QUIRK] = "emu-quirk",       [F_EMU_OPTION] = "emu-option",
+    [F_EMU_REVISION] = "emu-revision", [F_FLASH] = "flash-command",
+    [F_READ] = "read-command",         [F_ERASE] = "erase-command",
+    [F_INFO] = "info-command",         [F_SWD] = "swd",
+    [F_LOADER] = "external-loader",    [F_QEMU] = "qemu",
     [F_DFU_UTIL] = "dfu-util",
 };
 
@@ -122,8 +118,10 @@ ft_conform_features *ft_conform_features_probe(const char *flashtwin, const char
 		char *help = NULL;
 		f->has[commands[i].f] = probe(argv, &help);
 		/* the debug-port route: flash takes gdb:// connections */
-		if (commands[i].f == F_FLASH)
+		if (commands[i].f == F_FLASH) {
 			f->has[F_SWD] = help && strstr(help, "gdb://") != NULL;
+			f->has[F_LOADER] = help && strstr(help, "--loader") != NULL;
+		}
 		free(help);
 	}
 	if (emu) {

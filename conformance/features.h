@@ -11,7 +11,8 @@
  *   swd              `flashtwin flash --help` takes gdb:// connections (the debug port)
  *   qemu             flashtwin-emu --help lists --gdb and the QEMU machines are built
  *                    ($FT_QEMU, or qemu/qemu-system-arm beside the emulator: `make qemu`)
- *   external-loader, option-byte-programming, n6-fsbl-noncacheable-fixture
+ *   external-loader  `flashtwin flash --help` takes --loader (.stldr run on the target)
+ *   option-byte-programming, n6-fsbl-noncacheable-fixture
  *                    not provided by any tool yet: always missing
  *
  * Probing runs the binaries (a few ms each). Library code: never prints.

@@ -30,6 +30,7 @@ typedef struct run {
 	const ft_conform_run_config *cfg;
 	const ft_part *part;
 	char revision;
+	char external_flash[32]; /* the board file's external_flash_part, "" when none */
 	ft_conform_features *features;
 	ft_conform_evidence *evidence;
 	job *jobs;
@@ -50,7 +51,7 @@ static uint64_t now_ns(void)
  * runtime's default, the last revision of the part table (emu/board_runtime.h). A real board
  * whose file names no revision has an unknown one. */
 static ft_error board_part(const ft_conform_run_config *cfg, const ft_part **part, char *revision,
-                           ft_diag *diag)
+                           char *external_flash, size_t cap, ft_diag *diag)
 {
 	ft_board board;
 	ft_error err = ft_board_load(cfg->board_file, &board, diag);
@@ -61,6 +62,7 @@ static ft_error board_part(const ft_conform_run_config *cfg, const ft_part **par
 		return ft_diag_set(diag, FT_ERR_NOT_FOUND, cfg->board_file, "unknown part \"%s\"",
 		                   board.part);
 	*revision = board.revision;
+	snprintf(external_flash, cap, "%s", board.external_flash_part);
 	if (!*revision && cfg->target.kind == FT_CONFORM_TARGET_EMU && (*part)->revision_count > 0)
 		*revision = (*part)->revisions[(*part)->revision_count - 1].name;
 	return FT_OK;
@@ -91,6 +93,12 @@ static void judge(const run *r, job *j)
 		client_block = "needs-client-flashtwin";
 	if (client_block) {
 		snprintf(j->blocked, sizeof(j->blocked), "%s", client_block);
+		return;
+	}
+	if (s->external_flash && strcmp(s->external_flash, r->external_flash) != 0) {
+		snprintf(j->blocked, sizeof(j->blocked),
+		         "not-applicable: needs a board with a %s external flash",
+		         s->external_flash);
 		return;
 	}
 	const char *why = s->unsupported ? s->unsupported(r->part) : NULL;
@@ -429,7 +437,8 @@ static ft_error prepare(run *r, const ft_conform_run_config *cfg, bool probe, ft
 	if (cfg->client == FT_CONFORM_CLIENT_DFU_UTIL && !cfg->dfu_util)
 		return ft_diag_set(diag, FT_ERR_INVALID_ARG, "--client",
 		                   "the dfu-util client needs the dfu-util binary");
-	ft_error err = board_part(cfg, &r->part, &r->revision, diag);
+	ft_error err = board_part(cfg, &r->part, &r->revision, r->external_flash,
+	                          sizeof(r->external_flash), diag);
 	if (err != FT_OK)
 		return err;
 	if (probe) {

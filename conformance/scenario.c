@@ -39,7 +39,8 @@ static const table tables[] = {
     {ft_conform_image_scenarios, &ft_conform_image_scenario_count},
     {ft_conform_dfu_scenarios, &ft_conform_dfu_scenario_count},
     {ft_conform_swd_scenarios, &ft_conform_swd_scenario_count},
-    {ft_conform_other_scenarios, &ft_conform_other_scenario_count},
+    {ft_conform_extldr_scenarios, &ft_conform_extldr_scenario_count},
+    {ft_conform_n6_scenarios, &ft_conform_n6_scenario_count},
     {ft_conform_option_scenarios, &ft_conform_option_scenario_count},
     {ft_conform_swd_option_scenarios, &ft_conform_swd_option_scenario_count},
 };

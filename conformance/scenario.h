@@ -9,7 +9,8 @@
  * should set on a real board) and the emulator switches it starts flashtwin-emu with.
  *
  * Scenario sources: scenarios_image.c (§5.1), scenarios_dfu.c (§5.2, §5.6 over DFU),
- * scenarios_swd.c (§5.3 and §5.6 over the debug port), scenarios_other.c (§5.4, §5.5).
+ * scenarios_swd.c (§5.3 and §5.6 over the debug port), scenarios_extldr.c (§5.4),
+ * scenarios_n6.c (§5.5).
  * IDs outside the catalogue (I30.., D30.., O30..) are scenarios users expect that the catalogue
  * lacks; in_catalogue is false for them.
  *
@@ -67,6 +68,9 @@ typedef struct ft_conform_scenario {
 	/* Arguments added to flashtwin-emu for this scenario ("--fault", "corrupt-block=2"), in the
 	 * vocabulary of conformance/target.h, NULL-ended. */
 	const char *const switches[FT_CONFORM_MAX_LIST];
+	/* The external NOR the board must carry (its board file's external_flash_part:
+	 * "W25Q256JV"), or NULL: on another board the scenario is not applicable. Optional. */
+	const char *external_flash;
 	/* Why the target's part cannot host it ("needs a dual-bank part"), or NULL. Optional. */
 	const char *(*unsupported)(const ft_part *part);
 	/* Runs the scenario with flashtwin as the client (for scenarios without a device: the only
@@ -101,8 +105,10 @@ extern const ft_conform_scenario ft_conform_swd_scenarios[];
 extern const size_t ft_conform_swd_scenario_count;
 extern const ft_conform_scenario ft_conform_swd_option_scenarios[];
 extern const size_t ft_conform_swd_option_scenario_count;
-extern const ft_conform_scenario ft_conform_other_scenarios[];
-extern const size_t ft_conform_other_scenario_count;
+extern const ft_conform_scenario ft_conform_extldr_scenarios[];
+extern const size_t ft_conform_extldr_scenario_count;
+extern const ft_conform_scenario ft_conform_n6_scenarios[];
+extern const size_t ft_conform_n6_scenario_count;
 extern const ft_conform_scenario ft_conform_option_scenarios[];
 extern const size_t ft_conform_option_scenario_count;
 

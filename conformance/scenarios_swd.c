@@ -11,17 +11,13 @@
  * SWD frequency), and no NRST or SYSRESETREQ failure (S02).
  */
 #include "conformance/expect.h"
-#include "conformance/gen.h"
+#include "conformance/gdbcli.h"
 #include "conformance/scenario.h"
 #include "models/flash_h7.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -40,8 +36,6 @@
 /* FLASH_PRAR_PRG1: PROT_AREA_START b11:0 = 0x006, PROT_AREA_END b27:16 = 0x0FF (256-byte blocks:
  * 0x08000600..0x0800FFFF, CATALOGUE S14), DMEP b31 = 0 (devices.md §2.4). */
 #define PCROP_PRAR "0x00FF0006"
-/* Each GDB server reply may take this long (flashtwin --timeout; its default is 3000). */
-#define RSP_TIMEOUT_MS "30000"
 /* An RDP byte of level 1 (devices.md §4: neither 0xAA nor 0xCC). */
 #define RDP_LEVEL_1 "0xBB"
 /* The DEV_TARGET_NOT_HALTED remedy the programmer must name. */
@@ -49,175 +43,12 @@
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-typedef struct run_result {
-	int status;
-	char *err; /* stderr, the connection replaced by "<device>"; malloc'd */
-	json_t *json;
-} run_result;
-
-static void run_result_free(run_result *r)
-{
-	free(r->err);
-	json_decref(r->json);
-	memset(r, 0, sizeof(*r));
-}
-
-/* Replaces every occurrence of from in text (in place; to is never longer). */
-static void squeeze(char *text, const char *from, const char *to)
-{
-	size_t flen = strlen(from), tlen = strlen(to);
-	for (char *at = text; flen && (at = strstr(at, from)) != NULL; at += tlen) {
-		memmove(at + tlen, at + flen, strlen(at + flen) + 1);
-		memcpy(at, to, tlen);
-	}
-}
-
-/* Runs `flashtwin ARGS... -c CONN --board BOARD --timeout MS [--json]` against conn (NULL: the
- * scenario's device) and records PREFIX.exit_status and PREFIX.error (the first diagnostic line).
- * False (recorded) when flashtwin did not run. */
-static bool run(ft_conform_env *env, const char *prefix, const char *conn, const char *const *args,
-                bool json, run_result *out)
-{
-	memset(out, 0, sizeof(*out));
-	const char *argv[24];
-	size_t n = 0;
-	for (; args[n] && n < 16; n++)
-		argv[n] = args[n];
-	if (!conn)
-		conn = ft_conform_env_connection(env);
-	argv[n++] = "-c";
-	argv[n++] = conn;
-	argv[n++] = "--board";
-	argv[n++] = ft_conform_env_board(env);
-	/* QEMU under sanitizers and a loaded machine answers slower than a probe */
-	argv[n++] = "--timeout";
-	argv[n++] = RSP_TIMEOUT_MS;
-	if (json)
-		argv[n++] = "--json";
-	argv[n] = NULL;
-	ft_proc_result res;
-	if (!ft_conform_env_flashtwin(env, argv, &res))
-		return false;
-	ft_conform_record *rec = ft_conform_env_record(env);
-	out->status = res.exit_status;
-	out->err = strdup(res.err_len ? res.err : "");
-	if (json && res.out_len) {
-		/* `flash --json` streams events with the result last; info and ob print one object
-		 */
-		size_t len;
-		const char *last = ft_proc_last_line(res.out, &len);
-		json_t *line = json_loadb(last, len, 0, NULL);
-		if (json_object_get(line, "event")) {
-			out->json = line;
-		} else {
-			json_decref(line);
-			out->json = json_loads(res.out, 0, NULL);
-		}
-	}
-	ft_proc_result_free(&res);
-	if (!out->err) {
-		ft_conform_record_fail(rec, "out of memory");
-		return false;
-	}
-	squeeze(out->err, conn, "<device>");
-	char key[96], line[320] = "";
-	snprintf(key, sizeof(key), "%s.exit_status", prefix);
-	ft_conform_record_int(rec, key, out->status);
-	const char *first = strstr(out->err, "flashtwin: ");
-	if (first)
-		snprintf(line, sizeof(line), "%.*s", (int)strcspn(first, "\n"), first);
-	snprintf(key, sizeof(key), "%s.error", prefix);
-	ft_conform_record_str(rec, key, line);
-	return true;
-}
-
-static void expect_says(ft_conform_record *rec, const char *what, const run_result *r,
-                        const char *needle)
-{
-	ft_conform_expect_contains(rec, what, r->err, needle);
-}
-
-static void expect_saysf(ft_conform_record *rec, const char *what, const run_result *r,
-                         const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void expect_saysf(ft_conform_record *rec, const char *what, const run_result *r,
-                         const char *fmt, ...)
-{
-	char needle[160];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(needle, sizeof(needle), fmt, ap);
-	va_end(ap);
-	expect_says(rec, what, r, needle);
-}
-
-/* An ELF with one segment of len self-addressed bytes at addr in section .text, written into the
- * work directory as name; the bytes are returned (malloc'd) or NULL (recorded). */
-static uint8_t *make_image(ft_conform_env *env, const char *name, uint32_t addr, size_t len,
-                           char *path, size_t cap)
-{
-	uint8_t *data = malloc(len);
-	if (!data) {
-		ft_conform_record_fail(ft_conform_env_record(env), "out of memory");
-		return NULL;
-	}
-	ft_gen_self_addressed(data, len, addr);
-	ft_gen_segment seg = {
-	    addr, addr, data, (uint32_t)len, (uint32_t)len, FT_GEN_PF_R | FT_GEN_PF_X, ".text"};
-	uint8_t *elf = NULL;
-	size_t elf_len = 0;
-	ft_diag diag;
-	ft_diag_clear(&diag);
-	bool ok = ft_gen_elf(&seg, 1, &elf, &elf_len, &diag) == FT_OK;
-	if (!ok)
-		ft_conform_record_fail(ft_conform_env_record(env), "generating %s: %s", name,
-		                       diag.message);
-	ok = ok && ft_conform_env_write(env, name, elf, elf_len, path, cap);
-	free(elf);
-	if (!ok) {
-		free(data);
-		return NULL;
-	}
-	return data;
-}
-
-/* len bytes at offset of the board's state file name (the machine's store: flash.bin is the
- * array, bank 1 first; flash-ecc.bin one ft_flash_h7_word_state per flash word). */
-static bool state_bytes(ft_conform_env *env, const char *name, size_t offset, uint8_t *buf,
-                        size_t len)
-{
-	char path[640];
-	snprintf(path, sizeof(path), "%s/state/%s", ft_conform_env_work_dir(env), name);
-	FILE *f = fopen(path, "rb");
-	bool ok = f && fseek(f, (long)offset, SEEK_SET) == 0 && fread(buf, 1, len, f) == len;
-	if (f)
-		fclose(f);
-	if (!ok)
-		ft_conform_record_fail(ft_conform_env_record(env), "cannot read %s at 0x%zx", path,
-		                       offset);
-	return ok;
-}
-
 /* Checks that the flash array at addr (bank 1, unswapped) holds want, or is erased (want
  * NULL). */
 static void expect_array(ft_conform_env *env, const char *what, uint32_t addr, const uint8_t *want,
                          size_t len)
 {
-	uint8_t *got = malloc(len);
-	if (!got || !state_bytes(env, "flash.bin", addr - FLASH_BASE, got, len)) {
-		free(got);
-		return;
-	}
-	size_t i = 0;
-	while (i < len && got[i] == (want ? want[i] : 0xFF))
-		i++;
-	ft_conform_record *rec = ft_conform_env_record(env);
-	if (i == len)
-		ft_conform_record_check(rec, true, what, "0x%zx bytes at 0x%08X as expected", len,
-		                        (unsigned)addr);
-	else
-		ft_conform_record_check(rec, false, what, "0x%08X reads 0x%02X, expected 0x%02X",
-		                        (unsigned)(addr + i), got[i], want ? want[i] : 0xFFu);
-	free(got);
+	ft_conform_state_expect(env, what, "flash.bin", addr - FLASH_BASE, addr, want, len);
 }
 
 /* Checks the ECC state of the flash word holding addr (bank 1). */
@@ -226,28 +57,14 @@ static void expect_word_state(ft_conform_env *env, const char *what, uint32_t ad
 {
 	const ft_flash_geometry *g = &ft_conform_env_part(env)->flash;
 	uint8_t state;
-	if (state_bytes(env, "flash-ecc.bin", (addr - FLASH_BASE) / g->word_size, &state, 1))
+	if (ft_conform_state_read(env, "flash-ecc.bin", (addr - FLASH_BASE) / g->word_size, &state,
+	                          1))
 		ft_conform_expect_int(ft_conform_env_record(env), what, state, want);
 }
 
 static unsigned sector_of(const ft_conform_env *env, uint32_t addr)
 {
 	return (addr - FLASH_BASE) / ft_conform_env_part(env)->flash.sector_size;
-}
-
-/* A loopback port nobody listens on (bound, read and closed again), or 0. */
-static unsigned dead_port(void)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	unsigned port = 0;
-	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, len) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0)
-		port = ntohs(a.sin_port);
-	if (fd >= 0)
-		close(fd);
-	return port;
 }
 
 /* device.protection.level of `flashtwin info --json`, -1 when absent. */
@@ -278,14 +95,14 @@ static const char *too_small(const ft_part *part)
 /* ---- §5.3 ------------------------------------------------------------------------------------ */
 
 /* The refusal of a core that will not halt, with the remedy (S01, O01). */
-static void expect_not_halting(ft_conform_record *rec, const run_result *r)
+static void expect_not_halting(ft_conform_record *rec, const ft_conform_cli_result *r)
 {
 	ft_conform_expect_true(rec, "refused (exit status 1 or 3)",
 	                       r->status == 1 || r->status == 3, r->err);
-	expect_says(rec, "names the core that did not halt", r, "did not halt");
-	expect_says(rec, "decodes DHCSR: the core sleeps", r, "S_SLEEP=1");
-	expect_says(rec, "decodes DBGMCU_CR: low-power debug off", r, "DBGSLEEP_D1=0");
-	expect_says(rec, "names the remedy", r, UNDER_RESET);
+	ft_conform_cli_says(rec, "names the core that did not halt", r, "did not halt");
+	ft_conform_cli_says(rec, "decodes DHCSR: the core sleeps", r, "S_SLEEP=1");
+	ft_conform_cli_says(rec, "decodes DBGMCU_CR: low-power debug off", r, "DBGSLEEP_D1=0");
+	ft_conform_cli_says(rec, "names the remedy", r, UNDER_RESET);
 }
 
 /* S01: the firmware sleeps with DBGMCU_CR = 0 (--fault core-sleeps: DHCSR reads S_SLEEP and
@@ -295,16 +112,16 @@ static void run_s01(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
 	char path[512];
-	uint8_t *data = make_image(env, "s01.elf", FLASH_BASE, 1024, path, sizeof(path));
-	run_result r;
-	if (!data || !run(env, "flash", NULL, ARGS("flash", path), false, &r)) {
+	uint8_t *data = ft_conform_cli_image(env, "s01.elf", FLASH_BASE, 1024, path, sizeof(path));
+	ft_conform_cli_result r;
+	if (!data || !ft_conform_cli_run(env, "flash", NULL, ARGS("flash", path), false, &r)) {
 		free(data);
 		return;
 	}
 	expect_not_halting(rec, &r);
-	expect_says(rec, "nothing erased or written", &r, "nothing was erased or written");
+	ft_conform_cli_says(rec, "nothing erased or written", &r, "nothing was erased or written");
 	expect_array(env, "flash untouched", FLASH_BASE, NULL, 1024);
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 	free(data);
 }
 
@@ -342,18 +159,18 @@ static void run_s03(ft_conform_env *env)
 	ft_conform_record *rec = ft_conform_env_record(env);
 	size_t len = watchdog_image_len(ft_conform_env_part(env));
 	char path[512];
-	uint8_t *data = make_image(env, "s03.elf", FLASH_BASE, len, path, sizeof(path));
-	run_result r;
-	if (!data || !run(env, "flash", NULL, ARGS("flash", path), true, &r)) {
+	uint8_t *data = ft_conform_cli_image(env, "s03.elf", FLASH_BASE, len, path, sizeof(path));
+	ft_conform_cli_result r;
+	if (!data || !ft_conform_cli_run(env, "flash", NULL, ARGS("flash", path), true, &r)) {
 		free(data);
 		return;
 	}
 	ft_conform_expect_int(rec, "exit status", r.status, 1);
-	expect_says(rec, "names the reset", &r, "target reset during programming");
-	expect_says(rec, "names the relocked controller", &r, "FLASH_CR1 locked again");
-	expect_says(rec, "names the watchdog", &r, "IWDG");
-	expect_says(rec, "lists the sectors erased (to erase again)", &r,
-	            "already erased (old contents gone): bank 1 sector 0");
+	ft_conform_cli_says(rec, "names the reset", &r, "target reset during programming");
+	ft_conform_cli_says(rec, "names the relocked controller", &r, "FLASH_CR1 locked again");
+	ft_conform_cli_says(rec, "names the watchdog", &r, "IWDG");
+	ft_conform_cli_says(rec, "lists the sectors erased (to erase again)", &r,
+	                    "already erased (old contents gone): bank 1 sector 0");
 	const json_t *result = json_object_get(r.json, "result");
 	ft_conform_expect_str(rec, "JSON failed_phase", ft_conform_json_str(result, "failed_phase"),
 	                      "program");
@@ -364,12 +181,12 @@ static void run_s03(ft_conform_env *env)
 	expect_array(env, "the first flash word holds the image", FLASH_BASE, data, ws);
 	expect_array(env, "the last flash word was never programmed",
 	             FLASH_BASE + (uint32_t)len - ws, NULL, ws);
-	run_result_free(&r);
-	if (run(env, "reflash", NULL, ARGS("flash", path), false, &r)) {
+	ft_conform_cli_result_free(&r);
+	if (ft_conform_cli_run(env, "reflash", NULL, ARGS("flash", path), false, &r)) {
 		ft_conform_expect_int(rec, "a second run programs and verifies", r.status, 0);
 		expect_array(env, "flash holds the whole image", FLASH_BASE, data, len);
 	}
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 	free(data);
 }
 
@@ -380,20 +197,21 @@ static void run_s06(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
 	char path[512];
-	uint8_t *data =
-	    make_image(env, "s06.elf", IMAGE_START, IMAGE_END - IMAGE_START, path, sizeof(path));
-	run_result r;
-	if (!data || !run(env, "flash", NULL, ARGS("flash", path), true, &r)) {
+	uint8_t *data = ft_conform_cli_image(env, "s06.elf", IMAGE_START, IMAGE_END - IMAGE_START,
+	                                     path, sizeof(path));
+	ft_conform_cli_result r;
+	if (!data || !ft_conform_cli_run(env, "flash", NULL, ARGS("flash", path), true, &r)) {
 		free(data);
 		return;
 	}
 	ft_conform_expect_int(rec, "exit status", r.status, 1);
 	/* self-addressed: the word at 0x08027800 starts with 0x00 (its address, little-endian) */
-	expect_says(rec, "names the address and bytes", &r,
-	            "data mismatch at " FAULT_WORD " (0xff, expected 0x00)");
-	expect_says(rec, "names the segment", &r, "belongs to segment 0");
-	expect_says(rec, "names the section", &r, "section .text");
-	expect_saysf(rec, "names the sector", &r, "bank 1 sector %u", sector_of(env, FAULT_ADDR));
+	ft_conform_cli_says(rec, "names the address and bytes", &r,
+	                    "data mismatch at " FAULT_WORD " (0xff, expected 0x00)");
+	ft_conform_cli_says(rec, "names the segment", &r, "belongs to segment 0");
+	ft_conform_cli_says(rec, "names the section", &r, "section .text");
+	ft_conform_cli_saysf(rec, "names the sector", &r, "bank 1 sector %u",
+	                     sector_of(env, FAULT_ADDR));
 	const json_t *result = json_object_get(r.json, "result");
 	ft_conform_expect_str(rec, "JSON failed_phase", ft_conform_json_str(result, "failed_phase"),
 	                      "verify");
@@ -409,7 +227,7 @@ static void run_s06(ft_conform_env *env)
 	             data + (FAULT_ADDR - ws - IMAGE_START), ws);
 	expect_array(env, "the word after holds the image", FAULT_ADDR + ws,
 	             data + (FAULT_ADDR + ws - IMAGE_START), ws);
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 	free(data);
 }
 
@@ -420,19 +238,20 @@ static void run_s07(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
 	char path[512], out[512];
-	uint8_t *data =
-	    make_image(env, "s07.elf", IMAGE_START, IMAGE_END - IMAGE_START, path, sizeof(path));
-	run_result r;
-	if (!data || !run(env, "flash", NULL, ARGS("flash", path), true, &r)) {
+	uint8_t *data = ft_conform_cli_image(env, "s07.elf", IMAGE_START, IMAGE_END - IMAGE_START,
+	                                     path, sizeof(path));
+	ft_conform_cli_result r;
+	if (!data || !ft_conform_cli_run(env, "flash", NULL, ARGS("flash", path), true, &r)) {
 		free(data);
 		return;
 	}
 	unsigned sector = sector_of(env, FAULT_ADDR);
 	ft_conform_expect_int(rec, "exit status", r.status, 1);
-	expect_says(rec, "names the ECC double error and the word", &r,
-	            "ECC double error at " FAULT_WORD);
-	expect_saysf(rec, "names the sector to erase", &r, "erase bank 1 sector %u", sector);
-	expect_says(rec, "decodes FLASH_SR", &r, "DBECCERR");
+	ft_conform_cli_says(rec, "names the ECC double error and the word", &r,
+	                    "ECC double error at " FAULT_WORD);
+	ft_conform_cli_saysf(rec, "names the sector to erase", &r, "erase bank 1 sector %u",
+	                     sector);
+	ft_conform_cli_says(rec, "decodes FLASH_SR", &r, "DBECCERR");
 	const json_t *result = json_object_get(r.json, "result");
 	ft_conform_expect_str(rec, "JSON failed_phase", ft_conform_json_str(result, "failed_phase"),
 	                      "verify");
@@ -441,16 +260,17 @@ static void run_s07(ft_conform_env *env)
 	                           "ECC double error");
 	expect_word_state(env, "the cut word's ECC state: double error", FAULT_ADDR,
 	                  FT_FLASH_H7_WORD_DOUBLE_ERROR);
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 	snprintf(out, sizeof(out), "%s/s07-read.bin", ft_conform_env_work_dir(env));
-	if (run(env, "read", NULL, ARGS("read", FAULT_WORD, "32", "-o", out), false, &r)) {
+	if (ft_conform_cli_run(env, "read", NULL, ARGS("read", FAULT_WORD, "32", "-o", out), false,
+	                       &r)) {
 		ft_conform_expect_int(rec, "a later read fails", r.status, 1);
-		expect_says(rec, "the read names the ECC double error", &r,
-		            "ECC double error at " FAULT_WORD);
-		expect_saysf(rec, "the read names the sector to erase", &r,
-		             "erase bank 1 sector %u", sector);
+		ft_conform_cli_says(rec, "the read names the ECC double error", &r,
+		                    "ECC double error at " FAULT_WORD);
+		ft_conform_cli_saysf(rec, "the read names the sector to erase", &r,
+		                     "erase bank 1 sector %u", sector);
 	}
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 	free(data);
 }
 
@@ -460,26 +280,27 @@ static void run_s08(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
 	char a_path[512], b_path[512], dead[64], out[512];
-	uint8_t *a = make_image(env, "s08-a.elf", FLASH_BASE, 1024, a_path, sizeof(a_path));
-	uint8_t *b =
-	    a ? make_image(env, "s08-b.elf", FLASH_BASE + 0x400, 1024, b_path, sizeof(b_path))
-	      : NULL;
-	unsigned port = dead_port();
-	run_result r = {0};
+	uint8_t *a =
+	    ft_conform_cli_image(env, "s08-a.elf", FLASH_BASE, 1024, a_path, sizeof(a_path));
+	uint8_t *b = a ? ft_conform_cli_image(env, "s08-b.elf", FLASH_BASE + 0x400, 1024, b_path,
+	                                      sizeof(b_path))
+	               : NULL;
+	unsigned port = ft_conform_dead_port();
+	ft_conform_cli_result r = {0};
 	if (!b || !port) {
 		if (a && b)
 			ft_conform_record_fail(rec, "no free loopback port");
 		goto out;
 	}
 	snprintf(dead, sizeof(dead), "gdb://127.0.0.1:%u", port);
-	if (!run(env, "flash_a", NULL, ARGS("flash", a_path), false, &r))
+	if (!ft_conform_cli_run(env, "flash_a", NULL, ARGS("flash", a_path), false, &r))
 		goto out;
 	ft_conform_expect_int(rec, "image A programmed", r.status, 0);
 	for (int i = 0; i < 3; i++) {
 		char prefix[32];
 		snprintf(prefix, sizeof(prefix), "disconnected_%d", i + 1);
-		run_result_free(&r);
-		if (!run(env, prefix, dead, ARGS("flash", b_path), false, &r))
+		ft_conform_cli_result_free(&r);
+		if (!ft_conform_cli_run(env, prefix, dead, ARGS("flash", b_path), false, &r))
 			goto out;
 		ft_conform_expect_int(rec, "a download without the port fails: connection",
 		                      r.status, 3);
@@ -487,13 +308,14 @@ static void run_s08(ft_conform_env *env)
 	expect_array(env, "nothing replayed: flash holds image A", FLASH_BASE, a, 1024);
 	expect_array(env, "nothing replayed: image B's range erased", FLASH_BASE + 0x400, NULL,
 	             1024);
-	run_result_free(&r);
-	if (!run(env, "flash_b", NULL, ARGS("flash", b_path), false, &r))
+	ft_conform_cli_result_free(&r);
+	if (!ft_conform_cli_run(env, "flash_b", NULL, ARGS("flash", b_path), false, &r))
 		goto out;
 	ft_conform_expect_int(rec, "one download of B after reconnecting", r.status, 0);
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 	snprintf(out, sizeof(out), "%s/s08-read.bin", ft_conform_env_work_dir(env));
-	if (run(env, "read", NULL, ARGS("read", "0x08000400", "1024", "-o", out), false, &r)) {
+	if (ft_conform_cli_run(env, "read", NULL, ARGS("read", "0x08000400", "1024", "-o", out),
+	                       false, &r)) {
 		ft_conform_expect_int(rec, "read back over the debug port", r.status, 0);
 		uint8_t back[1024];
 		FILE *f = fopen(out, "rb");
@@ -506,7 +328,7 @@ static void run_s08(ft_conform_env *env)
 	/* the one download erased sector 0 again: image A is gone, as a fresh flash would be */
 	expect_array(env, "B's download erased A's words", FLASH_BASE, NULL, 1024);
 out:
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 	free(a);
 	free(b);
 }
@@ -526,21 +348,22 @@ static void run_s12(ft_conform_env *env)
 	unsigned prot = protected_sector(ft_conform_env_part(env));
 	uint32_t before = FLASH_BASE + (prot - 1) * g->sector_size;
 	char first[512], both[512];
-	uint8_t *a = make_image(env, "s12-before.elf", before, 1024, first, sizeof(first));
-	uint8_t *b =
-	    a ? make_image(env, "s12.elf", before + g->sector_size - 1024, 2048, both, sizeof(both))
-	      : NULL;
-	run_result r = {0};
-	if (!b || !run(env, "flash_before", NULL, ARGS("flash", first), false, &r))
+	uint8_t *a =
+	    ft_conform_cli_image(env, "s12-before.elf", before, 1024, first, sizeof(first));
+	uint8_t *b = a ? ft_conform_cli_image(env, "s12.elf", before + g->sector_size - 1024, 2048,
+	                                      both, sizeof(both))
+	               : NULL;
+	ft_conform_cli_result r = {0};
+	if (!b || !ft_conform_cli_run(env, "flash_before", NULL, ARGS("flash", first), false, &r))
 		goto out;
 	ft_conform_expect_int(rec, "the sector before the protected one programs", r.status, 0);
-	run_result_free(&r);
-	if (!run(env, "flash", NULL, ARGS("flash", both), true, &r))
+	ft_conform_cli_result_free(&r);
+	if (!ft_conform_cli_run(env, "flash", NULL, ARGS("flash", both), true, &r))
 		goto out;
 	ft_conform_expect_int(rec, "exit status", r.status, 1);
-	expect_saysf(rec, "names the protected sector", &r, "sector %u", prot);
-	expect_says(rec, "names the option", &r, "WRPSN");
-	expect_saysf(rec, "names the segment", &r, "segment 0");
+	ft_conform_cli_saysf(rec, "names the protected sector", &r, "sector %u", prot);
+	ft_conform_cli_says(rec, "names the option", &r, "WRPSN");
+	ft_conform_cli_saysf(rec, "names the segment", &r, "segment 0");
 	ft_conform_expect_contains(
 	    rec, "JSON error names the write protection",
 	    ft_conform_json_str(json_object_get(json_object_get(r.json, "result"), "error"),
@@ -548,7 +371,7 @@ static void run_s12(ft_conform_env *env)
 	    "protect");
 	expect_array(env, "nothing erased: the sector before keeps its contents", before, a, 1024);
 out:
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 	free(a);
 	free(b);
 }
@@ -560,20 +383,21 @@ static void run_s13(ft_conform_env *env)
 	ft_conform_record *rec = ft_conform_env_record(env);
 	char out[512];
 	snprintf(out, sizeof(out), "%s/s13-read.bin", ft_conform_env_work_dir(env));
-	run_result r;
-	if (!run(env, "read", NULL, ARGS("read", "0x08000000", "256", "-o", out), false, &r))
+	ft_conform_cli_result r;
+	if (!ft_conform_cli_run(env, "read", NULL, ARGS("read", "0x08000000", "256", "-o", out),
+	                        false, &r))
 		return;
 	ft_conform_expect_int(rec, "read refused", r.status, 1);
-	expect_says(rec, "names RDP level 1", &r, "read protection level 1");
-	expect_says(rec, "names the regression remedy", &r, "RDP=0xAA");
-	expect_says(rec, "says the regression mass-erases", &r, "mass-erases");
+	ft_conform_cli_says(rec, "names RDP level 1", &r, "read protection level 1");
+	ft_conform_cli_says(rec, "names the regression remedy", &r, "RDP=0xAA");
+	ft_conform_cli_says(rec, "says the regression mass-erases", &r, "mass-erases");
 	ft_conform_expect_true(rec, "no output written", access(out, F_OK) != 0, out);
-	run_result_free(&r);
-	if (!run(env, "info", NULL, ARGS("info"), true, &r))
+	ft_conform_cli_result_free(&r);
+	if (!ft_conform_cli_run(env, "info", NULL, ARGS("info"), true, &r))
 		return;
 	ft_conform_expect_int(rec, "info answers", r.status, 0);
 	ft_conform_expect_int(rec, "info shows RDP level 1", rdp_level(r.json), 1);
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 }
 
 /* S14: a PCROP area over 0x08000600..0x0800FFFF (--option prar1, DMEP1=0): erasing sector 0
@@ -581,16 +405,17 @@ static void run_s13(ft_conform_env *env)
 static void run_s14(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
-	run_result r;
-	if (!run(env, "erase", NULL, ARGS("erase", "--sector", "0x08000000"), false, &r))
+	ft_conform_cli_result r;
+	if (!ft_conform_cli_run(env, "erase", NULL, ARGS("erase", "--sector", "0x08000000"), false,
+	                        &r))
 		return;
 	ft_conform_expect_int(rec, "exit status", r.status, 1);
-	expect_says(rec, "decodes WRPERR", &r, "WRPERR");
-	expect_says(rec, "names PROT_AREA_START", &r, "PROT_AREA_START1=0x006");
-	expect_says(rec, "names PROT_AREA_END", &r, "PROT_AREA_END1=0x0ff");
-	expect_says(rec, "explains the DMEP requirement", &r, "regression with DMEP1=1");
-	expect_says(rec, "nothing erased", &r, "nothing was erased");
-	run_result_free(&r);
+	ft_conform_cli_says(rec, "decodes WRPERR", &r, "WRPERR");
+	ft_conform_cli_says(rec, "names PROT_AREA_START", &r, "PROT_AREA_START1=0x006");
+	ft_conform_cli_says(rec, "names PROT_AREA_END", &r, "PROT_AREA_END1=0x0ff");
+	ft_conform_cli_says(rec, "explains the DMEP requirement", &r, "regression with DMEP1=1");
+	ft_conform_cli_says(rec, "nothing erased", &r, "nothing was erased");
+	ft_conform_cli_result_free(&r);
 }
 
 static const char *no_swd_wire(const ft_part *part)
@@ -657,11 +482,11 @@ const size_t ft_conform_swd_scenario_count =
 static void run_o01(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
-	run_result r;
-	if (!run(env, "ob", NULL, ARGS("ob"), false, &r))
+	ft_conform_cli_result r;
+	if (!ft_conform_cli_run(env, "ob", NULL, ARGS("ob"), false, &r))
 		return;
 	expect_not_halting(rec, &r);
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 }
 
 /* O02: with a PCROP area active (--option prar1, DMEP1=0), moving it is refused (OPTCHANGEERR):
@@ -669,25 +494,26 @@ static void run_o01(ft_conform_env *env)
 static void run_o02(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
-	run_result r;
-	if (!run(env, "ob_set", NULL, ARGS("ob", "PROT_AREA_START1=0xFFF", "PROT_AREA_END1=0"),
-	         false, &r))
+	ft_conform_cli_result r;
+	if (!ft_conform_cli_run(env, "ob_set", NULL,
+	                        ARGS("ob", "PROT_AREA_START1=0xFFF", "PROT_AREA_END1=0"), false,
+	                        &r))
 		return;
 	ft_conform_expect_int(rec, "exit status", r.status, 1);
-	expect_says(rec, "names OPTCHANGEERR", &r, "OPTCHANGEERR");
-	expect_says(rec, "lists PROT_AREA_START1 expected/found", &r,
-	            "PROT_AREA_START1: expected 0xfff, found 0x6");
-	expect_says(rec, "lists PROT_AREA_END1 expected/found", &r,
-	            "PROT_AREA_END1: expected 0x0, found 0xff");
-	expect_says(rec, "says why (DMEP, RDP regression)", &r,
-	            "RDP level 1 -> 0 regression while DMEP1=1");
-	run_result_free(&r);
-	if (!run(env, "ob_show", NULL, ARGS("ob"), true, &r))
+	ft_conform_cli_says(rec, "names OPTCHANGEERR", &r, "OPTCHANGEERR");
+	ft_conform_cli_says(rec, "lists PROT_AREA_START1 expected/found", &r,
+	                    "PROT_AREA_START1: expected 0xfff, found 0x6");
+	ft_conform_cli_says(rec, "lists PROT_AREA_END1 expected/found", &r,
+	                    "PROT_AREA_END1: expected 0x0, found 0xff");
+	ft_conform_cli_says(rec, "says why (DMEP, RDP regression)", &r,
+	                    "RDP level 1 -> 0 regression while DMEP1=1");
+	ft_conform_cli_result_free(&r);
+	if (!ft_conform_cli_run(env, "ob_show", NULL, ARGS("ob"), true, &r))
 		return;
 	char *text = json_dumps(r.json, JSON_COMPACT);
 	ft_conform_expect_contains(rec, "the PCROP area stays (PRAR_CUR1)", text, "0x00FF0006");
 	free(text);
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 }
 
 /* O04 over the debug port: RDP 0 -> 1 -> 0 on a programmed board. The regression is refused
@@ -696,32 +522,34 @@ static void run_o40(ft_conform_env *env)
 {
 	ft_conform_record *rec = ft_conform_env_record(env);
 	char path[512];
-	uint8_t *data = make_image(env, "o40.elf", FLASH_BASE, 1024, path, sizeof(path));
-	run_result r = {0};
-	if (!data || !run(env, "flash", NULL, ARGS("flash", path), false, &r))
+	uint8_t *data = ft_conform_cli_image(env, "o40.elf", FLASH_BASE, 1024, path, sizeof(path));
+	ft_conform_cli_result r = {0};
+	if (!data || !ft_conform_cli_run(env, "flash", NULL, ARGS("flash", path), false, &r))
 		goto out;
 	ft_conform_expect_int(rec, "programmed at level 0", r.status, 0);
-	run_result_free(&r);
-	if (!run(env, "ob_level1", NULL, ARGS("ob", "RDP=" RDP_LEVEL_1), false, &r))
+	ft_conform_cli_result_free(&r);
+	if (!ft_conform_cli_run(env, "ob_level1", NULL, ARGS("ob", "RDP=" RDP_LEVEL_1), false, &r))
 		goto out;
 	ft_conform_expect_int(rec, "RDP level 1 set", r.status, 0);
-	run_result_free(&r);
-	if (!run(env, "ob_regress_unconfirmed", NULL, ARGS("ob", "RDP=0xAA"), false, &r))
+	ft_conform_cli_result_free(&r);
+	if (!ft_conform_cli_run(env, "ob_regress_unconfirmed", NULL, ARGS("ob", "RDP=0xAA"), false,
+	                        &r))
 		goto out;
 	ft_conform_expect_true(rec, "the regression needs confirmation", r.status != 0, r.err);
-	expect_says(rec, "says the regression mass-erases", &r, "erase");
+	ft_conform_cli_says(rec, "says the regression mass-erases", &r, "erase");
 	expect_array(env, "nothing erased without confirmation", FLASH_BASE, data, 1024);
-	run_result_free(&r);
-	if (!run(env, "ob_regress", NULL, ARGS("ob", "RDP=0xAA", "--allow-regression"), false, &r))
+	ft_conform_cli_result_free(&r);
+	if (!ft_conform_cli_run(env, "ob_regress", NULL,
+	                        ARGS("ob", "RDP=0xAA", "--allow-regression"), false, &r))
 		goto out;
 	ft_conform_expect_int(rec, "the confirmed regression", r.status, 0);
-	run_result_free(&r);
-	if (!run(env, "info", NULL, ARGS("info"), true, &r))
+	ft_conform_cli_result_free(&r);
+	if (!ft_conform_cli_run(env, "info", NULL, ARGS("info"), true, &r))
 		goto out;
 	ft_conform_expect_int(rec, "RDP level 0 afterwards", rdp_level(r.json), 0);
 	expect_array(env, "flash blank after the regression", FLASH_BASE, NULL, 1024);
 out:
-	run_result_free(&r);
+	ft_conform_cli_result_free(&r);
 	free(data);
 }
 

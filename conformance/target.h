@@ -24,7 +24,8 @@
  *   --quirk NAME=on|off    a ROM quirk of the part table (h74x-rev-v-bank2-erase-dnbusy,
  *                          h7a3-rev-z-descriptor), whatever the revision says
  *   --option NAME=VALUE    option-byte state at power-on: rdp=0xAA|0xBB|0xCC, wpsn1=MASK,
- *                          wpsn2=MASK, prar1=VALUE, prar2=VALUE
+ *                          wpsn2=MASK, prar1=VALUE, prar2=VALUE; nor-sr=BYTE (the external
+ *                          NOR's status register 1)
  *   --revision LETTER      silicon revision (selects the revision's quirks and serial)
  *
  * Library code: never prints. Emulator handles are used by one thread each.

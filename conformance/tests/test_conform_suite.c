@@ -123,10 +123,24 @@ static void print_summary(void)
 	printf("\n    %.*s\n    ", (int)len, line);
 }
 
+/* Scenarios every emulated H7 board must pass. */
+static const char *const h7_must_pass[] = {
+    "I01", "I03", "I04", "I05", "I17", "I21", "D01", "D03", "D04", "D07", "D09", "D13",
+    /* over gdb:// against the board's QEMU machine */
+    "S01", "S03", "S06", "S07", "S08", "S12", "S13", "S14", "O01", "O02", "O40",
+    /* pre-flight of the loader file */
+    "E01", "E02", NULL};
+/* The board with a W25Q256JV on QUADSPI: the H7 list and the external-loader scenarios. */
+static const char *const w25q_must_pass[] = {"E03", "E04", "E05", "E06", "E09", "E10", "E11", NULL};
+/* The N6: no internal flash, no DFU; the loader scenarios on its MX25UM51245G. */
+static const char *const n6_must_pass[] = {"I01", "E01", "E02", "E12", "N01", "N02", "N05", NULL};
+
 /* The whole suite against one emulated board with --jobs 2: nothing fails, what cannot run is
- * not-runnable (never passed), CUnit agrees with the counts, and the answers the evidence
- * covers were checked. */
-static void run_board(const char *board, long long min_passed)
+ * not-runnable (never passed), every scenario of the must-pass lists (NULL-ended; more NULL)
+ * passed, CUnit agrees with the counts, and, with evidence, the answers the evidence covers were
+ * checked. */
+static void run_board(const char *board, long long min_passed, const char *const *must_pass,
+                      const char *const *more, bool evidence)
 {
 	char target[128], json[PATH_MAX], junit[PATH_MAX];
 	snprintf(target, sizeof(target), "emu:%s", board);
@@ -149,17 +163,15 @@ static void run_board(const char *board, long long min_passed)
 	FT_ASSERT_HEX(count(doc, "cunit", "run"), passed);
 	FT_ASSERT_HEX(count(doc, "cunit", "inactive"), blocked);
 	FT_ASSERT_HEX(count(doc, "cunit", "failed"), 0);
-	static const char *const must_pass[] = {
-	    "I01", "I03", "I04", "I05", "I17", "I21", "D01", "D03", "D04", "D07", "D09", "D13",
-	    /* over gdb:// against the board's QEMU machine */
-	    "S01", "S03", "S06", "S07", "S08", "S12", "S13", "S14", "O01", "O02", "O40"};
-	for (size_t i = 0; i < sizeof(must_pass) / sizeof(must_pass[0]); i++) {
-		const char *o = outcome(doc, must_pass[i]);
-		if (strcmp(o, "passed") != 0)
-			fprintf(stderr, "%s: %s %s\n", board, must_pass[i], o);
-		CU_ASSERT_STRING_EQUAL(o, "passed");
+	for (const char *const *list = must_pass; list; list = list == must_pass ? more : NULL) {
+		for (size_t i = 0; list[i]; i++) {
+			const char *o = outcome(doc, list[i]);
+			if (strcmp(o, "passed") != 0)
+				fprintf(stderr, "%s: %s %s\n", board, list[i], o);
+			CU_ASSERT_STRING_EQUAL(o, "passed");
+		}
 	}
-	CU_ASSERT(count(doc, "evidence", "items") > 0);
+	CU_ASSERT(!evidence || count(doc, "evidence", "items") > 0);
 	json_decref(doc);
 	FILE *f = fopen(junit, "r");
 	CU_ASSERT_PTR_NOT_NULL(f);
@@ -169,27 +181,32 @@ static void run_board(const char *board, long long min_passed)
 
 static void test_suite_passes_on_emulated_nucleo_h743zi2(void)
 {
-	run_board("nucleo-h743zi2", 46);
+	run_board("nucleo-h743zi2", 48, h7_must_pass, NULL, true);
 }
 
 static void test_suite_passes_on_emulated_nucleo_h753zi(void)
 {
-	run_board("nucleo-h753zi", 46);
+	run_board("nucleo-h753zi", 48, h7_must_pass, NULL, true);
 }
 
 static void test_suite_passes_on_emulated_nucleo_h723zg(void)
 {
-	run_board("nucleo-h723zg", 46);
+	run_board("nucleo-h723zg", 48, h7_must_pass, NULL, true);
 }
 
 static void test_suite_passes_on_emulated_nucleo_h7a3zi_q(void)
 {
-	run_board("nucleo-h7a3zi-q", 46);
+	run_board("nucleo-h7a3zi-q", 48, h7_must_pass, NULL, true);
 }
 
 static void test_suite_passes_on_emulated_custom_h743_w25q256(void)
 {
-	run_board("custom-h743-w25q256", 46);
+	run_board("custom-h743-w25q256", 55, h7_must_pass, w25q_must_pass, true);
+}
+
+static void test_suite_passes_on_emulated_nucleo_n657x0_q(void)
+{
+	run_board("nucleo-n657x0-q", 16, n6_must_pass, NULL, false);
 }
 
 /* --list names every scenario once with its status, and runs nothing. */
@@ -197,7 +214,11 @@ static void test_list_gives_every_scenario_a_status(void)
 {
 	FT_ASSERT_HEX(conform(ARGS("--list")), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "I01  image   elf-ptload-ram-d2-dfu"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "needs-feature-external-loader"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(fx.res.out, "needs-feature-n6-fsbl-noncacheable-fixture"));
+	/* the loader scenarios name the board they need */
+	const char *e05 = strstr(fx.res.out, "E05 ");
+	const char *why = e05 ? strstr(e05, "needs a board with a W25Q256JV external flash") : NULL;
+	CU_ASSERT(why && why < strchr(e05, '\n'));
 	/* the debug-port scenarios that QEMU's gdbstub cannot host say why */
 	const char *s09 = strstr(fx.res.out, "S09 ");
 	CU_ASSERT(s09 && strstr(s09, "not-applicable: QEMU's gdbstub has no SWD wire") <
@@ -411,6 +432,7 @@ static CU_TestInfo tests[] = {
     {"suite_passes_on_emulated_nucleo_h7a3zi_q", test_suite_passes_on_emulated_nucleo_h7a3zi_q},
     {"suite_passes_on_emulated_custom_h743_w25q256",
      test_suite_passes_on_emulated_custom_h743_w25q256},
+    {"suite_passes_on_emulated_nucleo_n657x0_q", test_suite_passes_on_emulated_nucleo_n657x0_q},
     {"list_gives_every_scenario_a_status", test_list_gives_every_scenario_a_status},
     {"real_target_lists_emu_only_scenarios", test_real_target_lists_emu_only_scenarios},
     {"records_name_the_client_and_dfu_util_needs_a_usb_target",

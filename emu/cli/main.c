@@ -207,7 +207,8 @@ static void usage(FILE *out)
 	      "                       watchdog-reset-ms=N, core-sleeps\n"
 	      "  --quirk NAME=on|off  force a ROM quirk of the part table on or off\n"
 	      "  --option NAME=VALUE  option bytes at power-on: rdp=BYTE (0xAA level 0),\n"
-	      "                       wpsn1|wpsn2=MASK, prar1|prar2=VALUE (repeatable)\n"
+	      "                       wpsn1|wpsn2=MASK, prar1|prar2=VALUE, nor-sr=BYTE (the\n"
+	      "                       external NOR's status register 1) (repeatable)\n"
 	      "  --help, --version\n"
 	      "\n"
 	      "When the board is ready, one line on stdout says so:\n"
@@ -968,8 +969,12 @@ static int apply_options(emu *e)
 	ft_flash_h7 *flash = ft_board_runtime_flash(e->rt);
 	ft_diag diag;
 	ft_diag_clear(&diag);
-	if (flash && ft_emu_switches_apply_flash(&e->opt.sw, flash, ft_board_runtime_clock(e->rt),
-	                                         &diag) != FT_OK) {
+	ft_clock *clock = ft_board_runtime_clock(e->rt);
+	ft_error err = flash ? ft_emu_switches_apply_flash(&e->opt.sw, flash, clock, &diag) : FT_OK;
+	for (size_t i = 0; err == FT_OK && i < ft_board_runtime_nor_count(e->rt); i++)
+		err = ft_emu_switches_apply_nor(&e->opt.sw, ft_board_runtime_nor_at(e->rt, i)->nor,
+		                                clock, &diag);
+	if (err != FT_OK) {
 		log_diag(e, LOG_ERROR, "--option", &diag);
 		return FT_EMU_EXIT_FAILED;
 	}

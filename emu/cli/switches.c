@@ -53,7 +53,7 @@ static bool number(const char *text, unsigned long max, unsigned long *out)
 bool ft_emu_switch_fault(ft_emu_switches *s, const char *arg, char *err, size_t cap)
 {
 	char name[FT_EMU_SWITCH_NAME];
-	const char *value;
+	const char *value = NULL;
 	unsigned long n;
 	if (!split(arg, name, sizeof(name), &value))
 		goto bad;
@@ -113,7 +113,7 @@ void ft_emu_switches_qemu(const ft_emu_switches *s, ft_emu_qemu_props *out)
 bool ft_emu_switch_quirk(ft_emu_switches *s, const char *arg, char *err, size_t cap)
 {
 	char name[FT_EMU_SWITCH_NAME];
-	const char *value;
+	const char *value = NULL;
 	if (s->quirk_count == FT_EMU_MAX_QUIRK_SWITCHES) {
 		snprintf(err, cap, "--quirk: at most %d", FT_EMU_MAX_QUIRK_SWITCHES);
 		return false;
@@ -132,7 +132,7 @@ bool ft_emu_switch_quirk(ft_emu_switches *s, const char *arg, char *err, size_t 
 bool ft_emu_switch_option(ft_emu_switches *s, const char *arg, char *err, size_t cap)
 {
 	char name[FT_EMU_SWITCH_NAME];
-	const char *value;
+	const char *value = NULL;
 	unsigned long n;
 	static const struct {
 		const char *name;
@@ -143,8 +143,14 @@ bool ft_emu_switch_option(ft_emu_switches *s, const char *arg, char *err, size_t
 	    {"prar1", REG_PRAR_PRG1},
 	    {"prar2", REG_BANK2 + REG_PRAR_PRG1},
 	};
-	if (split(arg, name, sizeof(name), &value) && strcmp(name, "rdp") == 0 &&
-	    number(value, 0xFF, &n)) {
+	if (!split(arg, name, sizeof(name), &value))
+		name[0] = '\0';
+	if (strcmp(name, "nor-sr") == 0 && number(value, 0xFF, &n)) {
+		s->set_nor_sr = true;
+		s->nor_sr = (uint8_t)n;
+		return true;
+	}
+	if (strcmp(name, "rdp") == 0 && number(value, 0xFF, &n)) {
 		s->set_rdp = true;
 		s->rdp = (uint8_t)n;
 		return true;
@@ -164,14 +170,20 @@ bool ft_emu_switch_option(ft_emu_switches *s, const char *arg, char *err, size_t
 	}
 	snprintf(err, cap,
 	         "--option '%s': expected rdp=BYTE (0xAA level 0, 0xCC level 2, other "
-	         "values level 1), wpsn1=MASK, wpsn2=MASK, prar1=VALUE or prar2=VALUE",
+	         "values level 1), wpsn1=MASK, wpsn2=MASK, prar1=VALUE, prar2=VALUE or nor-sr=BYTE",
 	         arg);
 	return false;
 }
 
-bool ft_emu_switches_have_options(const ft_emu_switches *s)
+/* Whether option bytes are to be programmed. */
+static bool flash_options(const ft_emu_switches *s)
 {
 	return s->set_rdp || s->option_count > 0;
+}
+
+bool ft_emu_switches_have_options(const ft_emu_switches *s)
+{
+	return flash_options(s) || s->set_nor_sr;
 }
 
 void ft_emu_switches_apply_dfu(ft_emu_switches *s, ft_dfu_bootloader_config *cfg)
@@ -221,7 +233,7 @@ static ft_error write_reg(ft_flash_h7 *flash, ft_clock *clock, uint32_t off, uin
 ft_error ft_emu_switches_apply_flash(const ft_emu_switches *s, ft_flash_h7 *flash, ft_clock *clock,
                                      ft_diag *diag)
 {
-	if (!ft_emu_switches_have_options(s))
+	if (!flash_options(s))
 		return FT_OK;
 	uint32_t optsr = 0;
 	ft_error err = ft_flash_h7_reg_read(flash, REG_OPTSR_PRG, &optsr);
@@ -250,4 +262,44 @@ ft_error ft_emu_switches_apply_flash(const ft_emu_switches *s, ft_flash_h7 *flas
 		                   ft_error_name(err));
 	ft_flash_h7_reset(flash);
 	return FT_OK;
+}
+
+/* One SPI (1-1-1) command without address: opcode, then len data bytes in or out. */
+static ft_error nor_command(ft_nor *nor, uint8_t opcode, bool in, uint8_t *data, size_t len,
+                            ft_diag *diag)
+{
+	ft_nor_xfer x = {.instruction = opcode,
+	                 .instruction_bytes = 1,
+	                 .instruction_lines = 1,
+	                 .data_lines = len ? 1 : 0,
+	                 .data_in = in,
+	                 .data = data,
+	                 .data_len = len};
+	return ft_nor_transfer(nor, &x, diag);
+}
+
+ft_error ft_emu_switches_apply_nor(const ft_emu_switches *s, ft_nor *nor, ft_clock *clock,
+                                   ft_diag *diag)
+{
+	if (!s->set_nor_sr)
+		return FT_OK;
+	/* JEDEC WREN 06h, WRSR 01h, RDSR 05h; WIP is SR1 bit 0 (devices.md §7) */
+	uint8_t sr = s->nor_sr;
+	ft_error err = nor_command(nor, 0x06, false, NULL, 0, diag);
+	if (err == FT_OK)
+		err = nor_command(nor, 0x01, false, &sr, 1, diag);
+	for (int i = 0; err == FT_OK && i < MAX_POLLS; i++) {
+		err = nor_command(nor, 0x05, true, &sr, 1, diag);
+		if (err != FT_OK || !(sr & 1u))
+			return err;
+		if (ft_clock_mode_of(clock) == FT_CLOCK_MANUAL)
+			ft_clock_advance(clock, 1000000u);
+		else {
+			struct timespec ts = {0, 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+	return err == FT_OK ? ft_diag_set(diag, FT_ERR_TIMEOUT, "--option nor-sr",
+	                                  "the NOR stayed busy after WRSR")
+	                    : err;
 }

@@ -10,7 +10,9 @@
  *   --option NAME=VALUE   option bytes programmed before the board starts: rdp=0xAA|0xBB|
  *                         0xCC (any byte; 0xAA is level 0, 0xCC level 2, others level 1),
  *                         wpsn1=MASK, wpsn2=MASK (FLASH_WPSN_PRGx: a 0 bit protects a sector),
- *                         prar1=VALUE, prar2=VALUE (FLASH_PRAR_PRGx: PCROP area and DMEP)
+ *                         prar1=VALUE, prar2=VALUE (FLASH_PRAR_PRGx: PCROP area and DMEP);
+ *                         nor-sr=BYTE: the external NOR's status register 1 written before
+ *                         the board starts (block-protect bits, CATALOGUE E10)
  *
  * Each switch maps onto a knob the models or the QEMU machines already have
  * (ft_dfu_bootloader_config, the flash model's option-byte programming sequence, the machines'
@@ -24,6 +26,7 @@
 #include "models/dfu_bootloader.h"
 #include "models/error.h"
 #include "models/flash_h7.h"
+#include "models/nor_flash.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,6 +51,9 @@ typedef struct ft_emu_switches {
 	size_t option_count;
 	uint32_t option_offset[4];
 	uint32_t option_value[4];
+	/* --option nor-sr: the external NOR's status register 1 */
+	bool set_nor_sr;
+	uint8_t nor_sr;
 	/* the QEMU machine's faults (0/false: off) */
 	uint32_t drop_word, cut_word;
 	unsigned watchdog_reset_ms;
@@ -71,7 +77,8 @@ bool ft_emu_switch_option(ft_emu_switches *s, const char *arg, char *err, size_t
  * s, which must outlive the bootloader). */
 void ft_emu_switches_apply_dfu(ft_emu_switches *s, ft_dfu_bootloader_config *cfg);
 
-/* Whether any --option value is set (the board's option bytes are programmed at start). */
+/* Whether any --option value is set (the board's option bytes or NOR registers are programmed
+ * at start). */
 bool ft_emu_switches_have_options(const ft_emu_switches *s);
 
 /* Programs the --option values through the flash model's option-byte sequence (RM0433 §4.4.4:
@@ -80,5 +87,11 @@ bool ft_emu_switches_have_options(const ft_emu_switches *s);
  * with diag. */
 ft_error ft_emu_switches_apply_flash(const ft_emu_switches *s, ft_flash_h7 *flash, ft_clock *clock,
                                      ft_diag *diag);
+
+/* Writes --option nor-sr into nor as a programmer would, in SPI (1-1-1): WREN (06h), WRSR (01h)
+ * with the byte, then RDSR (05h) until WIP clears (the non-volatile write's time on clock). FT_OK
+ * (also when nor-sr is not set), or the model's refusal with diag; FT_ERR_TIMEOUT. */
+ft_error ft_emu_switches_apply_nor(const ft_emu_switches *s, ft_nor *nor, ft_clock *clock,
+                                   ft_diag *diag);
 
 #endif

@@ -122,6 +122,20 @@ void ft_cli_loader_text(const ft_stldr *loader, char *buf, size_t len)
 	         ft_stldr_device_type_name(info->type), size, info->start, start, end - 1);
 }
 
+/* The plan's writes to RAM (lost at reset): the ranges a loader must leave alone. A new array
+ * (one entry at least, so never NULL when memory is there) with the count in *n, or NULL. */
+static ft_range *plan_ram(const ft_plan *plan, size_t *n)
+{
+	*n = 0;
+	ft_range *ranges = calloc(plan ? ft_plan_write_count(plan) + 1 : 1, sizeof(*ranges));
+	for (size_t i = 0; ranges && plan && i < ft_plan_write_count(plan); i++) {
+		const ft_plan_write *w = ft_plan_write_at(plan, i);
+		if (!w->persistent)
+			ranges[(*n)++] = (ft_range){w->start, w->size};
+	}
+	return ranges;
+}
+
 int ft_cli_loader_check(const char *command, const ft_stldr *loader, const ft_part *part,
                         const ft_plan *plan)
 {
@@ -137,6 +151,16 @@ int ft_cli_loader_check(const char *command, const ft_stldr *loader, const ft_pa
 	size_t fatal = !placed;
 	if (!placed)
 		ft_cli_diag(NULL, &diag);
+	size_t ram_count;
+	ft_range *ram = placed ? plan_ram(plan, &ram_count) : NULL;
+	if (placed &&
+	    (!ram || ft_ldrun_check_reserved(loader, &layout, ram, ram_count, &diag) != FT_OK)) {
+		if (!ram)
+			ft_diag_set(&diag, FT_ERR_NO_MEM, name, "out of memory");
+		fatal++;
+		ft_cli_diag(NULL, &diag);
+	}
+	free(ram);
 	for (size_t i = 0; i < count && i < MAX_FINDINGS; i++) {
 		const ft_stldr_finding *f = &findings[i];
 		fatal += f->fatal;
@@ -166,16 +190,11 @@ int ft_cli_loader_start(ft_cli_swd *s, const ft_stldr *loader, const ft_plan *pl
 		if (status != FT_EXIT_OK)
 			return status;
 	}
-	size_t n = 0;
-	ft_range *reserved = calloc(plan ? ft_plan_write_count(plan) + 1 : 1, sizeof(*reserved));
+	size_t n;
+	ft_range *reserved = plan_ram(plan, &n);
 	if (!reserved) {
 		ft_cli_error("%s: out of memory", s->command);
 		return FT_EXIT_USAGE;
-	}
-	for (size_t i = 0; plan && i < ft_plan_write_count(plan); i++) {
-		const ft_plan_write *w = ft_plan_write_at(plan, i);
-		if (!w->persistent)
-			reserved[n++] = (ft_range){w->start, w->size};
 	}
 	ft_ldrun_options opts = {.reserved = reserved,
 	                         .reserved_count = n,

@@ -51,6 +51,27 @@ static const mapped_ctl MAPPED_CTLS[] = {
 };
 #define MAPPED_CTL_COUNT (sizeof(MAPPED_CTLS) / sizeof(MAPPED_CTLS[0]))
 
+/* H74x/H75x QUADSPI at 0x52005000 (devices.md §1.2), register map of emulators.md §1.4 (as the
+ * pebble and Renode STM32 QUADSPI models; RM0433 QUADSPI chapter): CR 0x00 (EN b0, ABORT b1),
+ * SR 0x08 (TCF b1, BUSY b5), FCR 0x0C, DLR 0x10, CCR 0x14 (INSTRUCTION 7:0, IMODE 9:8, DMODE
+ * 25:24, FMODE 27:26), DR 0x20. Used to read a NOR's status register 1 (RDSR1 05h, SPI 1-0-0-1;
+ * BP3..BP0 b5..b2: devices.md §7) when an erase or write fails. */
+#define QSPI_DEV_ID  0x450u
+#define QSPI_CR      0x52005000u
+#define QSPI_SR      0x52005008u
+#define QSPI_FCR     0x5200500Cu
+#define QSPI_DLR     0x52005010u
+#define QSPI_CCR     0x52005014u
+#define QSPI_DR      0x52005020u
+#define QSPI_EN      (1u << 0)
+#define QSPI_ABORT   (1u << 1)
+#define QSPI_TCF     (1u << 1)
+#define QSPI_BUSY    (1u << 5)
+#define QSPI_FCR_ALL 0x1Bu /* CTOF, CSMF, CTCF, CTEF */
+#define QSPI_RDSR1   ((1u << 26) | (1u << 24) | (1u << 8) | 0x05u)
+#define QSPI_POLLS   100
+#define NOR_SR1_BP   0x3Cu
+
 /* The contract checks, for warning once per (check, entry point). */
 enum contract { C_SYSTICK, C_NVIC, C_VTOR, C_MAPPED, C_COUNT };
 
@@ -65,6 +86,7 @@ struct ft_ldrun {
 	bool initialised;
 	bool broken;     /* a call failed to come back: the loader's RAM is suspect */
 	bool breakpoint; /* Z0 accepted */
+	bool reentry;    /* the loader's code was in target RAM before this Init loaded it */
 	/* state before Init, for the contract */
 	bool have_before;
 	uint32_t systick_before, vtor_before, iser_before[NVIC_ISER_N];
@@ -190,6 +212,31 @@ void ft_ldrun_plan_external(const ft_stldr *loader, ft_plan_external *out)
 	}
 }
 
+ft_error ft_ldrun_check_reserved(const ft_stldr *loader, const ft_ldrun_layout *layout,
+                                 const ft_range *reserved, size_t count, ft_diag *diag)
+{
+	for (size_t i = 0; i < count; i++) {
+		const ft_range *res = &reserved[i];
+		bool code = overlaps(res->start, res->size, layout->load_start,
+		                     (uint64_t)layout->load_end - layout->load_start);
+		bool work =
+		    overlaps(res->start, res->size, layout->work[0].start, layout->work[0].size) ||
+		    overlaps(res->start, res->size, layout->work[1].start, layout->work[1].size);
+		if (code || work)
+			return ft_diag_set(
+			    diag, FT_ERR_REFUSED, ft_stldr_name(loader),
+			    "the image writes RAM at 0x%08x..0x%08x, where the loader %s "
+			    "(0x%08x..0x%08x%s): running it would overwrite the image's RAM "
+			    "contents; nothing was touched",
+			    res->start, (uint32_t)((uint64_t)res->start + res->size - 1),
+			    code ? "is linked" : "runner keeps its breakpoint, stack and buffer",
+			    code ? layout->load_start : layout->breakpoint,
+			    code ? layout->load_end - 1 : layout->buffer + layout->buffer_size - 1,
+			    code ? ", never relocated" : "");
+	}
+	return FT_OK;
+}
+
 ft_error ft_ldrun_new(ft_swd *swd, const ft_stldr *loader, const ft_ldrun_options *opts,
                       ft_ldrun **out, ft_diag *diag)
 {
@@ -202,24 +249,11 @@ ft_error ft_ldrun_new(ft_swd *swd, const ft_stldr *loader, const ft_ldrun_option
 	ft_error err = ft_ldrun_layout_for(loader, info->part, &layout, diag);
 	if (err != FT_OK)
 		return err;
-	for (size_t i = 0; opts && i < opts->reserved_count; i++) {
-		const ft_range *res = &opts->reserved[i];
-		bool code = overlaps(res->start, res->size, layout.load_start,
-		                     (uint64_t)layout.load_end - layout.load_start);
-		bool work =
-		    overlaps(res->start, res->size, layout.work[0].start, layout.work[0].size) ||
-		    overlaps(res->start, res->size, layout.work[1].start, layout.work[1].size);
-		if (code || work)
-			return ft_diag_set(
-			    diag, FT_ERR_REFUSED, ft_stldr_name(loader),
-			    "the image writes RAM at 0x%08x..0x%08x, where the loader %s "
-			    "(0x%08x..0x%08x%s): running it would overwrite the image's RAM "
-			    "contents; nothing was touched",
-			    res->start, (uint32_t)((uint64_t)res->start + res->size - 1),
-			    code ? "is linked" : "runner keeps its breakpoint, stack and buffer",
-			    code ? layout.load_start : layout.breakpoint,
-			    code ? layout.load_end - 1 : layout.buffer + layout.buffer_size - 1,
-			    code ? ", never relocated" : "");
+	if (opts) {
+		err = ft_ldrun_check_reserved(loader, &layout, opts->reserved, opts->reserved_count,
+		                              diag);
+		if (err != FT_OK)
+			return err;
 	}
 	ft_ldrun *r = calloc(1, sizeof(*r));
 	if (!r)
@@ -377,10 +411,13 @@ static ft_error explain_stop(ft_ldrun *r, const call *c, bool timed_out, ft_erro
 		snprintf(cause, sizeof(cause), "still running at %s", at);
 	}
 	const char *name = ft_stldr_entry_name(c->entry);
+	bool reentry = timed_out && c->entry == FT_STLDR_INIT && r->reentry;
 	if (timed_out)
 		ft_diag_set(diag, code, who(r),
-		            "loader %s: %s did not return within %u ms; the core was halted: %s",
-		            who(r), c->text, c->budget_ms, cause[0] ? cause : "state unreadable");
+		            "loader %s: %s did not return within %u ms%s; the core was halted: %s",
+		            who(r), c->text, c->budget_ms,
+		            reentry ? ": Init hung on re-entry; loader not re-entrant" : "",
+		            cause[0] ? cause : "state unreadable");
 	else
 		ft_diag_set(diag, code, who(r), "loader %s: %s stopped outside its return: %s",
 		            who(r), c->text, cause[0] ? cause : "state unreadable");
@@ -409,7 +446,13 @@ static ft_error explain_stop(ft_ldrun *r, const call *c, bool timed_out, ft_erro
 		       vtor >= r->layout.load_start && vtor < r->layout.load_end
 		           ? " (inside the loader's image)"
 		           : "");
-	if (timed_out && !ipsr && !lockup)
+	if (reentry)
+		advise(r,
+		       "the loader's code was already in target RAM: a session since the last "
+		       "power-on ran it, and its first Init left state a reload and a reset do not "
+		       "undo (a clock or supply it turned off); fix: power-cycle the board, then "
+		       "make Init re-entrant (CATALOGUE E12)");
+	else if (timed_out && !ipsr && !lockup)
 		advise(r,
 		       "fix: %s must return within its budget (%u ms, from StorageInfo: page size "
 		       "0x%x, sector sizes); a loop waiting for the memory's busy flag that never "
@@ -443,6 +486,21 @@ static bool first_warning(ft_ldrun *r, enum contract check, ft_stldr_entry entry
 	return first;
 }
 
+/* The memory controller of the part found in memory-mapped mode (FMODE = 3) from index *next on,
+ * or NULL; *next moves past it. */
+static const char *mapped_on(ft_ldrun *r, size_t *next)
+{
+	for (; *next < MAPPED_CTL_COUNT; (*next)++) {
+		const mapped_ctl *m = &MAPPED_CTLS[*next];
+		uint32_t v;
+		if (m->dev_id == r->part->dev_id &&
+		    ft_gdb_read_u32(r->gdb, m->reg, &v, NULL) == FT_OK &&
+		    ((v >> m->shift) & 3u) == 3u)
+			return MAPPED_CTLS[(*next)++].name;
+	}
+	return NULL;
+}
+
 static void check_contract(ft_ldrun *r, const call *c)
 {
 	if (!r->have_before)
@@ -454,7 +512,8 @@ static void check_contract(ft_ldrun *r, const call *c)
 	if ((systick & 1u) && !(r->systick_before & 1u) && first_warning(r, C_SYSTICK, c->entry))
 		warn(r,
 		     "loader %s left SysTick running after %s (SYST_CSR=0x%08x): its interrupt "
-		     "fires into whatever runs next in that RAM; the loader must stop the tick "
+		     "fires into whatever runs next in that RAM; fix: program internal and "
+		     "external images in separate sessions, and stop the tick in the loader "
 		     "(HAL_SuspendTick) before it returns (CATALOGUE E03)",
 		     who(r), name, systick);
 	for (unsigned i = 0; i < NVIC_ISER_N; i++) {
@@ -480,21 +539,15 @@ static void check_contract(ft_ldrun *r, const call *c)
 	if (c->entry != FT_STLDR_WRITE && c->entry != FT_STLDR_SECTOR_ERASE &&
 	    c->entry != FT_STLDR_MASS_ERASE)
 		return;
-	for (size_t i = 0; i < MAPPED_CTL_COUNT; i++) {
-		const mapped_ctl *m = &MAPPED_CTLS[i];
-		uint32_t v;
-		if (m->dev_id != r->part->dev_id ||
-		    ft_gdb_read_u32(r->gdb, m->reg, &v, NULL) != FT_OK ||
-		    ((v >> m->shift) & 3u) != 3u)
-			continue;
+	size_t next = 0;
+	for (const char *ctl; (ctl = mapped_on(r, &next)) != NULL;)
 		if (first_warning(r, C_MAPPED, c->entry))
 			warn(r,
 			     "loader %s left %s in memory-mapped mode (FMODE=3) after %s: the next "
 			     "Write or SectorErase must abort it first, or the controller stays "
-			     "busy "
-			     "(CATALOGUE E06)",
-			     who(r), m->name, name);
-	}
+			     "busy; fix: abort memory-mapped mode (HAL_XSPI_Abort) at the start of "
+			     "Write and the erases (CATALOGUE E06)",
+			     who(r), ctl, name);
 }
 
 /* ---- one call ---- */
@@ -623,11 +676,31 @@ static ft_error require_inside(ft_ldrun *r, uint32_t addr, uint64_t len, const c
 
 /* ---- operations ---- */
 
+/* Bytes at the start of the loader's first segment compared with target RAM before loading:
+ * code, which a run does not change (its .data may). */
+#define REENTRY_PROBE 256u
+
+/* Whether target RAM already holds the start of the loader's code. */
+static bool already_loaded(ft_ldrun *r)
+{
+	for (size_t i = 0; i < ft_stldr_segment_count(r->loader); i++) {
+		const ft_stldr_segment *s = ft_stldr_segment_at(r->loader, i);
+		if (s->storage_only || !s->size)
+			continue;
+		uint8_t now[REENTRY_PROBE];
+		size_t n = s->size < sizeof(now) ? s->size : sizeof(now);
+		return ft_gdb_read_mem(r->gdb, s->addr, now, n, NULL) == FT_OK &&
+		       memcmp(now, s->data, n) == 0;
+	}
+	return false;
+}
+
 ft_error ft_ldrun_init(ft_ldrun *r, ft_diag *diag)
 {
 	r->advice_count = 0;
 	r->initialised = false;
 	r->broken = false;
+	r->reentry = already_loaded(r);
 	ft_error err = FT_OK;
 	for (size_t i = 0; err == FT_OK && i < ft_stldr_segment_count(r->loader); i++) {
 		const ft_stldr_segment *s = ft_stldr_segment_at(r->loader, i);
@@ -664,6 +737,34 @@ static bool sector_of(const ft_stldr_storage *info, uint32_t addr, uint32_t *sta
 	return false;
 }
 
+/* Waits for (SR & bit) == want on the QUADSPI, at most QSPI_POLLS reads. */
+static bool qspi_wait(ft_ldrun *r, uint32_t bit, uint32_t want)
+{
+	uint32_t sr = 0;
+	for (int i = 0; i < QSPI_POLLS; i++)
+		if (ft_gdb_read_u32(r->gdb, QSPI_SR, &sr, NULL) != FT_OK || (sr & bit) == want)
+			return (sr & bit) == want;
+	return false;
+}
+
+/* The NOR's status register 1 read through the QUADSPI the loader set up (indirect read of one
+ * byte after an abort); false on other parts, with the controller off, or when it does not
+ * answer. Only after a failed call: it leaves the controller idle in indirect mode. */
+static bool nor_status(ft_ldrun *r, uint8_t *sr)
+{
+	uint32_t cr = 0;
+	return r->part->dev_id == QSPI_DEV_ID &&
+	       ft_gdb_read_u32(r->gdb, QSPI_CR, &cr, NULL) == FT_OK && (cr & QSPI_EN) &&
+	       ft_gdb_write_u32(r->gdb, QSPI_CR, cr | QSPI_ABORT, NULL) == FT_OK &&
+	       qspi_wait(r, QSPI_BUSY, 0) &&
+	       ft_gdb_write_u32(r->gdb, QSPI_FCR, QSPI_FCR_ALL, NULL) == FT_OK &&
+	       ft_gdb_write_u32(r->gdb, QSPI_DLR, 0, NULL) == FT_OK &&
+	       ft_gdb_write_u32(r->gdb, QSPI_CCR, QSPI_RDSR1, NULL) == FT_OK &&
+	       qspi_wait(r, QSPI_TCF, QSPI_TCF) &&
+	       ft_gdb_read_mem(r->gdb, QSPI_DR, sr, 1, NULL) == FT_OK &&
+	       ft_gdb_write_u32(r->gdb, QSPI_FCR, QSPI_FCR_ALL, NULL) == FT_OK;
+}
+
 /* One SectorErase call over [start, start + size), which holds sectors StorageInfo sectors. */
 static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, uint32_t sectors,
                           ft_diag *diag)
@@ -671,12 +772,37 @@ static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, uint32_t s
 	uint32_t args[2] = {start, start + size - 1u};
 	ft_error err =
 	    run(r, FT_STLDR_SECTOR_ERASE, args, 2, sector_budget(r, size, sectors), NULL, diag);
-	if (err == FT_ERR_DEVICE && r->advice_count == 0)
-		advise(r,
-		       "the sectors 0x%08x..0x%08x (%u of StorageInfo) did not erase: a "
-		       "write-protected memory (status register block-protect bits) answers so "
-		       "(CATALOGUE E10)",
-		       start, start + size - 1u, sectors);
+	if (err != FT_ERR_DEVICE && err != FT_ERR_TIMEOUT)
+		return err;
+	/* a controller still in memory-mapped mode stays busy: the erase fails or spins (E06) */
+	size_t next = 0;
+	const char *ctl = mapped_on(r, &next);
+	if (ctl)
+		advise(
+		    r,
+		    "%s was in memory-mapped mode (FMODE=3) around the failed SectorErase, left on "
+		    "by Init or an earlier call and not aborted by the loader first: "
+		    "Init/SectorErase sequencing (CATALOGUE E06)",
+		    ctl);
+	else if (err == FT_ERR_DEVICE && r->advice_count == 0) {
+		uint8_t sr = 0;
+		if (nor_status(r, &sr) && (sr & NOR_SR1_BP))
+			advise(
+			    r,
+			    "external NOR block-protect bits set (SR=0x%02X: BP3..BP0=0x%x): the "
+			    "flash ignores erase and program; fix: clear them (WREN, WRSR 01h) "
+			    "where the design allows it: a loader does not (CATALOGUE E10)",
+			    sr, (sr & NOR_SR1_BP) >> 2);
+		else
+			advise(r,
+			       "the sectors 0x%08x..0x%08x (%u of StorageInfo) did not erase: "
+			       "external NOR block-protect bits set in its status register answer "
+			       "so%s (CATALOGUE E10)",
+			       start, start + size - 1u, sectors,
+			       r->part->flash.layout == FT_FLASH_NONE
+			           ? "; on an N6, is BOOT1=1 (development boot)?"
+			           : "");
+	}
 	return err;
 }
 
@@ -785,6 +911,8 @@ static ft_error write_range(ft_ldrun *r, uint32_t addr, const uint8_t *data, siz
                             uint64_t *done, uint64_t total, ft_diag *diag)
 {
 	ft_error err = FT_OK;
+	/* the phase starts before the first Write, so a failure in it is the program phase's */
+	report(r, FT_SWD_PHASE_PROGRAM, addr, *done, total);
 	for (size_t off = 0; err == FT_OK && off < len;) {
 		uint32_t at = addr + (uint32_t)off, n = chunk_at(r, at, len - off);
 		err = ft_gdb_write_mem(r->gdb, r->layout.buffer, data + off, n, diag);
@@ -815,6 +943,8 @@ static ft_error read_range(ft_ldrun *r, ft_swd_phase phase, uint32_t addr, uint8
                            uint64_t *done, uint64_t total, ft_diag *diag)
 {
 	ft_error err = FT_OK;
+	/* the phase starts before the first Write, so a failure in it is the program phase's */
+	report(r, FT_SWD_PHASE_PROGRAM, addr, *done, total);
 	for (size_t off = 0; err == FT_OK && off < len;) {
 		uint32_t at = addr + (uint32_t)off, n = chunk_at(r, at, len - off);
 		err = read_chunk(r, at, buf + off, n, diag);
@@ -843,6 +973,8 @@ static ft_error verify_range(ft_ldrun *r, uint32_t addr, const uint8_t *expected
 	if (!buf)
 		return ft_diag_set(diag, FT_ERR_NO_MEM, who(r), "out of memory");
 	ft_error err = FT_OK;
+	/* the phase starts before the first Write, so a failure in it is the program phase's */
+	report(r, FT_SWD_PHASE_PROGRAM, addr, *done, total);
 	for (size_t off = 0; err == FT_OK && off < len;) {
 		uint32_t at = addr + (uint32_t)off, n = chunk_at(r, at, len - off);
 		err = read_range(r, FT_SWD_PHASE_VERIFY, at, buf, n, done, total, diag);

@@ -80,6 +80,12 @@ typedef struct ft_ldrun_layout {
 ft_error ft_ldrun_layout_for(const ft_stldr *loader, const ft_part *part, ft_ldrun_layout *out,
                              ft_diag *diag);
 
+/* Whether target RAM the image needs (reserved[0..count)) overlaps the loader's code or what
+ * layout keeps for the runner. FT_OK, or FT_ERR_REFUSED naming the range and what it meets (a
+ * loader is never relocated). Touches nothing: the programmer checks it before any erase. */
+ft_error ft_ldrun_check_reserved(const ft_stldr *loader, const ft_ldrun_layout *layout,
+                                 const ft_range *reserved, size_t count, ft_diag *diag);
+
 typedef struct ft_ldrun_options {
 	/* Target RAM the runner must leave alone: the image's RAM segments. Overlap with the loader
 	 * or the layout is FT_ERR_REFUSED at ft_ldrun_new. */
@@ -112,7 +118,10 @@ size_t ft_ldrun_advice_count(const ft_ldrun *r);
 const char *ft_ldrun_advice_at(const ft_ldrun *r, size_t index);
 
 /* Writes the loader's segments at their link addresses and the BKPT word, records the state the
- * contract checks compare with, and calls Init(). Must come first; may be repeated (reloads). */
+ * contract checks compare with, and calls Init(). Must come first; may be repeated (reloads).
+ * When the start of the loader's code was already in target RAM (a session since power-on ran
+ * it), an Init that does not return is reported as a hang on re-entry (CATALOGUE E12) with the
+ * power-cycle fix. */
 ft_error ft_ldrun_init(ft_ldrun *r, ft_diag *diag);
 
 /* SectorErase() for every sector (StorageInfo's sector groups) that [addr, addr + len) touches:

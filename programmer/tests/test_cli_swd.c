@@ -340,6 +340,21 @@ static void test_loader_with_a_fatal_finding_is_refused(void)
 	FT_ASSERT_HEX(target.connections, 0);
 }
 
+/* CATALOGUE E04: the image's .RamData (PT_LOAD[4], 0x24000000..0x2400003F) lies where the
+ * ramdisk loader is linked (0x24000004): refused with the plan, before connecting, so nothing is
+ * erased; never relocated. */
+static void test_loader_over_the_images_ram_is_refused_before_connecting(void)
+{
+	const char *elf = fixture("h743-dtcm.elf");
+	const char *loader = fixture("loaders/flashtwin-ramdisk-h743.stldr");
+	run("flash", elf, "-c", url, "--part", "STM32H743ZI", "--loader", loader, NULL);
+	ASSERT_EXIT(1);
+	ASSERT_CONTAINS(fx.err, "the image writes RAM at 0x24000000..0x2400003f");
+	ASSERT_CONTAINS(fx.err, "never relocated");
+	ASSERT_CONTAINS(fx.err, "refusing loader");
+	FT_ASSERT_HEX(target.connections, 0);
+}
+
 /* ---- info, ob, erase, read ------------------------------------------------------------------
  */
 
@@ -502,6 +517,8 @@ static CU_TestInfo tests[] = {
     {"loader_whose_device_misses_the_segment_refuses_it",
      test_loader_whose_device_misses_the_segment_refuses_it},
     {"loader_with_a_fatal_finding_is_refused", test_loader_with_a_fatal_finding_is_refused},
+    {"loader_over_the_images_ram_is_refused_before_connecting",
+     test_loader_over_the_images_ram_is_refused_before_connecting},
     {"info_shows_server_part_core_and_protection", test_info_shows_server_part_core_and_protection},
     {"ob_shows_fields_and_sets_boot_add0", test_ob_shows_fields_and_sets_boot_add0},
     {"ob_refuses_rdp_level_2_and_unknown_fields", test_ob_refuses_rdp_level_2_and_unknown_fields},

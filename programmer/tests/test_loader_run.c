@@ -161,6 +161,24 @@ static void test_call_after_a_failed_init_is_refused(void)
 	assert_contains(F->diag.message, "Init has not run");
 }
 
+/* CATALOGUE E12: an Init that hangs with the loader's code already in RAM (an earlier session
+ * ran it) is named a hang on re-entry, with the power-cycle fix; the first one is not. */
+static void test_init_hanging_with_the_loader_already_in_ram_is_a_reentry(void)
+{
+	connect_with("flashtwin-ramdisk-h743");
+	ft_ldrun_options o = {.call_timeout_ms = 100};
+	FT_ASSERT_HEX(ft_ldrun_new(F->swd, F->loader, &o, &F->run, &F->diag), FT_OK);
+	FT_ASSERT_HEX(ft_ldrun_init(F->run, &F->diag), FT_ERR_TIMEOUT);
+	CU_ASSERT_PTR_NULL(strstr(F->diag.message, "re-entry"));
+	FT_ASSERT_HEX(ft_ldrun_init(F->run, &F->diag), FT_ERR_TIMEOUT);
+	assert_contains(F->diag.message, "Init hung on re-entry; loader not re-entrant");
+	bool power_cycle = false;
+	for (size_t i = 0; i < ft_ldrun_advice_count(F->run); i++)
+		power_cycle |=
+		    strstr(ft_ldrun_advice_at(F->run, i), "power-cycle the board") != NULL;
+	CU_ASSERT_TRUE(power_cycle);
+}
+
 static void test_operation_before_init_is_refused_untouched(void)
 {
 	connect_with("flashtwin-ramdisk-h743");
@@ -204,6 +222,8 @@ static CU_TestInfo tests[] = {
      test_layout_puts_breakpoint_stack_and_buffer_above_the_loader},
     {"call_that_never_returns_is_interrupted_and_explained",
      test_call_that_never_returns_is_interrupted_and_explained},
+    {"init_hanging_with_the_loader_already_in_ram_is_a_reentry",
+     test_init_hanging_with_the_loader_already_in_ram_is_a_reentry},
     {"call_after_a_failed_init_is_refused", test_call_after_a_failed_init_is_refused},
     {"operation_before_init_is_refused_untouched", test_operation_before_init_is_refused_untouched},
     {"image_ram_under_the_buffer_is_refused", test_image_ram_under_the_buffer_is_refused},
