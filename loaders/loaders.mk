@@ -32,6 +32,7 @@ $(eval $(call ldr_loader,$(LDR_H743),h743))
 $(eval $(call ldr_loader,$(LDR_H743)-e03,h743,-DLDR_FAULT_SYSTICK=1))
 $(eval $(call ldr_loader,$(LDR_H743)-e05,h743,-DLDR_FAULT_PAGE_CROSS=1))
 $(eval $(call ldr_loader,$(LDR_H743)-e06,h743,-DLDR_FAULT_MAPPED_LEFT=1))
+$(eval $(call ldr_loader,$(LDR_H743)-e3b,h743,-DLDR_FAULT_3BYTE=1))
 $(eval $(call ldr_loader,$(LDR_N657),n657))
 $(eval $(call ldr_loader,$(LDR_N657)-e12,n657,-DLDR_FAULT_INIT_HANG=1))
 

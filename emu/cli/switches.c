@@ -150,6 +150,12 @@ bool ft_emu_switch_option(ft_emu_switches *s, const char *arg, char *err, size_t
 		s->nor_sr = (uint8_t)n;
 		return true;
 	}
+	if (strcmp(name, "nor-addr") == 0 && value &&
+	    (strcmp(value, "3") == 0 || strcmp(value, "4") == 0)) {
+		s->set_nor_addr = true;
+		s->nor_addr4 = value[0] == '4';
+		return true;
+	}
 	if (strcmp(name, "rdp") == 0 && number(value, 0xFF, &n)) {
 		s->set_rdp = true;
 		s->rdp = (uint8_t)n;
@@ -168,10 +174,12 @@ bool ft_emu_switch_option(ft_emu_switches *s, const char *arg, char *err, size_t
 		s->option_count = k == s->option_count ? k + 1 : s->option_count;
 		return true;
 	}
-	snprintf(err, cap,
-	         "--option '%s': expected rdp=BYTE (0xAA level 0, 0xCC level 2, other "
-	         "values level 1), wpsn1=MASK, wpsn2=MASK, prar1=VALUE, prar2=VALUE or nor-sr=BYTE",
-	         arg);
+	snprintf(
+	    err, cap,
+	    "--option '%s': expected rdp=BYTE (0xAA level 0, 0xCC level 2, other "
+	    "values level 1), wpsn1=MASK, wpsn2=MASK, prar1=VALUE, prar2=VALUE, nor-sr=BYTE or "
+	    "nor-addr=3|4",
+	    arg);
 	return false;
 }
 
@@ -183,7 +191,7 @@ static bool flash_options(const ft_emu_switches *s)
 
 bool ft_emu_switches_have_options(const ft_emu_switches *s)
 {
-	return flash_options(s) || s->set_nor_sr;
+	return flash_options(s) || s->set_nor_sr || s->set_nor_addr;
 }
 
 void ft_emu_switches_apply_dfu(ft_emu_switches *s, ft_dfu_bootloader_config *cfg)
@@ -278,16 +286,20 @@ static ft_error nor_command(ft_nor *nor, uint8_t opcode, bool in, uint8_t *data,
 	return ft_nor_transfer(nor, &x, diag);
 }
 
-ft_error ft_emu_switches_apply_nor(const ft_emu_switches *s, ft_nor *nor, ft_clock *clock,
-                                   ft_diag *diag)
+/* A non-volatile status register write as a programmer does it, in SPI (1-1-1): RDSR (rd), WREN
+ * (06h), WRSR (wr) with the bits in mask replaced by value, then RDSR1 (05h) until WIP (SR1
+ * bit 0) clears; JEDEC WREN/RDSR1, W25Q256JV RDSR3/WRSR3 (devices.md §7). what names the
+ * switch in a timeout. */
+static ft_error write_status(ft_nor *nor, ft_clock *clock, uint8_t rd, uint8_t wr, uint8_t mask,
+                             uint8_t value, const char *what, ft_diag *diag)
 {
-	if (!s->set_nor_sr)
-		return FT_OK;
-	/* JEDEC WREN 06h, WRSR 01h, RDSR 05h; WIP is SR1 bit 0 (devices.md §7) */
-	uint8_t sr = s->nor_sr;
-	ft_error err = nor_command(nor, 0x06, false, NULL, 0, diag);
+	uint8_t sr = 0;
+	ft_error err = nor_command(nor, rd, true, &sr, 1, diag);
+	sr = (uint8_t)((sr & ~mask) | (value & mask));
 	if (err == FT_OK)
-		err = nor_command(nor, 0x01, false, &sr, 1, diag);
+		err = nor_command(nor, 0x06, false, NULL, 0, diag);
+	if (err == FT_OK)
+		err = nor_command(nor, wr, false, &sr, 1, diag);
 	for (int i = 0; err == FT_OK && i < MAX_POLLS; i++) {
 		err = nor_command(nor, 0x05, true, &sr, 1, diag);
 		if (err != FT_OK || !(sr & 1u))
@@ -299,7 +311,26 @@ ft_error ft_emu_switches_apply_nor(const ft_emu_switches *s, ft_nor *nor, ft_clo
 			nanosleep(&ts, NULL);
 		}
 	}
-	return err == FT_OK ? ft_diag_set(diag, FT_ERR_TIMEOUT, "--option nor-sr",
-	                                  "the NOR stayed busy after WRSR")
-	                    : err;
+	return err == FT_OK
+	           ? ft_diag_set(diag, FT_ERR_TIMEOUT, what, "the NOR stayed busy after WRSR")
+	           : err;
+}
+
+ft_error ft_emu_switches_apply_nor(const ft_emu_switches *s, ft_nor *nor, ft_clock *clock,
+                                   ft_diag *diag)
+{
+	ft_error err = FT_OK;
+	/* SR1: RDSR1 05h, WRSR1 01h (devices.md §7) */
+	if (s->set_nor_sr)
+		err =
+		    write_status(nor, clock, 0x05, 0x01, 0xFF, s->nor_sr, "--option nor-sr", diag);
+	/* W25Q256JV SR3: RDSR3 15h, WRSR3 11h, ADP bit 1 = power-up 4-byte mode (devices.md §7) */
+	if (err == FT_OK && s->set_nor_addr) {
+		err = write_status(nor, clock, 0x15, 0x11, 0x02, s->nor_addr4 ? 0x02 : 0x00,
+		                   "--option nor-addr", diag);
+		/* ADS follows ADP at power-up only: the board starts after a power cycle */
+		if (err == FT_OK)
+			ft_nor_reset(nor);
+	}
+	return err;
 }

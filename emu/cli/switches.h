@@ -12,7 +12,9 @@
  *                         wpsn1=MASK, wpsn2=MASK (FLASH_WPSN_PRGx: a 0 bit protects a sector),
  *                         prar1=VALUE, prar2=VALUE (FLASH_PRAR_PRGx: PCROP area and DMEP);
  *                         nor-sr=BYTE: the external NOR's status register 1 written before
- *                         the board starts (block-protect bits, CATALOGUE E10)
+ *                         the board starts (block-protect bits, CATALOGUE E10);
+ *                         nor-addr=3|4: the W25Q256JV's power-up address mode (SR3 ADP
+ *                         written, then the NOR power-cycled so that ADS follows it; E13)
  *
  * Each switch maps onto a knob the models or the QEMU machines already have
  * (ft_dfu_bootloader_config, the flash model's option-byte programming sequence, the machines'
@@ -54,6 +56,9 @@ typedef struct ft_emu_switches {
 	/* --option nor-sr: the external NOR's status register 1 */
 	bool set_nor_sr;
 	uint8_t nor_sr;
+	/* --option nor-addr: the external NOR's power-up address mode (true: 4-byte, ADP=1) */
+	bool set_nor_addr;
+	bool nor_addr4;
 	/* the QEMU machine's faults (0/false: off) */
 	uint32_t drop_word, cut_word;
 	unsigned watchdog_reset_ms;
@@ -88,9 +93,13 @@ bool ft_emu_switches_have_options(const ft_emu_switches *s);
 ft_error ft_emu_switches_apply_flash(const ft_emu_switches *s, ft_flash_h7 *flash, ft_clock *clock,
                                      ft_diag *diag);
 
-/* Writes --option nor-sr into nor as a programmer would, in SPI (1-1-1): WREN (06h), WRSR (01h)
- * with the byte, then RDSR (05h) until WIP clears (the non-volatile write's time on clock). FT_OK
- * (also when nor-sr is not set), or the model's refusal with diag; FT_ERR_TIMEOUT. */
+/* Writes --option nor-sr and nor-addr into nor as a programmer would, in SPI (1-1-1): each a
+ * read of the status register, WREN (06h), its write (nor-sr: WRSR1 01h with the byte;
+ * nor-addr: WRSR3 11h with ADP set or cleared, the other SR3 bits kept), then RDSR1 (05h) until
+ * WIP clears (the non-volatile write's time on clock); after nor-addr the NOR is power-cycled
+ * (ft_nor_reset) so that its address mode follows ADP. FT_OK (also when neither is set), or the
+ * model's refusal with diag (a NOR without SR3, e.g. the MX25UM, refuses nor-addr);
+ * FT_ERR_TIMEOUT. */
 ft_error ft_emu_switches_apply_nor(const ft_emu_switches *s, ft_nor *nor, ft_clock *clock,
                                    ft_diag *diag);
 

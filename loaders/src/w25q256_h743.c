@@ -12,6 +12,13 @@
 #ifndef LOADER_NAME
 #define LOADER_NAME "W25Q256JV_custom-h743-w25q256"
 #endif
+/* LDR_FAULT_3BYTE (E13): Write, SectorErase and Read use the 3-byte-address opcodes (02h, 20h,
+ * 03h, all 1-1-1) with a 24-bit address, as a naive custom loader does: above 16 MB the flash
+ * takes A24 from its extended address register (0 after reset) and the data lands 16 MB lower
+ * (devices.md §7). */
+#ifndef LDR_FAULT_3BYTE
+#define LDR_FAULT_3BYTE 0
+#endif
 
 #define NOR_BASE    0x90000000u /* QSPI_BASE (devices.md §1.2) */
 #define NOR_SIZE    0x2000000u  /* 32 MB (devices.md §7) */
@@ -74,6 +81,7 @@ const ldr_geometry ldr_geo = {NOR_BASE, NOR_SIZE, NOR_PAGE, NOR_SECTOR, NOR_BLOC
 #define CCR_IMODE1    (1u << 8)
 #define CCR_ADMODE1   (1u << 10)
 #define CCR_ADMODE4   (3u << 10)
+#define CCR_ADSIZE24  (2u << 12)
 #define CCR_ADSIZE32  (3u << 12)
 #define CCR_ABMODE4   (3u << 14)
 #define CCR_DCYC(n)   ((uint32_t)(n) << 18)
@@ -98,6 +106,9 @@ const ldr_geometry ldr_geo = {NOR_BASE, NOR_SIZE, NOR_PAGE, NOR_SECTOR, NOR_BLOC
 #define OP_BE64K_4B 0xDCu
 #define OP_CE       0x60u
 #define OP_FRQIO_4B 0xECu /* 1-4-4, M7-0 then 4 dummy cycles */
+#define OP_PP_3B    0x02u /* E13 fault: 1-1-1, address per ADS */
+#define OP_SE4K_3B  0x20u
+#define OP_READ_3B  0x03u
 #define SR1_BUSY    0x01u
 #define SR1_WEL     0x02u
 #define SR1_BP      0x3Cu /* BP0-3 */
@@ -232,9 +243,10 @@ bool ldr_dev_protected(void)
 
 bool ldr_dev_erase(uint32_t offset, uint32_t size)
 {
-	uint8_t op = size == NOR_BLOCK ? OP_BE64K_4B : OP_SE4K_4B;
-	return write_enable(false) &&
-	       command(CCR_ADSIZE32 | CCR_ADMODE1 | CCR_IMODE1 | op, offset, 0, 0, 0) &&
+	uint32_t ccr = size == NOR_BLOCK ? CCR_ADSIZE32 | OP_BE64K_4B : CCR_ADSIZE32 | OP_SE4K_4B;
+	if (LDR_FAULT_3BYTE)
+		ccr = size == NOR_BLOCK ? ccr : CCR_ADSIZE24 | OP_SE4K_3B;
+	return write_enable(false) && command(ccr | CCR_ADMODE1 | CCR_IMODE1, offset, 0, 0, 0) &&
 	       wait_ready();
 }
 
@@ -245,10 +257,10 @@ bool ldr_dev_chip_erase(void)
 
 bool ldr_dev_program(uint32_t offset, const uint8_t *data, uint32_t len)
 {
+	uint32_t ccr = LDR_FAULT_3BYTE ? CCR_DMODE1 | CCR_ADSIZE24 | OP_PP_3B
+	                               : CCR_DMODE4 | CCR_ADSIZE32 | OP_PP4_QUAD;
 	return write_enable(false) &&
-	       command(CCR_DMODE4 | CCR_ADSIZE32 | CCR_ADMODE1 | CCR_IMODE1 | OP_PP4_QUAD, offset,
-	               data, 0, len) &&
-	       wait_ready();
+	       command(ccr | CCR_ADMODE1 | CCR_IMODE1, offset, data, 0, len) && wait_ready();
 }
 
 bool ldr_dev_mapped(bool on)
@@ -264,7 +276,9 @@ bool ldr_dev_mapped(bool on)
 		return false;
 	REG(Q_FCR) = FCR_ALL;
 	REG(Q_ABR) = 0xFF; /* M7-0: M5-4 != 10b keeps the flash out of continuous-read mode */
-	REG(Q_CCR) = CCR_FMODE_MM | CCR_DMODE4 | CCR_DCYC(4) | CCR_ABMODE4 | CCR_ADSIZE32 |
-	             CCR_ADMODE4 | CCR_IMODE1 | OP_FRQIO_4B;
+	REG(Q_CCR) = LDR_FAULT_3BYTE ? CCR_FMODE_MM | CCR_DMODE1 | CCR_ADSIZE24 | CCR_ADMODE1 |
+	                                   CCR_IMODE1 | OP_READ_3B
+	                             : CCR_FMODE_MM | CCR_DMODE4 | CCR_DCYC(4) | CCR_ABMODE4 |
+	                                   CCR_ADSIZE32 | CCR_ADMODE4 | CCR_IMODE1 | OP_FRQIO_4B;
 	return true;
 }
