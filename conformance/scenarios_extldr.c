@@ -28,6 +28,9 @@
 #define E09_ADDR 0x90012345u
 /* E10: BP3..BP0 set in W25Q256JV SR1 (bits 5..2, datasheet §7.1.3): the whole array protected. */
 #define E10_SR "0x3C"
+/* E13/E14: 16 MB into the W25Q256JV, beyond what a 24-bit address reaches (devices.md §7). */
+#define E13_ADDR (QSPI_BASE + 0x1000000u)
+#define E13_LEN  0x300u
 
 /* The path of one of our loaders (build/loaders/NAME.stldr, beside the fixtures). */
 static bool loader(ft_conform_env *env, const char *name, char *path, size_t cap)
@@ -406,16 +409,66 @@ out:
 	free(db);
 }
 
+/* E13 (added): a loader using the 3-byte-address opcodes (the -e3b variant: 02h, 20h, 03h) on a
+ * W25Q256JV in 3-byte mode (--option nor-addr=3): a segment at 0x91000000 lands at 0x90000000
+ * (A24 from the extended address register, 0 after reset) and the read-back verify names
+ * 0x91000000; our loader (4-byte opcodes) then programs the same image where it belongs. */
+static void run_e13(ft_conform_env *env)
+{
+	ft_conform_record *rec = ft_conform_env_record(env);
+	char path[512];
+	ft_conform_cli_result r = {0}, r2 = {0};
+	uint8_t *ex = ft_conform_cli_image(env, "e13.elf", E13_ADDR, E13_LEN, path, sizeof(path));
+	if (!ex || !flash_with(env, "flash-3b", W25Q "-e3b", ARGS(path), &r))
+		goto out;
+	size_t bad = 0;
+	while (bad < E13_LEN && ex[bad] == 0xFF)
+		bad++;
+	ft_conform_expect_int(rec, "exit status", r.status, 1);
+	ft_conform_cli_saysf(rec, "read-back names the address above 16 MB", &r,
+	                     "data mismatch at 0x%08x", (unsigned)(E13_ADDR + bad));
+	ft_conform_cli_says(rec, "names the likely cause", &r,
+	                    "the loader may be using 3-byte addressing");
+	expect_nor(env, "the data aliased to 0x90000000", QSPI_BASE, ex, E13_LEN);
+	expect_nor(env, "nothing at 0x91000000", E13_ADDR, NULL, E13_LEN);
+	if (!flash_with(env, "flash", W25Q, ARGS(path), &r2))
+		goto out;
+	ft_conform_expect_int(rec, "our loader: exit status", r2.status, 0);
+	expect_nor(env, "our loader: the data at 0x91000000", E13_ADDR, ex, E13_LEN);
+out:
+	ft_conform_cli_result_free(&r);
+	ft_conform_cli_result_free(&r2);
+	free(ex);
+}
+
+/* E14 (added): the same image with our loader on a W25Q256JV that powers up in 4-byte mode
+ * (--option nor-addr=4, SR3 ADP=1): programmed at 0x91000000, nothing at 0x90000000. */
+static void run_e14(ft_conform_env *env)
+{
+	ft_conform_record *rec = ft_conform_env_record(env);
+	char path[512];
+	ft_conform_cli_result r = {0};
+	uint8_t *ex = ft_conform_cli_image(env, "e14.elf", E13_ADDR, E13_LEN, path, sizeof(path));
+	if (!ex || !flash_with(env, "flash", W25Q, ARGS(path), &r))
+		goto out;
+	ft_conform_expect_int(rec, "exit status", r.status, 0);
+	expect_nor(env, "the data at 0x91000000", E13_ADDR, ex, E13_LEN);
+	expect_nor(env, "nothing at 0x90000000", QSPI_BASE, NULL, E13_LEN);
+out:
+	ft_conform_cli_result_free(&r);
+	free(ex);
+}
+
 #define PREFLIGHT(id_, title_, run_)                                                               \
 	{                                                                                          \
 		.id = id_, .title = title_, .section = FT_CONFORM_SECTION_EXTLDR,                  \
 		.in_catalogue = true, .targets = FT_CONFORM_ON_ANY,                                \
 		.needs = {"flash-command", "external-loader"}, .run = run_                         \
 	}
-#define EXT_GDB(id_, title_, nor_, run_, ...)                                                      \
+#define EXT_GDB(id_, title_, catalogue_, nor_, run_, ...)                                          \
 	{                                                                                          \
 		.id = id_, .title = title_, .section = FT_CONFORM_SECTION_EXTLDR,                  \
-		.in_catalogue = true, .targets = FT_CONFORM_ON_EMU | FT_CONFORM_ON_GDB,            \
+		.in_catalogue = catalogue_, .targets = FT_CONFORM_ON_EMU | FT_CONFORM_ON_GDB,      \
 		.device = true, .gdb = true, .emu_only = true,                                     \
 		.needs = {"swd", "external-loader"}, .switches = {__VA_ARGS__},                    \
 		.external_flash = nor_, .run = run_                                                \
@@ -424,14 +477,18 @@ out:
 const ft_conform_scenario ft_conform_extldr_scenarios[] = {
     PREFLIGHT("E01", "extldr-name-mismatch", run_e01),
     PREFLIGHT("E02", "extldr-missing-masserase", run_e02),
-    EXT_GDB("E03", "extldr-irq-left-enabled (field report B)", "W25Q256JV", run_e03, NULL),
-    EXT_GDB("E04", "extldr-load-address-conflict", "W25Q256JV", run_e04, NULL),
-    EXT_GDB("E05", "extldr-partial-write", "W25Q256JV", run_e05, NULL),
-    EXT_GDB("E06", "extldr-memory-mapped-left", "W25Q256JV", run_e06, NULL),
-    EXT_GDB("E09", "extldr-verify-decode", "W25Q256JV", run_e09, NULL),
-    EXT_GDB("E10", "ext-bp-bits-set", "W25Q256JV", run_e10, "--option", "nor-sr=" E10_SR),
-    EXT_GDB("E11", "ext-mixed-order", "W25Q256JV", run_e11, NULL),
-    EXT_GDB("E12", "extldr-init-second-call-hang (N6)", "MX25UM51245G", run_e12, "--boot", "dev"),
+    EXT_GDB("E03", "extldr-irq-left-enabled (field report B)", true, "W25Q256JV", run_e03, NULL),
+    EXT_GDB("E04", "extldr-load-address-conflict", true, "W25Q256JV", run_e04, NULL),
+    EXT_GDB("E05", "extldr-partial-write", true, "W25Q256JV", run_e05, NULL),
+    EXT_GDB("E06", "extldr-memory-mapped-left", true, "W25Q256JV", run_e06, NULL),
+    EXT_GDB("E09", "extldr-verify-decode", true, "W25Q256JV", run_e09, NULL),
+    EXT_GDB("E10", "ext-bp-bits-set", true, "W25Q256JV", run_e10, "--option", "nor-sr=" E10_SR),
+    EXT_GDB("E11", "ext-mixed-order", true, "W25Q256JV", run_e11, NULL),
+    EXT_GDB("E13", "extldr-3byte-above-16mb", false, "W25Q256JV", run_e13, "--option",
+            "nor-addr=3"),
+    EXT_GDB("E14", "extldr-4byte-power-up", false, "W25Q256JV", run_e14, "--option", "nor-addr=4"),
+    EXT_GDB("E12", "extldr-init-second-call-hang (N6)", true, "MX25UM51245G", run_e12, "--boot",
+            "dev"),
 };
 const size_t ft_conform_extldr_scenario_count =
     sizeof(ft_conform_extldr_scenarios) / sizeof(ft_conform_extldr_scenarios[0]);

@@ -131,7 +131,8 @@ static const char *const h7_must_pass[] = {
     /* pre-flight of the loader file */
     "E01", "E02", NULL};
 /* The board with a W25Q256JV on QUADSPI: the H7 list and the external-loader scenarios. */
-static const char *const w25q_must_pass[] = {"E03", "E04", "E05", "E06", "E09", "E10", "E11", NULL};
+static const char *const w25q_must_pass[] = {"E03", "E04", "E05", "E06", "E09",
+                                             "E10", "E11", "E13", "E14", NULL};
 /* The N6: no internal flash, no DFU; the loader scenarios on its MX25UM51245G. */
 static const char *const n6_must_pass[] = {"I01", "E01", "E02", "E12", "N01", "N02", "N05", NULL};
 

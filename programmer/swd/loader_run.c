@@ -966,6 +966,27 @@ ft_error ft_ldrun_read(ft_ldrun *r, uint32_t addr, void *buf, size_t len, ft_dia
 	                    : err;
 }
 
+/* 16 MB: what a 24-bit (3-byte) flash address reaches (devices.md §7, W25Q256JV). */
+#define ADDR3_REACH 0x1000000u
+
+/* After a read-back mismatch in the chunk at addr (n bytes) at 16 MB or more into the device:
+ * when the chunk 16 MB lower reads back as the expected bytes, the data aliased there, as a
+ * loader using 3-byte addresses makes it do; advice says so. */
+static void advise_3byte_alias(ft_ldrun *r, uint32_t addr, const uint8_t *expected, uint32_t n)
+{
+	if (addr - r->info->start < ADDR3_REACH)
+		return;
+	uint8_t *alias = malloc(n);
+	ft_diag ignored;
+	if (alias && !r->broken && read_chunk(r, addr - ADDR3_REACH, alias, n, &ignored) == FT_OK &&
+	    memcmp(alias, expected, n) == 0)
+		advise(r,
+		       "the loader may be using 3-byte addressing: data above 16 MB aliases to "
+		       "0x%08x, where 0x%08x..0x%08x reads back as the data written to 0x%08x",
+		       r->info->start, addr - ADDR3_REACH, addr - ADDR3_REACH + n - 1u, addr);
+	free(alias);
+}
+
 static ft_error verify_range(ft_ldrun *r, uint32_t addr, const uint8_t *expected, size_t len,
                              uint64_t *done, uint64_t total, ft_diag *diag)
 {
@@ -985,6 +1006,10 @@ static ft_error verify_range(ft_ldrun *r, uint32_t addr, const uint8_t *expected
 				                "data mismatch at 0x%08x (0x%02x, expected 0x%02x) "
 				                "in the device of loader %s",
 				                at + i, buf[i], expected[off + i], who(r));
+		if (err == FT_ERR_VERIFY) {
+			r->advice_count = 0;
+			advise_3byte_alias(r, at, expected + off, n);
+		}
 		off += n;
 	}
 	free(buf);
