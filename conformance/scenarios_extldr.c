@@ -409,7 +409,8 @@ out:
 	free(db);
 }
 
-/* E13 (added): a loader using the 3-byte-address opcodes (the -e3b variant: 02h, 20h, 03h) on a
+/* E13 (added): a loader programming with the 3-byte-address opcodes (the -e3b variant: 02h, 20h;
+ * its reads are 4-byte, so the read-back sees the true location) on a
  * W25Q256JV in 3-byte mode (--option nor-addr=3): a segment at 0x91000000 lands at 0x90000000
  * (A24 from the extended address register, 0 after reset) and the read-back verify names
  * 0x91000000; our loader (4-byte opcodes) then programs the same image where it belongs. */

@@ -12,10 +12,11 @@
 #ifndef LOADER_NAME
 #define LOADER_NAME "W25Q256JV_custom-h743-w25q256"
 #endif
-/* LDR_FAULT_3BYTE (E13): Write, SectorErase and Read use the 3-byte-address opcodes (02h, 20h,
- * 03h, all 1-1-1) with a 24-bit address, as a naive custom loader does: above 16 MB the flash
- * takes A24 from its extended address register (0 after reset) and the data lands 16 MB lower
- * (devices.md §7). */
+/* LDR_FAULT_3BYTE (E13): Write and the 4 KB SectorErase use the 3-byte-address opcodes (02h,
+ * 20h, 1-1-1) with a 24-bit address, as a loader ported from a 16 MB part's driver does when
+ * only its read path was moved to 4-byte commands: above 16 MB the flash takes A24 from its
+ * extended address register (0 after reset) and the data lands 16 MB lower (devices.md §7),
+ * while reads (4-byte fast read) see the right place. */
 #ifndef LDR_FAULT_3BYTE
 #define LDR_FAULT_3BYTE 0
 #endif
@@ -108,7 +109,6 @@ const ldr_geometry ldr_geo = {NOR_BASE, NOR_SIZE, NOR_PAGE, NOR_SECTOR, NOR_BLOC
 #define OP_FRQIO_4B 0xECu /* 1-4-4, M7-0 then 4 dummy cycles */
 #define OP_PP_3B    0x02u /* E13 fault: 1-1-1, address per ADS */
 #define OP_SE4K_3B  0x20u
-#define OP_READ_3B  0x03u
 #define SR1_BUSY    0x01u
 #define SR1_WEL     0x02u
 #define SR1_BP      0x3Cu /* BP0-3 */
@@ -276,9 +276,7 @@ bool ldr_dev_mapped(bool on)
 		return false;
 	REG(Q_FCR) = FCR_ALL;
 	REG(Q_ABR) = 0xFF; /* M7-0: M5-4 != 10b keeps the flash out of continuous-read mode */
-	REG(Q_CCR) = LDR_FAULT_3BYTE ? CCR_FMODE_MM | CCR_DMODE1 | CCR_ADSIZE24 | CCR_ADMODE1 |
-	                                   CCR_IMODE1 | OP_READ_3B
-	                             : CCR_FMODE_MM | CCR_DMODE4 | CCR_DCYC(4) | CCR_ABMODE4 |
-	                                   CCR_ADSIZE32 | CCR_ADMODE4 | CCR_IMODE1 | OP_FRQIO_4B;
+	REG(Q_CCR) = CCR_FMODE_MM | CCR_DMODE4 | CCR_DCYC(4) | CCR_ABMODE4 | CCR_ADSIZE32 |
+	             CCR_ADMODE4 | CCR_IMODE1 | OP_FRQIO_4B;
 	return true;
 }
