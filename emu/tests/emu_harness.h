@@ -1,0 +1,87 @@
+/* The fixture the end-to-end emulator tests share: a scratch directory per test, the build tree
+ * this program belongs to (build/san/tests/emu_test_x -> build/san, where flashtwin and
+ * flashtwin-emu are), and flashtwin-emu started on a fresh state in that directory with its
+ * listening port read from its ready line. Included by the emu/tests/test_*.c programs that run
+ * flashtwin-emu; every function is static, so each program gets its own copy.
+ */
+#ifndef FT_EMU_HARNESS_H
+#define FT_EMU_HARNESS_H
+
+#include "conformance/proc.h"
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Creates /tmp/ft-NAME-XXXXXX in dir (dir[0] = '\0' when mkdtemp fails) and puts the build tree
+ * (this program's directory's parent) in build. */
+static inline void emu_harness_setup(const char *name, char *dir, size_t dir_cap, char *build,
+                                     size_t build_cap)
+{
+	snprintf(dir, dir_cap, "/tmp/ft-%s-XXXXXX", name);
+	if (!mkdtemp(dir))
+		dir[0] = '\0';
+	ssize_t n = readlink("/proc/self/exe", build, build_cap - 1);
+	build[n > 0 ? n : 0] = '\0';
+	for (int i = 0; i < 2; i++) {
+		char *slash = strrchr(build, '/');
+		if (slash)
+			*slash = '\0';
+	}
+}
+
+static inline int emu_harness_remove_entry(const char *path, const struct stat *sb, int flag,
+                                           struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* Removes dir and everything in it; kept when dir is "" or FT_KEEP is set (to look at it). */
+static inline void emu_harness_cleanup(const char *dir)
+{
+	if (dir[0] && !getenv("FT_KEEP"))
+		nftw(dir, emu_harness_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Starts BUILD/flashtwin-emu --board board --state DIR/state --timing instant followed by extra
+ * (NULL-terminated, at most 8 strings; NULL for none), stdout appended to DIR/STEM.out and stderr
+ * to DIR/STEM.err, and waits at most wait_ms for a stdout line holding key. Returns true with
+ * *emu (stop it with ft_proc_stop) and, when port is not NULL, *port the number after key in that
+ * line; false with the reason on stderr (*emu is then NULL or the child to stop). */
+static inline bool emu_harness_start(const char *build, const char *dir, const char *board,
+                                     const char *const *extra, const char *stem, const char *key,
+                                     unsigned wait_ms, ft_proc **emu, unsigned *port)
+{
+	char path[PATH_MAX], state[128], out[128], err[128], line[512];
+	snprintf(path, sizeof(path), "%s/flashtwin-emu", build);
+	snprintf(state, sizeof(state), "%s/state", dir);
+	snprintf(out, sizeof(out), "%s/%s.out", dir, stem);
+	snprintf(err, sizeof(err), "%s/%s.err", dir, stem);
+	const char *argv[7 + 8 + 1] = {path,  "--board",  board,    "--state",
+	                               state, "--timing", "instant"};
+	size_t argc = 7;
+	for (size_t i = 0; extra && extra[i]; i++) {
+		if (i == 8) {
+			fprintf(stderr, "\nemu_harness_start: more than 8 extra arguments\n");
+			return false;
+		}
+		argv[argc++] = extra[i];
+	}
+	argv[argc] = NULL;
+	ft_diag diag;
+	if (ft_proc_spawn(argv, out, err, emu, &diag) != FT_OK ||
+	    ft_proc_wait_line(*emu, key, wait_ms, line, sizeof(line), &diag) != FT_OK) {
+		fprintf(stderr, "\nflashtwin-emu: %s: %s\n", diag.origin, diag.message);
+		return false;
+	}
+	if (port)
+		*port = (unsigned)strtoul(strstr(line, key) + strlen(key), NULL, 10);
+	return true;
+}
+
+#endif
