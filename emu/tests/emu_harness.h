@@ -1,13 +1,19 @@
 /* The fixture the end-to-end emulator tests share: a scratch directory per test, the build tree
- * this program belongs to (build/san/tests/emu_test_x -> build/san, where flashtwin and
- * flashtwin-emu are), and flashtwin-emu started on a fresh state in that directory with its
- * listening port read from its ready line. Included by the emu/tests/test_*.c programs that run
- * flashtwin-emu; every function is static, so each program gets its own copy.
+ * this program belongs to (build/san/tests/emu_test_x -> build/san, where flashtwin,
+ * flashtwin-emu, the loaders and the firmware are), flashtwin-emu started on a fresh state in that
+ * directory with its listening port read from its ready line, and the small file and output
+ * checks the QEMU tests make. Included by emu/tests/test_*.c programs; every function is static,
+ * so each program gets its own copy.
  */
 #ifndef FT_EMU_HARNESS_H
 #define FT_EMU_HARNESS_H
 
 #include "conformance/proc.h"
+#include "models/error.h"
+
+#include <CUnit/CUnit.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <ftw.h>
 #include <limits.h>
@@ -17,21 +23,32 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Creates /tmp/ft-NAME-XXXXXX in dir (dir[0] = '\0' when mkdtemp fails) and puts the build tree
- * (this program's directory's parent) in build. */
-static inline void emu_harness_setup(const char *name, char *dir, size_t dir_cap, char *build,
-                                     size_t build_cap)
+/* Creates /tmp/ft-NAME-XXXXXX in dir; dir[0] = '\0' when mkdtemp fails. */
+static inline void emu_harness_make_dir(const char *name, char *dir, size_t cap)
 {
-	snprintf(dir, dir_cap, "/tmp/ft-%s-XXXXXX", name);
+	snprintf(dir, cap, "/tmp/ft-%s-XXXXXX", name);
 	if (!mkdtemp(dir))
 		dir[0] = '\0';
-	ssize_t n = readlink("/proc/self/exe", build, build_cap - 1);
+}
+
+/* Puts the build tree, this program's directory's parent, in build. */
+static inline void emu_harness_build_dir(char *build, size_t cap)
+{
+	ssize_t n = readlink("/proc/self/exe", build, cap - 1);
 	build[n > 0 ? n : 0] = '\0';
 	for (int i = 0; i < 2; i++) {
 		char *slash = strrchr(build, '/');
 		if (slash)
 			*slash = '\0';
 	}
+}
+
+/* Both of the above. */
+static inline void emu_harness_setup(const char *name, char *dir, size_t dir_cap, char *build,
+                                     size_t build_cap)
+{
+	emu_harness_make_dir(name, dir, dir_cap);
+	emu_harness_build_dir(build, build_cap);
 }
 
 static inline int emu_harness_remove_entry(const char *path, const struct stat *sb, int flag,
@@ -82,6 +99,56 @@ static inline bool emu_harness_start(const char *build, const char *dir, const c
 	if (port)
 		*port = (unsigned)strtoul(strstr(line, key) + strlen(key), NULL, 10);
 	return true;
+}
+
+/* Writes text as the board file DIR/NAME.board, its path in board (fails the test when it cannot
+ * be created). */
+static inline void emu_harness_write_board(const char *dir, const char *name, const char *text,
+                                           char *board, size_t cap)
+{
+	snprintf(board, cap, "%s/%s.board", dir, name);
+	FILE *f = fopen(board, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Reads the whole file into *bytes (malloc'd, the caller frees) and *len. Returns FT_OK,
+ * FT_ERR_NOT_FOUND or FT_ERR_IO (an empty file included), diag saying which. */
+static inline ft_error emu_harness_read_file(const char *path, uint8_t **bytes, size_t *len,
+                                             ft_diag *diag)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return ft_diag_set(diag, FT_ERR_NOT_FOUND, path, "cannot open");
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	rewind(f);
+	*bytes = size > 0 ? malloc((size_t)size) : NULL;
+	ft_error err = *bytes && fread(*bytes, 1, (size_t)size, f) == (size_t)size
+	                   ? FT_OK
+	                   : ft_diag_set(diag, FT_ERR_IO, path, "cannot read");
+	*len = err == FT_OK ? (size_t)size : 0;
+	fclose(f);
+	return err;
+}
+
+/* Prints err and diag on stderr unless err is FT_OK. */
+static inline void emu_harness_report(ft_error err, const ft_diag *diag)
+{
+	if (err != FT_OK)
+		fprintf(stderr, "  %s: %s: %s\n", ft_error_name(err), diag->origin, diag->message);
+}
+
+/* Asserts that the firmware's serial output holds line; prints the output when not. */
+static inline void emu_harness_assert_serial(const char *out, const char *line)
+{
+	char msg[256];
+	snprintf(msg, sizeof(msg), "serial output has \"%s\"", line);
+	bool found = strstr(out, line) != NULL;
+	if (!found)
+		fprintf(stderr, "  serial output:\n%s\n", out);
+	CU_assertImplementation(found, __LINE__, msg, __FILE__, "", CU_FALSE);
 }
 
 #endif
