@@ -9,6 +9,7 @@
 #define FT_EMU_HARNESS_H
 
 #include "conformance/proc.h"
+#include "emu/qemu_run.h"
 #include "models/error.h"
 
 #include <CUnit/CUnit.h>
@@ -149,6 +150,26 @@ static inline void emu_harness_assert_serial(const char *out, const char *line)
 	if (!found)
 		fprintf(stderr, "  serial output:\n%s\n", out);
 	CU_assertImplementation(found, __LINE__, msg, __FILE__, "", CU_FALSE);
+}
+
+/* Starts QEMU with cfg, reads its serial output into out (NUL-terminated) until it exits and
+ * takes its exit status into *status (-1 when it did not get that far), each step within
+ * timeout_ms. Returns FT_OK or the first ft_qemu_* error (diag says why); prints the output and
+ * QEMU's stderr when it failed or exited non-zero. */
+static inline ft_error emu_harness_run_qemu(const ft_qemu_config *cfg, int timeout_ms, char *out,
+                                            size_t cap, int *status, ft_diag *diag)
+{
+	ft_qemu *q = NULL;
+	*status = -1;
+	ft_error err = ft_qemu_start(cfg, &q, diag);
+	if (err == FT_OK)
+		err = ft_qemu_read_serial(q, NULL, out, cap, NULL, timeout_ms, diag);
+	if (err == FT_OK)
+		err = ft_qemu_wait(q, timeout_ms, status, diag);
+	if (err != FT_OK || *status != 0)
+		fprintf(stderr, "  serial:\n%s\n  stderr:\n%s\n", out, q ? ft_qemu_stderr(q) : "");
+	ft_qemu_free(q);
+	return err;
 }
 
 #endif

@@ -291,17 +291,9 @@ static int run_firmware(const machine *m, const char *program)
 	                      .board_path = g_board[0] ? g_board : NULL,
 	                      .semihosting = true,
 	                      .mode = FT_QEMU_RUN};
-	ft_qemu *q = NULL;
 	int status = -1;
-	err = ft_qemu_start(&cfg, &q, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_read_serial(q, NULL, g_out, sizeof(g_out), NULL, RUN_TIMEOUT, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_wait(q, RUN_TIMEOUT, &status, &diag);
+	err = emu_harness_run_qemu(&cfg, RUN_TIMEOUT, g_out, sizeof(g_out), &status, &diag);
 	report(err);
-	if (err != FT_OK || status != 0)
-		fprintf(stderr, "  serial:\n%s\n  stderr:\n%s\n", g_out, ft_qemu_stderr(q));
-	ft_qemu_free(q);
 	return err == FT_OK ? status : -1;
 }
 

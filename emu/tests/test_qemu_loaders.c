@@ -206,19 +206,10 @@ static int run_selftest(const target *t, const char *loader, bool protected)
 	                      .semihosting = true,
 	                      .mode = FT_QEMU_RUN,
 	                      .extra = t->fsbl ? NULL : kernel};
-	ft_qemu *q = NULL;
 	int status = -1;
 	if (err == FT_OK)
-		err = ft_qemu_start(&cfg, &q, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_read_serial(q, NULL, g_out, sizeof(g_out), NULL, RUN_TIMEOUT, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_wait(q, RUN_TIMEOUT, &status, &diag);
+		err = emu_harness_run_qemu(&cfg, RUN_TIMEOUT, g_out, sizeof(g_out), &status, &diag);
 	report(err);
-	if (err != FT_OK || status != 0)
-		fprintf(stderr, "  serial:\n%s\n  stderr:\n%s\n", g_out,
-		        q ? ft_qemu_stderr(q) : "");
-	ft_qemu_free(q);
 	if (err == FT_OK)
 		err = with_nor(copy_job, NULL);
 	report(err);
@@ -368,15 +359,9 @@ static void test_n6_fixture_fsbl_boots_from_xspi2_and_starts_the_xip_application
 	                      .instant_timing = true,
 	                      .semihosting = true,
 	                      .mode = FT_QEMU_RUN};
-	ft_qemu *q = NULL;
 	int status = -1;
-	err = ft_qemu_start(&cfg, &q, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_read_serial(q, NULL, g_out, sizeof(g_out), NULL, RUN_TIMEOUT, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_wait(q, RUN_TIMEOUT, &status, &diag);
+	err = emu_harness_run_qemu(&cfg, RUN_TIMEOUT, g_out, sizeof(g_out), &status, &diag);
 	report(err);
-	ft_qemu_free(q);
 	FT_ASSERT_HEX(status, 0);
 	assert_line("fsbl: started by the boot ROM\n");
 	assert_line("fsbl: application reset vector 0x7010");
