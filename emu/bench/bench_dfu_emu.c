@@ -30,7 +30,7 @@
  * is reported, not failed: figures on a shared machine vary (the host's load average is printed
  * before and after, since real-time ratios mean little on a saturated host); a failed flash
  * fails the bench. */
-#include "conformance/proc.h"
+#include "emu/bench/bench_harness.h"
 #include "emu/usb_bus.h"
 #include "models/flash_h7.h"
 #include "models/parts.h"
@@ -38,10 +38,6 @@
 #include "programmer/transport/usbip_client.h"
 
 #include <errno.h>
-#include <ftw.h>
-#include <jansson.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,55 +54,9 @@
 #define BANK_SIZE    (1u << 20)  /* bank 2 at 0x08100000, RM0433 §4.3.4 */
 #define ROM_PSIZE    3u          /* x64: what models/dfu_memory.c writes to CR.PSIZE [U] */
 #define ROUNDS       5
-#define READY_MS     30000u
-#define FLASH_MS     600000u /* real time: about half a minute expected */
-#define STOP_MS      10000u
 #define IO_MS        10000u
 #define TARGET_MBPS  10.0
 #define TARGET_RATIO 1.10
-
-typedef struct paths {
-	char emu[PATH_MAX];
-	char flashtwin[PATH_MAX];
-	char dir[64];
-	char image[128];
-	uint8_t *bytes; /* the image, IMAGE_SIZE bytes */
-} paths;
-
-/* What one flash did, from flashtwin's --json result event. */
-typedef struct flash_run {
-	double seconds; /* flashtwin's wall time, process start to exit */
-	long sectors;
-	long written;
-	long verified;
-} flash_run;
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-/* Fills p->bytes and writes them to p->image. */
-static bool write_image(paths *p)
-{
-	p->bytes = malloc(IMAGE_SIZE);
-	FILE *f = fopen(p->image, "wb");
-	bool ok = p->bytes && f;
-	if (ok) {
-		uint32_t x = 0x2545F491u; /* xorshift32: incompressible, no 0xFF words to skip */
-		for (uint32_t i = 0; i < IMAGE_SIZE; i++) {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-			p->bytes[i] = (uint8_t)x;
-		}
-		ok = fwrite(p->bytes, 1, IMAGE_SIZE, f) == IMAGE_SIZE;
-	}
-	if (f && fclose(f) != 0)
-		ok = false;
-	return ok;
-}
 
 static double now_s(void)
 {
@@ -116,24 +66,14 @@ static double now_s(void)
 }
 
 /* Starts flashtwin-emu with the timing; fills url from its ready line. */
-static bool start_emu(const paths *p, const char *timing, unsigned run, ft_proc **emu, char *url,
-                      size_t cap)
+static bool start_emu(const bench_paths *p, const char *timing, unsigned run, ft_proc **emu,
+                      char *url, size_t cap)
 {
-	char state[160], out[160], err[160];
-	snprintf(state, sizeof(state), "%s/state-%u", p->dir, run);
-	snprintf(out, sizeof(out), "%s/emu-%u.out", p->dir, run);
-	snprintf(err, sizeof(err), "%s/emu-%u.err", p->dir, run);
-	const char *const argv[] = {p->emu,     "--board",     BOARD,      "--state", state,
-	                            "--listen", "127.0.0.1:0", "--timing", timing,    "--quirk",
-	                            QUIRK_OFF,  "--on-leave",  "exit",     NULL};
-	ft_diag diag;
+	const char *const extra[] = {"--listen", "127.0.0.1:0", "--timing", timing, "--quirk",
+	                             QUIRK_OFF,  "--on-leave",  "exit",     NULL};
 	char line[512];
-	if (ft_proc_spawn(argv, out, err, emu, &diag) != FT_OK ||
-	    ft_proc_wait_line(*emu, " ready at ", READY_MS, line, sizeof(line), &diag) != FT_OK) {
-		fprintf(stderr, "bench_dfu_emu: flashtwin-emu: %s: %s\n", diag.origin,
-		        diag.message);
+	if (!bench_start_emu(p, BOARD, run, extra, " ready at ", emu, line, sizeof(line)))
 		return false;
-	}
 	const char *at = strstr(line, "usbip://");
 	if (!at)
 		return false;
@@ -141,53 +81,17 @@ static bool start_emu(const paths *p, const char *timing, unsigned run, ft_proc 
 	return true;
 }
 
-static long json_long(json_t *obj, const char *key)
-{
-	return (long)json_integer_value(json_object_get(obj, key));
-}
-
 /* One flashtwin flash of the image against a new emulator; false when anything failed. */
-static bool flash_once(const paths *p, const char *timing, unsigned run, flash_run *r)
+static bool flash_once(const bench_paths *p, const char *timing, unsigned run, flash_run *r)
 {
 	ft_proc *emu = NULL;
 	char url[128];
 	if (!start_emu(p, timing, run, &emu, url, sizeof(url))) {
-		ft_proc_stop(emu, STOP_MS, NULL, NULL);
+		ft_proc_stop(emu, BENCH_STOP_MS, NULL, NULL);
 		return false;
 	}
-	char target[160];
-	snprintf(target, sizeof(target), "%s@0x%08X", p->image, FLASH_BASE);
-	bool instant = strcmp(timing, "instant") == 0;
-	const char *const argv[] = {p->flashtwin, "flash",  target,
-	                            "--connect",  url,      "--board",
-	                            BOARD,        "--json", instant ? "--no-poll-wait" : NULL,
-	                            NULL};
-	ft_proc_result res;
-	ft_diag diag;
-	bool ok = ft_proc_run(argv, NULL, FLASH_MS, &res, &diag) == FT_OK;
-	int emu_status = -1;
-	ft_proc_stop(emu, STOP_MS, &emu_status, NULL);
-	if (!ok) {
-		fprintf(stderr, "bench_dfu_emu: flashtwin: %s\n", diag.message);
-		return false;
-	}
-	size_t len;
-	const char *last = ft_proc_last_line(res.out, &len); /* the result event: the report */
-	json_t *doc = json_loadb(last, len, 0, NULL);
-	json_t *result = json_object_get(doc, "result");
-	const char *verify = json_string_value(json_object_get(result, "verify"));
-	ok = res.exit_status == 0 && emu_status == 0 && verify && strcmp(verify, "identical") == 0;
-	if (!ok)
-		fprintf(stderr,
-		        "bench_dfu_emu: flash (%s) failed: flashtwin exit %d, emulator %d\n%s",
-		        timing, res.exit_status, emu_status, res.err ? res.err : "");
-	r->seconds = (double)res.elapsed_ns / 1e9;
-	r->sectors = json_long(result, "sectors");
-	r->written = json_long(result, "written_bytes");
-	r->verified = json_long(result, "verified_bytes");
-	json_decref(doc);
-	ft_proc_result_free(&res);
-	return ok;
+	return bench_flash(p, emu, url, BOARD, FLASH_BASE, strcmp(timing, "instant") == 0, timing,
+	                   r);
 }
 
 /* Where the engine's time went: seconds per phase, and its status-poll waits. */
@@ -212,7 +116,8 @@ static void timed_sleep(void *user, uint32_t ms)
 
 /* Erase, write (one run per bank, as the plan splits it) and verify through the engine, timed
  * into *times. */
-static ft_error engine_session(const char *url, const paths *p, engine_times *times, ft_diag *diag)
+static ft_error engine_session(const char *url, const bench_paths *p, engine_times *times,
+                               ft_diag *diag)
 {
 	char host[64];
 	unsigned port = 0;
@@ -246,12 +151,12 @@ static ft_error engine_session(const char *url, const paths *p, engine_times *ti
 	return err;
 }
 
-static bool engine_flash(const paths *p, unsigned run, flash_run *r, engine_times *times)
+static bool engine_flash(const bench_paths *p, unsigned run, flash_run *r, engine_times *times)
 {
 	ft_proc *emu = NULL;
 	char url[128];
 	if (!start_emu(p, "real", run, &emu, url, sizeof(url))) {
-		ft_proc_stop(emu, STOP_MS, NULL, NULL);
+		ft_proc_stop(emu, BENCH_STOP_MS, NULL, NULL);
 		return false;
 	}
 	ft_diag diag;
@@ -259,7 +164,7 @@ static bool engine_flash(const paths *p, unsigned run, flash_run *r, engine_time
 	double start = now_s();
 	ft_error err = engine_session(url, p, times, &diag);
 	r->seconds = now_s() - start;
-	ft_proc_stop(emu, STOP_MS, NULL, NULL);
+	ft_proc_stop(emu, BENCH_STOP_MS, NULL, NULL);
 	if (err != FT_OK) {
 		fprintf(stderr, "bench_dfu_emu: engine: %s: %s\n", diag.origin, diag.message);
 		return false;
@@ -267,14 +172,6 @@ static bool engine_flash(const paths *p, unsigned run, flash_run *r, engine_time
 	r->sectors = IMAGE_SIZE / ft_part_find(PART)->flash.sector_size;
 	r->written = r->verified = IMAGE_SIZE;
 	return true;
-}
-
-static void report_load(const char *when)
-{
-	double load[1];
-	if (getloadavg(load, 1) == 1)
-		printf("host     %ld CPUs, load average %.2f (1 min) %s\n",
-		       sysconf(_SC_NPROCESSORS_ONLN), load[0], when);
 }
 
 static void report_instant(const flash_run *best)
@@ -336,28 +233,16 @@ int main(void)
 {
 	/* the engine line's waits end on time, as flashtwin's do (programmer/cli/main.c) */
 	(void)prctl(PR_SET_TIMERSLACK, 1UL);
-	paths p;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0 || !ft_part_find(PART))
+	bench_paths p;
+	if (!ft_part_find(PART) || !bench_paths_init(&p, "bench_dfu_emu", "dfu"))
 		return 1;
-	exe[n] = '\0';
-	/* BUILD/bench/bench_dfu_emu -> BUILD */
-	const char *build = dirname(dirname(exe));
-	snprintf(p.emu, sizeof(p.emu), "%s/flashtwin-emu", build);
-	snprintf(p.flashtwin, sizeof(p.flashtwin), "%s/flashtwin", build);
-	snprintf(p.dir, sizeof(p.dir), "/tmp/ft-bench-dfu-XXXXXX");
-	if (!mkdtemp(p.dir))
-		return 1;
-	snprintf(p.image, sizeof(p.image), "%s/image.bin", p.dir);
 	printf(
 	    "flashtwin flash, 2 MiB image at 0x%08X with verify, into flashtwin-emu %s (%s rev V, "
 	    "quirk %s)\n",
 	    FLASH_BASE, BOARD, PART, QUIRK_OFF);
 	fflush(stdout);
-	report_load("before");
-	p.bytes = NULL;
-	bool ok = write_image(&p);
+	bench_report_load("before");
+	bool ok = bench_write_image(&p, IMAGE_SIZE);
 	flash_run best = {0}, real = {0}, engine = {0};
 	engine_times times = {0};
 	for (unsigned i = 0; ok && i < ROUNDS; i++) {
@@ -378,8 +263,7 @@ int main(void)
 		report_real("engine", &engine);
 		report_phases(&engine, &times);
 	}
-	report_load("after");
-	free(p.bytes);
-	nftw(p.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bench_report_load("after");
+	bench_paths_free(&p);
 	return ok ? 0 : 1;
 }

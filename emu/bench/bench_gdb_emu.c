@@ -26,15 +26,11 @@
  * Each run starts the emulator on a free loopback port with a fresh state directory. A missed
  * target is reported, not failed; a failed flash fails the bench. The host's load average is
  * printed before and after: real-time ratios mean little on a saturated host. */
-#include "conformance/proc.h"
+#include "emu/bench/bench_harness.h"
 #include "models/flash_h7.h"
 #include "models/nor_flash.h"
 #include "models/parts.h"
 
-#include <ftw.h>
-#include <jansson.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,18 +46,8 @@
 #define QSPI_BASE    0x90000000u /* RM0433 §2.3.2: QUADSPI bank 1 window */
 #define SWD_PSIZE    3u          /* x64: what programmer/swd/h7_flash writes to CR.PSIZE */
 #define ROUNDS       3
-#define READY_MS     30000u
-#define FLASH_MS     600000u
-#define STOP_MS      10000u
 #define TARGET_MBPS  5.0
 #define TARGET_RATIO 1.50
-
-typedef struct paths {
-	char emu[PATH_MAX];
-	char flashtwin[PATH_MAX];
-	char dir[64];
-	char image[128];
-} paths;
 
 /* Where one measurement programs the image. */
 typedef struct bench_target {
@@ -73,123 +59,34 @@ typedef struct bench_target {
 static const bench_target internal = {"internal", BOARD, FLASH_BASE};
 static const bench_target external = {"external", EXT_BOARD, QSPI_BASE};
 
-/* What one flash did, from flashtwin's --json result. */
-typedef struct flash_run {
-	double seconds; /* flashtwin's wall time, process start to exit */
-	long sectors;
-	long written;
-	long verified;
-} flash_run;
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
-static bool write_image(const paths *p)
-{
-	uint8_t *bytes = malloc(IMAGE_SIZE);
-	FILE *f = fopen(p->image, "wb");
-	bool ok = bytes && f;
-	if (ok) {
-		uint32_t x = 0x2545F491u; /* xorshift32: no 0xFF flash words to skip */
-		for (uint32_t i = 0; i < IMAGE_SIZE; i++) {
-			x ^= x << 13;
-			x ^= x >> 17;
-			x ^= x << 5;
-			bytes[i] = (uint8_t)x;
-		}
-		ok = fwrite(bytes, 1, IMAGE_SIZE, f) == IMAGE_SIZE;
-	}
-	if (f && fclose(f) != 0)
-		ok = false;
-	free(bytes);
-	return ok;
-}
-
 /* Starts flashtwin-emu --gdb with the timing; fills url from its ready line. */
-static bool start_emu(const paths *p, const bench_target *t, const char *timing, unsigned run,
+static bool start_emu(const bench_paths *p, const bench_target *t, const char *timing, unsigned run,
                       ft_proc **emu, char *url, size_t cap)
 {
-	char state[160], out[160], err[160], line[512];
-	snprintf(state, sizeof(state), "%s/state-%u", p->dir, run);
-	snprintf(out, sizeof(out), "%s/emu-%u.out", p->dir, run);
-	snprintf(err, sizeof(err), "%s/emu-%u.err", p->dir, run);
-	const char *const argv[] = {p->emu,  "--board",     t->board,   "--state", state,
-	                            "--gdb", "127.0.0.1:0", "--timing", timing,    NULL};
+	const char *const extra[] = {"--gdb", "127.0.0.1:0", "--timing", timing, NULL};
 	static const char key[] = ", gdb at ";
-	ft_diag diag;
-	if (ft_proc_spawn(argv, out, err, emu, &diag) != FT_OK ||
-	    ft_proc_wait_line(*emu, key, READY_MS, line, sizeof(line), &diag) != FT_OK) {
-		fprintf(stderr, "bench_gdb_emu: flashtwin-emu: %s: %s\n", diag.origin,
-		        diag.message);
+	char line[512];
+	if (!bench_start_emu(p, t->board, run, extra, key, emu, line, sizeof(line)))
 		return false;
-	}
 	const char *at = strstr(line, key) + strlen(key);
 	snprintf(url, cap, "gdb://%.*s", (int)strcspn(at, " "), at);
 	return true;
 }
 
-static long json_long(json_t *obj, const char *key)
-{
-	return (long)json_integer_value(json_object_get(obj, key));
-}
-
 /* One flashtwin flash of the image against a new emulator; false when anything failed. The
  * external target's loader comes from its board file. */
-static bool flash_once(const paths *p, const bench_target *t, const char *timing, unsigned run,
-                       flash_run *r)
+static bool flash_once(const bench_paths *p, const bench_target *t, const char *timing,
+                       unsigned run, flash_run *r)
 {
 	ft_proc *emu = NULL;
-	char url[128];
+	char url[128], label[64];
 	if (!start_emu(p, t, timing, run, &emu, url, sizeof(url))) {
-		ft_proc_stop(emu, STOP_MS, NULL, NULL);
+		ft_proc_stop(emu, BENCH_STOP_MS, NULL, NULL);
 		return false;
 	}
-	char target[160];
-	snprintf(target, sizeof(target), "%s@0x%08X", p->image, t->base);
-	bool instant = strcmp(timing, "instant") == 0;
-	const char *const argv[] = {p->flashtwin, "flash",  target,
-	                            "--connect",  url,      "--board",
-	                            t->board,     "--json", instant ? "--no-poll-wait" : NULL,
-	                            NULL};
-	ft_proc_result res;
-	ft_diag diag;
-	bool ok = ft_proc_run(argv, NULL, FLASH_MS, &res, &diag) == FT_OK;
-	int emu_status = -1;
-	ft_proc_stop(emu, STOP_MS, &emu_status, NULL);
-	if (!ok) {
-		fprintf(stderr, "bench_gdb_emu: flashtwin: %s\n", diag.message);
-		return false;
-	}
-	size_t len;
-	const char *last = ft_proc_last_line(res.out, &len); /* the result event: the report */
-	json_t *doc = json_loadb(last, len, 0, NULL);
-	json_t *result = json_object_get(doc, "result");
-	const char *verify = json_string_value(json_object_get(result, "verify"));
-	ok = res.exit_status == 0 && emu_status == 0 && verify && strcmp(verify, "identical") == 0;
-	if (!ok)
-		fprintf(
-		    stderr,
-		    "bench_gdb_emu: flash (%s, %s) failed: flashtwin exit %d, emulator %d\n%s%s",
-		    t->name, timing, res.exit_status, emu_status, res.out ? res.out : "",
-		    res.err ? res.err : "");
-	r->seconds = (double)res.elapsed_ns / 1e9;
-	r->sectors = json_long(result, "sectors");
-	r->written = json_long(result, "written_bytes");
-	r->verified = json_long(result, "verified_bytes");
-	json_decref(doc);
-	ft_proc_result_free(&res);
-	return ok;
-}
-
-static void report_load(const char *when)
-{
-	double load[1];
-	if (getloadavg(load, 1) == 1)
-		printf("host     %ld CPUs, load average %.2f (1 min) %s\n",
-		       sysconf(_SC_NPROCESSORS_ONLN), load[0], when);
+	snprintf(label, sizeof(label), "%s, %s", t->name, timing);
+	return bench_flash(p, emu, url, t->board, t->base, strcmp(timing, "instant") == 0, label,
+	                   r);
 }
 
 static void report_instant(const bench_target *t, const flash_run *best)
@@ -247,7 +144,7 @@ static void report_real_external(const bench_target *t, const flash_run *r)
 }
 
 /* Best of ROUNDS instant runs, then one real run; false when a flash failed. */
-static bool measure(const paths *p, const bench_target *t, unsigned *run,
+static bool measure(const bench_paths *p, const bench_target *t, unsigned *run,
                     void (*report_real)(const bench_target *, const flash_run *))
 {
 	flash_run best = {0}, real = {0};
@@ -270,30 +167,21 @@ static bool measure(const paths *p, const bench_target *t, unsigned *run,
 
 int main(void)
 {
-	paths p;
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0 || !ft_part_find(PART) || !ft_nor_part_find(EXT_NOR))
+	bench_paths p;
+	if (!ft_part_find(PART) || !ft_nor_part_find(EXT_NOR) ||
+	    !bench_paths_init(&p, "bench_gdb_emu", "gdb"))
 		return 1;
-	exe[n] = '\0';
-	/* BUILD/bench/bench_gdb_emu -> BUILD */
-	const char *build = dirname(dirname(exe));
-	snprintf(p.emu, sizeof(p.emu), "%s/flashtwin-emu", build);
-	snprintf(p.flashtwin, sizeof(p.flashtwin), "%s/flashtwin", build);
-	snprintf(p.dir, sizeof(p.dir), "/tmp/ft-bench-gdb-XXXXXX");
-	if (!mkdtemp(p.dir))
-		return 1;
-	snprintf(p.image, sizeof(p.image), "%s/image.bin", p.dir);
 	printf("flashtwin flash -c gdb://, 1 MiB image with verify, into flashtwin-emu --gdb (QEMU "
 	       "gdbstub): internal at 0x%08X of %s (%s); external at 0x%08X of %s (%s, its "
 	       "board's loader)\n",
 	       FLASH_BASE, BOARD, PART, QSPI_BASE, EXT_BOARD, EXT_NOR);
 	fflush(stdout);
-	report_load("before");
+	bench_report_load("before");
 	unsigned run = 0;
-	bool ok = write_image(&p) && measure(&p, &internal, &run, report_real_internal) &&
+	bool ok = bench_write_image(&p, IMAGE_SIZE) &&
+	          measure(&p, &internal, &run, report_real_internal) &&
 	          measure(&p, &external, &run, report_real_external);
-	report_load("after");
-	nftw(p.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	bench_report_load("after");
+	bench_paths_free(&p);
 	return ok ? 0 : 1;
 }

@@ -16,8 +16,8 @@
  *     programmed with the planner's header v2.3 advice, and the boot ROM refuses it.
  *
  * Needs build/qemu/qemu-system-arm (`make qemu`) and the loaders (`make fixtures`). */
-#include "conformance/proc.h"
 #include "emu/board_runtime.h"
+#include "emu/tests/emu_harness.h"
 #include "models/tests/ft_test.h"
 #include "programmer/image/image.h"
 
@@ -51,23 +51,7 @@ static void setup(void)
 {
 	g_emu = NULL;
 	g_url[0] = '\0';
-	snprintf(g_tmp, sizeof(g_tmp), "/tmp/ft-extflash-XXXXXX");
-	if (!mkdtemp(g_tmp))
-		g_tmp[0] = '\0';
-	/* build/san/tests/emu_test_emu_extflash -> build/san */
-	ssize_t n = readlink("/proc/self/exe", g_build, sizeof(g_build) - 1);
-	g_build[n > 0 ? n : 0] = '\0';
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(g_build, '/');
-		if (slash)
-			*slash = '\0';
-	}
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
+	emu_harness_setup("extflash", g_tmp, sizeof(g_tmp), g_build, sizeof(g_build));
 }
 
 static void stop_emu(void)
@@ -79,8 +63,7 @@ static void stop_emu(void)
 static void teardown(void)
 {
 	stop_emu();
-	if (g_tmp[0] && !getenv("FT_KEEP"))
-		nftw(g_tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	emu_harness_cleanup(g_tmp);
 }
 
 #define ASSERT_HAS(text, needle)                                                                   \
@@ -107,27 +90,20 @@ static void teardown(void)
  * with gdb, QEMU's gdbstub on a free port (g_url). Waits for the ready line. */
 static bool start_emu(const char *board, const char *boot, bool gdb)
 {
-	char emu[PATH_MAX], state[128], out[128], line[512];
 	static unsigned run;
-	snprintf(emu, sizeof(emu), "%s/flashtwin-emu", g_build);
-	snprintf(state, sizeof(state), "%s/state", g_tmp);
-	snprintf(out, sizeof(out), "%s/emu-%u.out", g_tmp, run);
-	snprintf(g_emu_err, sizeof(g_emu_err), "%s/emu-%u.err", g_tmp, run++);
-	const char *argv[] = {emu,           "--board", board,      "--state", state,
-	                      "--boot",      boot,      "--timing", "instant", gdb ? "--gdb" : NULL,
-	                      "127.0.0.1:0", NULL};
-	static const char gdb_key[] = ", gdb at 127.0.0.1:";
-	ft_diag diag;
-	if (ft_proc_spawn(argv, out, g_emu_err, &g_emu, &diag) != FT_OK ||
-	    ft_proc_wait_line(g_emu, gdb ? gdb_key : "running flash in QEMU", START_WAIT_MS, line,
-	                      sizeof(line), &diag) != FT_OK) {
-		fprintf(stderr, "\nflashtwin-emu: %s\n", diag.message);
+	char stem[16];
+	snprintf(stem, sizeof(stem), "emu-%u", run++);
+	snprintf(g_emu_err, sizeof(g_emu_err), "%s/%s.err", g_tmp, stem);
+	const char *const extra[] = {"--boot", boot, gdb ? "--gdb" : NULL, "127.0.0.1:0", NULL};
+	unsigned port = 0;
+	if (!emu_harness_start(g_build, g_tmp, board, extra, stem,
+	                       gdb ? ", gdb at 127.0.0.1:" : "running flash in QEMU", START_WAIT_MS,
+	                       &g_emu, gdb ? &port : NULL)) {
 		CU_FAIL("flashtwin-emu did not print its ready line");
 		return false;
 	}
 	if (gdb)
-		snprintf(g_url, sizeof(g_url), "gdb://127.0.0.1:%lu",
-		         strtoul(strstr(line, gdb_key) + strlen(gdb_key), NULL, 10));
+		snprintf(g_url, sizeof(g_url), "gdb://127.0.0.1:%u", port);
 	return true;
 }
 

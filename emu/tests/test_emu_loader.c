@@ -3,7 +3,7 @@
  * 0x30000000) run on the emulated Cortex-M7, well-behaved and broken: a fault in Write, a
  * SectorErase that never returns, SysTick left running, a Write that stops at a page boundary.
  * Then the flashtwin command programs, reads and erases through the loader. */
-#include "conformance/proc.h"
+#include "emu/tests/emu_harness.h"
 #include "models/tests/ft_test.h"
 #include "programmer/swd/loader_run.h"
 
@@ -52,23 +52,7 @@ static void no_sleep(void *user, uint32_t ms)
 static void setup(void)
 {
 	memset(&fx, 0, sizeof(fx));
-	snprintf(g_tmp, sizeof(g_tmp), "/tmp/ft-ldrun-XXXXXX");
-	if (!mkdtemp(g_tmp))
-		g_tmp[0] = '\0';
-	/* build/san/tests/emu_test_emu_loader -> build/san */
-	ssize_t n = readlink("/proc/self/exe", g_build, sizeof(g_build) - 1);
-	g_build[n > 0 ? n : 0] = '\0';
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(g_build, '/');
-		if (slash)
-			*slash = '\0';
-	}
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
+	emu_harness_setup("ldrun", g_tmp, sizeof(g_tmp), g_build, sizeof(g_build));
 }
 
 static void teardown(void)
@@ -77,30 +61,19 @@ static void teardown(void)
 	ft_stldr_free(fx.loader);
 	ft_swd_close(fx.swd);
 	ft_proc_stop(fx.emu, 5000, NULL, NULL);
-	if (g_tmp[0] && !getenv("FT_KEEP"))
-		nftw(g_tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	emu_harness_cleanup(g_tmp);
 }
 
 /* Starts the emulator with its gdbstub on a free port; fills fx.url. */
 static bool start_emu(void)
 {
-	char emu[PATH_MAX], state[128], out[128], err[128], line[512];
-	snprintf(emu, sizeof(emu), "%s/flashtwin-emu", g_build);
-	snprintf(state, sizeof(state), "%s/state", g_tmp);
-	snprintf(out, sizeof(out), "%s/emu.out", g_tmp);
-	snprintf(err, sizeof(err), "%s/emu.err", g_tmp);
-	const char *argv[] = {emu,       "--board",  BOARD,         "--state",
-	                      state,     "--listen", "127.0.0.1:0", "--timing",
-	                      "instant", "--gdb",    "127.0.0.1:0", NULL};
-	ft_diag diag;
-	if (ft_proc_spawn(argv, out, err, &fx.emu, &diag) != FT_OK ||
-	    ft_proc_wait_line(fx.emu, ", gdb at 127.0.0.1:", START_WAIT_MS, line, sizeof(line),
-	                      &diag) != FT_OK) {
-		fprintf(stderr, "\nflashtwin-emu: %s\n", diag.message);
+	const char *const extra[] = {"--listen", "127.0.0.1:0", "--gdb", "127.0.0.1:0", NULL};
+	unsigned port = 0;
+	if (!emu_harness_start(g_build, g_tmp, BOARD, extra, "emu",
+	                       ", gdb at 127.0.0.1:", START_WAIT_MS, &fx.emu, &port)) {
 		CU_FAIL("flashtwin-emu --gdb did not print its ready line");
 		return false;
 	}
-	unsigned port = (unsigned)strtoul(strstr(line, ", gdb at 127.0.0.1:") + 19, NULL, 10);
 	snprintf(fx.url, sizeof(fx.url), "gdb://127.0.0.1:%u", port);
 	return port > 0;
 }

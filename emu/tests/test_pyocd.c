@@ -7,7 +7,7 @@
  * Binaries: build/<tree>/flashtwin-emu beside this program's tests/ directory; pyOCD from the
  * python3-pyocd package (ci/packages.txt). The guest's files land in BUILD/lab/pyocd/; the test
  * runs from the top of the source tree. Every wait is bounded; every socket is on 127.0.0.1. */
-#include "conformance/proc.h"
+#include "emu/tests/emu_harness.h"
 #include "models/tests/ft_test.h"
 
 #include <ftw.h>
@@ -33,56 +33,29 @@ static ft_proc *g_emu;
 static void setup(void)
 {
 	g_emu = NULL;
-	snprintf(g_dir, sizeof(g_dir), "/tmp/ft-pyocd-XXXXXX");
-	if (!mkdtemp(g_dir))
-		g_dir[0] = '\0';
-	ssize_t n = readlink("/proc/self/exe", g_build, sizeof(g_build) - 1);
-	g_build[n > 0 ? n : 0] = '\0';
-	/* build/san/tests/emu_test_pyocd -> build/san */
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(g_build, '/');
-		if (slash)
-			*slash = '\0';
-	}
+	emu_harness_setup("pyocd", g_dir, sizeof(g_dir), g_build, sizeof(g_build));
 	snprintf(g_out, sizeof(g_out), "%s/lab", g_build);
 	mkdir(g_out, 0755);
 	snprintf(g_out, sizeof(g_out), "%s/lab/pyocd", g_build);
 	mkdir(g_out, 0755);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void teardown(void)
 {
 	ft_proc_stop(g_emu, STOP_MS, NULL, NULL);
 	g_emu = NULL;
-	if (g_dir[0])
-		nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	emu_harness_cleanup(g_dir);
 }
 
 /* Starts flashtwin-emu --cmsis-dap 127.0.0.1:0 on a fresh state; returns its USB/IP port, or 0. */
 static unsigned start_emu(void)
 {
-	char emu[PATH_MAX], state[128], out[128], err[128], line[512];
-	snprintf(emu, sizeof(emu), "%s/flashtwin-emu", g_build);
-	snprintf(state, sizeof(state), "%s/state", g_dir);
-	snprintf(out, sizeof(out), "%s/emu.out", g_dir);
-	snprintf(err, sizeof(err), "%s/emu.err", g_dir);
-	const char *const argv[] = {emu,       "--board",     "nucleo-h743zi2", "--state",
-	                            state,     "--cmsis-dap", "127.0.0.1:0",    "--timing",
-	                            "instant", NULL};
-	static const char key[] = ", CMSIS-DAP at usbip://127.0.0.1:";
-	ft_diag diag;
-	if (ft_proc_spawn(argv, out, err, &g_emu, &diag) != FT_OK ||
-	    ft_proc_wait_line(g_emu, key, START_MS, line, sizeof(line), &diag) != FT_OK) {
-		fprintf(stderr, "\nflashtwin-emu: %s: %s\n", diag.origin, diag.message);
-		return 0;
-	}
-	return (unsigned)strtoul(strstr(line, key) + strlen(key), NULL, 10);
+	const char *const extra[] = {"--cmsis-dap", "127.0.0.1:0", NULL};
+	unsigned port = 0;
+	return emu_harness_start(g_build, g_dir, "nucleo-h743zi2", extra, "emu",
+	                         ", CMSIS-DAP at usbip://127.0.0.1:", START_MS, &g_emu, &port)
+	           ? port
+	           : 0;
 }
 
 static char *slurp(const char *dir, const char *name)

@@ -13,6 +13,7 @@
  * (`make qemu`) and the firmware under BUILD/qemu-firmware/. */
 #include "emu/board_runtime.h"
 #include "emu/qemu_run.h"
+#include "emu/tests/emu_harness.h"
 #include "models/tests/ft_test.h"
 #include "programmer/image/image.h"
 
@@ -67,48 +68,32 @@ static char g_board[128]; /* board file of the test, empty: the machine's defaul
 static char g_out[8192];
 static ft_diag diag;
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
 	ft_diag_clear(&diag);
 	g_out[0] = '\0';
-	snprintf(g_dir, sizeof(g_dir), "/tmp/ft-qemu-fw-XXXXXX");
-	if (!mkdtemp(g_dir))
-		g_dir[0] = '\0';
+	emu_harness_make_dir("qemu-fw", g_dir, sizeof(g_dir));
 	snprintf(g_state, sizeof(g_state), "%s/state", g_dir);
 	g_board[0] = '\0';
 }
 
 static void teardown(void)
 {
-	if (g_dir[0])
-		nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	emu_harness_cleanup(g_dir);
 }
 
 /* BUILD/qemu-firmware/<image>-<program>.<ext> for this program BUILD/tests/<prog>. */
 static void firmware_path(const machine *m, const char *program, const char *ext, char *path,
                           size_t cap)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	snprintf(path, cap, "%s/qemu-firmware/%s-%s.%s", exe, m->image, program, ext);
+	char build[PATH_MAX - 64];
+	emu_harness_build_dir(build, sizeof(build));
+	snprintf(path, cap, "%s/qemu-firmware/%s-%s.%s", build, m->image, program, ext);
 }
 
 static void report(ft_error err)
 {
-	if (err != FT_OK)
-		fprintf(stderr, "  %s: %s: %s\n", ft_error_name(err), diag.origin, diag.message);
+	emu_harness_report(err, &diag);
 }
 
 /* Waits for the bank's write queue to drain, moving the virtual clock as the CPU would. */
@@ -190,11 +175,7 @@ static ft_error program_image(const machine *m, const char *elf)
  * name the board alike. */
 static void use_board(const machine *m, const char *text)
 {
-	snprintf(g_board, sizeof(g_board), "%s/%s.board", g_dir, m->name);
-	FILE *f = fopen(g_board, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs(text, f);
-	fclose(f);
+	emu_harness_write_board(g_dir, m->name, text, g_board, sizeof(g_board));
 }
 
 /* Programs bytes into the board's NOR flash as an external loader does: WREN, then 4-byte page
@@ -236,23 +217,6 @@ static ft_error nor_program(uint32_t addr, const uint8_t *bytes, size_t len)
 	return err;
 }
 
-static ft_error read_file(const char *path, uint8_t **bytes, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return ft_diag_set(&diag, FT_ERR_NOT_FOUND, path, "cannot open");
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	rewind(f);
-	*bytes = size > 0 ? malloc((size_t)size) : NULL;
-	ft_error err = *bytes && fread(*bytes, 1, (size_t)size, f) == (size_t)size
-	                   ? FT_OK
-	                   : ft_diag_set(&diag, FT_ERR_IO, path, "cannot read");
-	*len = err == FT_OK ? (size_t)size : 0;
-	fclose(f);
-	return err;
-}
-
 static void put32(uint8_t *p, uint32_t v)
 {
 	for (int i = 0; i < 4; i++)
@@ -287,7 +251,7 @@ static ft_error n6_program_fsbl(const char *program, bool corrupt)
 	firmware_path(&n657, program, "bin", bin, sizeof(bin));
 	uint8_t *payload = NULL, *image = NULL;
 	size_t len = 0;
-	ft_error err = read_file(bin, &payload, &len);
+	ft_error err = emu_harness_read_file(bin, &payload, &len, &diag);
 	if (err == FT_OK && (!payload || len < 8))
 		err = ft_diag_set(&diag, FT_ERR_FORMAT, bin, "no vector table");
 	if (err == FT_OK && !(image = malloc(N6_HEADER + len)))
@@ -327,28 +291,15 @@ static int run_firmware(const machine *m, const char *program)
 	                      .board_path = g_board[0] ? g_board : NULL,
 	                      .semihosting = true,
 	                      .mode = FT_QEMU_RUN};
-	ft_qemu *q = NULL;
 	int status = -1;
-	err = ft_qemu_start(&cfg, &q, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_read_serial(q, NULL, g_out, sizeof(g_out), NULL, RUN_TIMEOUT, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_wait(q, RUN_TIMEOUT, &status, &diag);
+	err = emu_harness_run_qemu(&cfg, RUN_TIMEOUT, g_out, sizeof(g_out), &status, &diag);
 	report(err);
-	if (err != FT_OK || status != 0)
-		fprintf(stderr, "  serial:\n%s\n  stderr:\n%s\n", g_out, ft_qemu_stderr(q));
-	ft_qemu_free(q);
 	return err == FT_OK ? status : -1;
 }
 
 static void assert_line(const char *line)
 {
-	char msg[256];
-	snprintf(msg, sizeof(msg), "serial output has \"%s\"", line);
-	bool found = strstr(g_out, line) != NULL;
-	if (!found)
-		fprintf(stderr, "  serial output:\n%s\n", g_out);
-	CU_assertImplementation(found, __LINE__, msg, __FILE__, "", CU_FALSE);
+	emu_harness_assert_serial(g_out, line);
 }
 
 static void check_hello(const machine *m, const char *idcode, const char *size_kb)

@@ -11,6 +11,7 @@
  * instant: a chip erase takes 400 s of datasheet time. */
 #include "emu/board_runtime.h"
 #include "emu/qemu_run.h"
+#include "emu/tests/emu_harness.h"
 #include "models/tests/ft_test.h"
 #include "programmer/image/stm32_header.h"
 #include "programmer/swd/stldr.h"
@@ -51,55 +52,35 @@ static char g_board[128];
 static char g_out[8192];
 static ft_diag diag;
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
 	ft_diag_clear(&diag);
 	g_out[0] = '\0';
-	snprintf(g_dir, sizeof(g_dir), "/tmp/ft-qemu-ldr-XXXXXX");
-	if (!mkdtemp(g_dir))
-		g_dir[0] = '\0';
+	emu_harness_make_dir("qemu-ldr", g_dir, sizeof(g_dir));
 	snprintf(g_state, sizeof(g_state), "%s/state", g_dir);
 }
 
 static void teardown(void)
 {
-	if (g_dir[0])
-		nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	emu_harness_cleanup(g_dir);
 }
 
 static void report(ft_error err)
 {
-	if (err != FT_OK)
-		fprintf(stderr, "  %s: %s: %s\n", ft_error_name(err), diag.origin, diag.message);
+	emu_harness_report(err, &diag);
 }
 
 /* BUILD/loaders/<rel> for this program BUILD/tests/<prog>. */
 static void build_path(const char *rel, char *path, size_t cap)
 {
-	char exe[PATH_MAX - 64];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = '\0';
-	for (int i = 0; i < 2; i++) {
-		char *slash = strrchr(exe, '/');
-		if (slash)
-			*slash = '\0';
-	}
-	snprintf(path, cap, "%.*s/loaders/%s", (int)(PATH_MAX - 64), exe, rel);
+	char build[PATH_MAX - 64];
+	emu_harness_build_dir(build, sizeof(build));
+	snprintf(path, cap, "%.*s/loaders/%s", (int)(PATH_MAX - 64), build, rel);
 }
 
 static void use_board(const target *t)
 {
-	snprintf(g_board, sizeof(g_board), "%s/%s.board", g_dir, t->machine);
-	FILE *f = fopen(g_board, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs(t->board, f);
-	fclose(f);
+	emu_harness_write_board(g_dir, t->machine, t->board, g_board, sizeof(g_board));
 }
 
 typedef ft_error (*nor_job)(ft_nor *nor, const void *arg);
@@ -181,23 +162,6 @@ static ft_error copy_job(ft_nor *nor, const void *arg)
 	return FT_OK;
 }
 
-static ft_error read_file(const char *path, uint8_t **bytes, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return ft_diag_set(&diag, FT_ERR_NOT_FOUND, path, "cannot open");
-	fseek(f, 0, SEEK_END);
-	long size = ftell(f);
-	rewind(f);
-	*bytes = size > 0 ? malloc((size_t)size) : NULL;
-	ft_error err = *bytes && fread(*bytes, 1, (size_t)size, f) == (size_t)size
-	                   ? FT_OK
-	                   : ft_diag_set(&diag, FT_ERR_IO, path, "cannot read");
-	*len = err == FT_OK ? (size_t)size : 0;
-	fclose(f);
-	return err;
-}
-
 /* The self-test .bin behind an STM32 header v2.3, at NOR offset 0. */
 static ft_error put_fsbl(const char *loader)
 {
@@ -206,7 +170,7 @@ static ft_error put_fsbl(const char *loader)
 	build_path(rel, bin, sizeof(bin));
 	uint8_t *payload = NULL, *image = NULL;
 	size_t len = 0;
-	ft_error err = read_file(bin, &payload, &len);
+	ft_error err = emu_harness_read_file(bin, &payload, &len, &diag);
 	if (err == FT_OK && !(image = malloc(FT_STM32_HEADER_SIZE + len)))
 		err = FT_ERR_NO_MEM;
 	if (err == FT_OK)
@@ -242,19 +206,10 @@ static int run_selftest(const target *t, const char *loader, bool protected)
 	                      .semihosting = true,
 	                      .mode = FT_QEMU_RUN,
 	                      .extra = t->fsbl ? NULL : kernel};
-	ft_qemu *q = NULL;
 	int status = -1;
 	if (err == FT_OK)
-		err = ft_qemu_start(&cfg, &q, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_read_serial(q, NULL, g_out, sizeof(g_out), NULL, RUN_TIMEOUT, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_wait(q, RUN_TIMEOUT, &status, &diag);
+		err = emu_harness_run_qemu(&cfg, RUN_TIMEOUT, g_out, sizeof(g_out), &status, &diag);
 	report(err);
-	if (err != FT_OK || status != 0)
-		fprintf(stderr, "  serial:\n%s\n  stderr:\n%s\n", g_out,
-		        q ? ft_qemu_stderr(q) : "");
-	ft_qemu_free(q);
 	if (err == FT_OK)
 		err = with_nor(copy_job, NULL);
 	report(err);
@@ -263,12 +218,7 @@ static int run_selftest(const target *t, const char *loader, bool protected)
 
 static void assert_line(const char *line)
 {
-	char msg[256];
-	snprintf(msg, sizeof(msg), "serial output has \"%s\"", line);
-	bool found = strstr(g_out, line) != NULL;
-	if (!found)
-		fprintf(stderr, "  serial output:\n%s\n", g_out);
-	CU_assertImplementation(found, __LINE__, msg, __FILE__, "", CU_FALSE);
+	emu_harness_assert_serial(g_out, line);
 }
 
 static uint8_t pattern_byte(uint32_t i)
@@ -379,7 +329,7 @@ static ft_error put_n6_fixture(const char *name, uint32_t addr)
 	build_path(rel, path, sizeof(path));
 	uint8_t *bytes = NULL;
 	size_t len = 0;
-	ft_error err = read_file(path, &bytes, &len);
+	ft_error err = emu_harness_read_file(path, &bytes, &len, &diag);
 	ft_stm32_header h;
 	if (err == FT_OK)
 		err = ft_stm32_header_check(bytes, len, &h, &diag) == FT_OK || addr ? FT_OK
@@ -409,15 +359,9 @@ static void test_n6_fixture_fsbl_boots_from_xspi2_and_starts_the_xip_application
 	                      .instant_timing = true,
 	                      .semihosting = true,
 	                      .mode = FT_QEMU_RUN};
-	ft_qemu *q = NULL;
 	int status = -1;
-	err = ft_qemu_start(&cfg, &q, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_read_serial(q, NULL, g_out, sizeof(g_out), NULL, RUN_TIMEOUT, &diag);
-	if (err == FT_OK)
-		err = ft_qemu_wait(q, RUN_TIMEOUT, &status, &diag);
+	err = emu_harness_run_qemu(&cfg, RUN_TIMEOUT, g_out, sizeof(g_out), &status, &diag);
 	report(err);
-	ft_qemu_free(q);
 	FT_ASSERT_HEX(status, 0);
 	assert_line("fsbl: started by the boot ROM\n");
 	assert_line("fsbl: application reset vector 0x7010");

@@ -1,5 +1,7 @@
 #include "programmer/swd/loader_run.h"
 
+#include "programmer/swd/advice.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,30 +93,19 @@ struct ft_ldrun {
 	bool have_before;
 	uint32_t systick_before, vtor_before, iser_before[NVIC_ISER_N];
 	uint32_t warned[C_COUNT]; /* bit per ft_stldr_entry */
-	char advice[FT_LDRUN_MAX_ADVICE][320];
-	size_t advice_count;
+	ft_advice advice;         /* at most FT_LDRUN_MAX_ADVICE lines */
 };
 
-static void advise(ft_ldrun *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void advise(ft_ldrun *r, const char *fmt, ...)
-{
-	if (r->advice_count == FT_LDRUN_MAX_ADVICE)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(r->advice[r->advice_count++], sizeof(r->advice[0]), fmt, ap);
-	va_end(ap);
-}
+_Static_assert(FT_LDRUN_MAX_ADVICE <= FT_ADVICE_MAX_LINES, "advice capacity");
 
 size_t ft_ldrun_advice_count(const ft_ldrun *r)
 {
-	return r->advice_count;
+	return ft_advice_count(&r->advice);
 }
 
 const char *ft_ldrun_advice_at(const ft_ldrun *r, size_t index)
 {
-	return index < r->advice_count ? r->advice[index] : NULL;
+	return ft_advice_at(&r->advice, index);
 }
 
 const ft_ldrun_layout *ft_ldrun_get_layout(const ft_ldrun *r)
@@ -268,6 +259,7 @@ ft_error ft_ldrun_new(ft_swd *swd, const ft_stldr *loader, const ft_ldrun_option
 	r->opts.reserved = NULL; /* checked above; the caller's array need not outlive this */
 	r->opts.reserved_count = 0;
 	r->layout = layout;
+	ft_advice_init(&r->advice, FT_LDRUN_MAX_ADVICE);
 	*out = r;
 	return FT_OK;
 }
@@ -422,47 +414,53 @@ static ft_error explain_stop(ft_ldrun *r, const call *c, bool timed_out, ft_erro
 		ft_diag_set(diag, code, who(r), "loader %s: %s stopped outside its return: %s",
 		            who(r), c->text, cause[0] ? cause : "state unreadable");
 	if (regs)
-		advise(r, "core: PC=0x%08x LR=0x%08x SP=0x%08x xPSR=0x%08x (%s)", pc, lr, sp, xpsr,
-		       exception_name(ipsr));
+		ft_advice_add(&r->advice, "core: PC=0x%08x LR=0x%08x SP=0x%08x xPSR=0x%08x (%s)",
+		              pc, lr, sp, xpsr, exception_name(ipsr));
 	if (frame) {
 		char f[96];
 		where(r, frame_pc, f, sizeof(f));
-		advise(r, "stacked frame at SP: PC=%s, LR=0x%08x", f, frame_lr);
+		ft_advice_add(&r->advice, "stacked frame at SP: PC=%s, LR=0x%08x", f, frame_lr);
 	}
 	if (scb) {
 		char bits[200];
 		describe_cfsr(cfsr, bits, sizeof(bits));
-		advise(r, "CFSR=0x%08x (%s), HFSR=0x%08x%s%s%s", cfsr, bits, hfsr,
-		       hfsr & (1u << 30) ? " (FORCED: escalated to HardFault)" : "",
-		       hfsr & (1u << 1) ? " (VECTTBL: vector fetch failed)" : "",
-		       hfsr & (1u << 31) ? " (DEBUGEVT)" : "");
+		ft_advice_add(&r->advice, "CFSR=0x%08x (%s), HFSR=0x%08x%s%s%s", cfsr, bits, hfsr,
+		              hfsr & (1u << 30) ? " (FORCED: escalated to HardFault)" : "",
+		              hfsr & (1u << 1) ? " (VECTTBL: vector fetch failed)" : "",
+		              hfsr & (1u << 31) ? " (DEBUGEVT)" : "");
 		if (cfsr & (1u << 15))
-			advise(r, "BFAR=0x%08x: the data address of the bus fault", bfar);
+			ft_advice_add(&r->advice, "BFAR=0x%08x: the data address of the bus fault",
+			              bfar);
 		if (cfsr & (1u << 7))
-			advise(r, "MMFAR=0x%08x: the data address of the MemManage fault", mmfar);
+			ft_advice_add(&r->advice,
+			              "MMFAR=0x%08x: the data address of the MemManage fault",
+			              mmfar);
 	}
 	if (have_vtor)
-		advise(r, "VTOR=0x%08x%s", vtor,
-		       vtor >= r->layout.load_start && vtor < r->layout.load_end
-		           ? " (inside the loader's image)"
-		           : "");
+		ft_advice_add(&r->advice, "VTOR=0x%08x%s", vtor,
+		              vtor >= r->layout.load_start && vtor < r->layout.load_end
+		                  ? " (inside the loader's image)"
+		                  : "");
 	if (reentry)
-		advise(r,
-		       "the loader's code was already in target RAM: a session since the last "
-		       "power-on ran it, and its first Init left state a reload and a reset do not "
-		       "undo (a clock or supply it turned off); fix: power-cycle the board, then "
-		       "make Init re-entrant (CATALOGUE E12)");
+		ft_advice_add(
+		    &r->advice,
+		    "the loader's code was already in target RAM: a session since the last "
+		    "power-on ran it, and its first Init left state a reload and a reset do not "
+		    "undo (a clock or supply it turned off); fix: power-cycle the board, then "
+		    "make Init re-entrant (CATALOGUE E12)");
 	else if (timed_out && !ipsr && !lockup)
-		advise(r,
-		       "fix: %s must return within its budget (%u ms, from StorageInfo: page size "
-		       "0x%x, sector sizes); a loop waiting for the memory's busy flag that never "
-		       "clears, or a clock the loader expects but did not start, looks like this",
-		       name, c->budget_ms, r->info->page_size);
+		ft_advice_add(
+		    &r->advice,
+		    "fix: %s must return within its budget (%u ms, from StorageInfo: page size "
+		    "0x%x, sector sizes); a loop waiting for the memory's busy flag that never "
+		    "clears, or a clock the loader expects but did not start, looks like this",
+		    name, c->budget_ms, r->info->page_size);
 	else
-		advise(r,
-		       "fix: debug %s at the address above (arm-none-eabi-addr2line -e %s); the "
-		       "loader must not take faults or rely on interrupts",
-		       name, who(r));
+		ft_advice_add(
+		    &r->advice,
+		    "fix: debug %s at the address above (arm-none-eabi-addr2line -e %s); the "
+		    "loader must not take faults or rely on interrupts",
+		    name, who(r));
 	r->broken = true;
 	return code;
 }
@@ -554,7 +552,7 @@ static void check_contract(ft_ldrun *r, const call *c)
 
 static ft_error run_call(ft_ldrun *r, call *c, uint64_t *result, ft_diag *diag)
 {
-	r->advice_count = 0;
+	ft_advice_clear(&r->advice);
 	if (r->broken)
 		return ft_diag_set(diag, FT_ERR_STATE, who(r),
 		                   "loader %s: an earlier call did not return; reconnect (the "
@@ -653,7 +651,7 @@ static ft_error run(ft_ldrun *r, ft_stldr_entry entry, const uint32_t *args, siz
 
 static ft_error require_init(ft_ldrun *r, ft_diag *diag)
 {
-	r->advice_count = 0;
+	ft_advice_clear(&r->advice);
 	if (!r->initialised)
 		return ft_diag_set(diag, FT_ERR_STATE, who(r), "loader %s: Init has not run",
 		                   who(r));
@@ -697,7 +695,7 @@ static bool already_loaded(ft_ldrun *r)
 
 ft_error ft_ldrun_init(ft_ldrun *r, ft_diag *diag)
 {
-	r->advice_count = 0;
+	ft_advice_clear(&r->advice);
 	r->initialised = false;
 	r->broken = false;
 	r->reentry = already_loaded(r);
@@ -778,30 +776,31 @@ static ft_error erase_one(ft_ldrun *r, uint32_t start, uint32_t size, uint32_t s
 	size_t next = 0;
 	const char *ctl = mapped_on(r, &next);
 	if (ctl)
-		advise(
-		    r,
+		ft_advice_add(
+		    &r->advice,
 		    "%s was in memory-mapped mode (FMODE=3) around the failed SectorErase, left on "
 		    "by Init or an earlier call and not aborted by the loader first: "
 		    "Init/SectorErase sequencing (CATALOGUE E06)",
 		    ctl);
-	else if (err == FT_ERR_DEVICE && r->advice_count == 0) {
+	else if (err == FT_ERR_DEVICE && ft_advice_count(&r->advice) == 0) {
 		uint8_t sr = 0;
 		if (nor_status(r, &sr) && (sr & NOR_SR1_BP))
-			advise(
-			    r,
+			ft_advice_add(
+			    &r->advice,
 			    "external NOR block-protect bits set (SR=0x%02X: BP3..BP0=0x%x): the "
 			    "flash ignores erase and program; fix: clear them (WREN, WRSR 01h) "
 			    "where the design allows it: a loader does not (CATALOGUE E10)",
 			    sr, (sr & NOR_SR1_BP) >> 2);
 		else
-			advise(r,
-			       "the sectors 0x%08x..0x%08x (%u of StorageInfo) did not erase: "
-			       "external NOR block-protect bits set in its status register answer "
-			       "so%s (CATALOGUE E10)",
-			       start, start + size - 1u, sectors,
-			       r->part->flash.layout == FT_FLASH_NONE
-			           ? "; on an N6, is BOOT1=1 (development boot)?"
-			           : "");
+			ft_advice_add(
+			    &r->advice,
+			    "the sectors 0x%08x..0x%08x (%u of StorageInfo) did not erase: "
+			    "external NOR block-protect bits set in its status register answer "
+			    "so%s (CATALOGUE E10)",
+			    start, start + size - 1u, sectors,
+			    r->part->flash.layout == FT_FLASH_NONE
+			        ? "; on an N6, is BOOT1=1 (development boot)?"
+			        : "");
 	}
 	return err;
 }
@@ -894,17 +893,20 @@ static void locate_write_failure(ft_ldrun *r, uint32_t addr, const uint8_t *data
 				break;
 			}
 	free(back);
-	r->advice_count = 0;
+	ft_advice_clear(&r->advice);
 	ft_diag_set(diag, FT_ERR_DEVICE, who(r),
 	            "loader %s: Write failed at 0x%08x (Write(0x%08x, 0x%x) returned 0; page size "
 	            "0x%x from StorageInfo)",
 	            who(r), bad, addr, n, r->info->page_size);
-	advise(r,
-	       "the bytes before 0x%08x read back as written; the page at 0x%08x is where it "
-	       "stopped",
-	       bad, r->info->page_size ? bad - (bad - r->info->start) % r->info->page_size : bad);
-	advise(r, "a loader whose Write stops at a page boundary does not split writes into pages "
-	          "of PageSize (CATALOGUE E05)");
+	ft_advice_add(
+	    &r->advice,
+	    "the bytes before 0x%08x read back as written; the page at 0x%08x is where it "
+	    "stopped",
+	    bad, r->info->page_size ? bad - (bad - r->info->start) % r->info->page_size : bad);
+	ft_advice_add(
+	    &r->advice,
+	    "a loader whose Write stops at a page boundary does not split writes into pages "
+	    "of PageSize (CATALOGUE E05)");
 }
 
 static ft_error write_range(ft_ldrun *r, uint32_t addr, const uint8_t *data, size_t len,

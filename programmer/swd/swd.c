@@ -1,5 +1,6 @@
 #include "programmer/swd/swd.h"
 
+#include "programmer/swd/advice.h"
 #include "programmer/swd/h7_flash.h"
 #include "programmer/swd/h7_options.h"
 
@@ -28,8 +29,7 @@ struct ft_swd {
 	bool connected;
 	bool crc_untrusted; /* the CRC unit disagreed once with a good read-back */
 	ft_h7_flash *flash;
-	char advice[FT_SWD_MAX_ADVICE][320];
-	size_t advice_count;
+	ft_advice advice; /* at most FT_SWD_MAX_ADVICE lines */
 };
 
 const char *ft_swd_phase_name(ft_swd_phase phase)
@@ -43,26 +43,16 @@ const char *ft_swd_phase_name(ft_swd_phase phase)
 	return "?";
 }
 
-static void advise(ft_swd *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void advise(ft_swd *s, const char *fmt, ...)
-{
-	if (s->advice_count == FT_SWD_MAX_ADVICE)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(s->advice[s->advice_count++], sizeof(s->advice[0]), fmt, ap);
-	va_end(ap);
-}
+_Static_assert(FT_SWD_MAX_ADVICE <= FT_ADVICE_MAX_LINES, "advice capacity");
 
 size_t ft_swd_advice_count(const ft_swd *swd)
 {
-	return swd->advice_count;
+	return ft_advice_count(&swd->advice);
 }
 
 const char *ft_swd_advice_at(const ft_swd *swd, size_t index)
 {
-	return index < swd->advice_count ? swd->advice[index] : NULL;
+	return ft_advice_at(&swd->advice, index);
 }
 
 static const char *who(const ft_swd *s)
@@ -134,6 +124,7 @@ ft_error ft_swd_attach(ft_gdb *gdb, const ft_swd_options *opts, ft_swd **out, ft
 		s->opts.halt_timeout_ms = FT_SWD_DEFAULT_HALT_MS;
 	snprintf(s->info.connection, sizeof(s->info.connection), "%s",
 	         ft_gdb_get_info(gdb)->connection);
+	ft_advice_init(&s->advice, FT_SWD_MAX_ADVICE);
 	*out = s;
 	return FT_OK;
 }
@@ -195,28 +186,30 @@ static void advise_not_halting(ft_swd *s, bool have_dhcsr, uint32_t dhcsr, bool 
                                uint32_t dbgmcu_cr)
 {
 	if (have_dhcsr)
-		advise(
-		    s,
+		ft_advice_add(
+		    &s->advice,
 		    "DHCSR=0x%08x: C_DEBUGEN=%u S_HALT=%u S_SLEEP=%u S_LOCKUP=%u S_RESET_ST=%u%s",
 		    dhcsr, dhcsr & DHCSR_C_DEBUGEN ? 1 : 0, dhcsr & DHCSR_S_HALT ? 1 : 0,
 		    dhcsr & DHCSR_S_SLEEP ? 1 : 0, dhcsr & DHCSR_S_LOCKUP ? 1 : 0,
 		    dhcsr & DHCSR_S_RESET_ST ? 1 : 0,
 		    dhcsr & DHCSR_S_SLEEP ? " (the core sleeps: WFI/WFE)" : "");
 	if (have_cr)
-		advise(s, "DBGMCU_CR=0x%08x: DBGSLEEP_D1=%u DBGSTOP_D1=%u DBGSTBY_D1=%u%s",
-		       dbgmcu_cr, dbgmcu_cr & 1u, dbgmcu_cr >> 1 & 1u, dbgmcu_cr >> 2 & 1u,
-		       (dbgmcu_cr & 7u) != 7u ? " (debug is cut in the low-power modes left at 0)"
-		                              : "");
-	advise(s,
-	       "likely: the firmware sleeps or stops with the DBGMCU low-power debug bits clear, "
-	       "has taken PA13/PA14 (SWDIO/SWCLK) for other uses, or an SMPS part (H725/H735) "
-	       "locked up after a supply configuration that does not match the board");
-	advise(
-	    s,
+		ft_advice_add(
+		    &s->advice, "DBGMCU_CR=0x%08x: DBGSLEEP_D1=%u DBGSTOP_D1=%u DBGSTBY_D1=%u%s",
+		    dbgmcu_cr, dbgmcu_cr & 1u, dbgmcu_cr >> 1 & 1u, dbgmcu_cr >> 2 & 1u,
+		    (dbgmcu_cr & 7u) != 7u ? " (debug is cut in the low-power modes left at 0)"
+		                           : "");
+	ft_advice_add(
+	    &s->advice,
+	    "likely: the firmware sleeps or stops with the DBGMCU low-power debug bits clear, "
+	    "has taken PA13/PA14 (SWDIO/SWCLK) for other uses, or an SMPS part (H725/H735) "
+	    "locked up after a supply configuration that does not match the board");
+	ft_advice_add(
+	    &s->advice,
 	    "fix: connect under reset (NRST held while the probe attaches: OpenOCD "
 	    "`reset_config srst_only connect_assert_srst`, pyOCD `-O connect_mode=under-reset`), "
 	    "or set BOOT0=1 and power-cycle so the system bootloader runs, then retry");
-	advise(s, "nothing was erased or written");
+	ft_advice_add(&s->advice, "nothing was erased or written");
 }
 
 /* Finds the part from DBGMCU_IDCODE, trying each address the part table knows. */
@@ -328,10 +321,11 @@ static ft_error read_rdp(ft_swd *s, ft_diag *diag)
 	ft_error err =
 	    ft_gdb_read_u32(s->gdb, part->flash_regs + FT_H7_OPTSR_CUR, &s->info.optsr, diag);
 	if (err != FT_OK) {
-		advise(s,
-		       "could not read FLASH_OPTSR_CUR at 0x%08x: the option bytes (RDP) are "
-		       "unknown, so nothing will be written",
-		       part->flash_regs + FT_H7_OPTSR_CUR);
+		ft_advice_add(
+		    &s->advice,
+		    "could not read FLASH_OPTSR_CUR at 0x%08x: the option bytes (RDP) are "
+		    "unknown, so nothing will be written",
+		    part->flash_regs + FT_H7_OPTSR_CUR);
 		return err;
 	}
 	s->info.rdp = (uint8_t)(s->info.optsr >> 8);
@@ -379,19 +373,19 @@ static void advise_lines(ft_swd *s, const char *prefix, const char *text)
 	while (*text) {
 		size_t n = strcspn(text, "\n");
 		if (n > 0)
-			advise(s, "%s%.*s", prefix, (int)n, text);
+			ft_advice_add(&s->advice, "%s%.*s", prefix, (int)n, text);
 		text += n + (text[n] == '\n');
 	}
 }
 
 static void advise_bmp_scan(ft_swd *s)
 {
-	advise(
-	    s,
+	ft_advice_add(
+	    &s->advice,
 	    "check: the target is powered (the probe powers it only after `monitor tpwr enable`), "
 	    "SWDIO, SWCLK, GND and VTref are wired, and the core is not held in reset or asleep "
 	    "without debug (then `monitor connect_rst enable` scans under reset)");
-	advise(s, "nothing was erased or written");
+	ft_advice_add(&s->advice, "nothing was erased or written");
 }
 
 /* The server reported no target ('?' answered W): scan and attach as a Black Magic Probe needs. */
@@ -430,7 +424,7 @@ static ft_error attach_scanned(ft_swd *s, ft_gdb_stop *stop, ft_diag *diag)
 
 ft_error ft_swd_connect(ft_swd *s, ft_diag *diag)
 {
-	s->advice_count = 0;
+	ft_advice_clear(&s->advice);
 	s->connected = false;
 	ft_h7flash_free(s->flash);
 	s->flash = NULL;
@@ -493,7 +487,7 @@ ft_error ft_swd_connect(ft_swd *s, ft_diag *diag)
 
 static ft_error require_connected(ft_swd *s, ft_diag *diag)
 {
-	s->advice_count = 0;
+	ft_advice_clear(&s->advice);
 	if (!s->connected)
 		return ft_diag_set(diag, FT_ERR_STATE, who(s),
 		                   "not connected to a halted core (ft_swd_connect first)");
@@ -521,23 +515,27 @@ static ft_error require_flash_access(ft_swd *s, const char *what, ft_diag *diag)
 	if (s->info.rdp_level == 0)
 		return FT_OK;
 	if (s->info.rdp_level == 2) {
-		advise(s, "RDP level 2 is permanent: the debug port cannot reach the flash and no "
-		          "option change can undo it");
+		ft_advice_add(
+		    &s->advice,
+		    "RDP level 2 is permanent: the debug port cannot reach the flash and no "
+		    "option change can undo it");
 		return ft_diag_set(diag, FT_ERR_PROTECTED, who(s),
 		                   "%s refused: read protection level 2 (RDP=0x%02x); nothing was "
 		                   "erased or written",
 		                   what, s->info.rdp);
 	}
-	advise(s,
-	       "FLASH_OPTSR_CUR=0x%08x: RDP=0x%02x is level 1: with a debugger connected the "
-	       "user flash can be neither read nor written",
-	       s->info.optsr, s->info.rdp);
-	advise(s,
-	       "fix: `flashtwin ob -c %s RDP=0xAA --allow-regression` regresses to level 0; the "
-	       "flash controller first mass-erases the user flash (and PCROP/secure areas whose "
-	       "DMEP/DMES bit is set); power-cycle afterwards",
-	       who(s));
-	advise(s, "nothing was erased or written");
+	ft_advice_add(
+	    &s->advice,
+	    "FLASH_OPTSR_CUR=0x%08x: RDP=0x%02x is level 1: with a debugger connected the "
+	    "user flash can be neither read nor written",
+	    s->info.optsr, s->info.rdp);
+	ft_advice_add(
+	    &s->advice,
+	    "fix: `flashtwin ob -c %s RDP=0xAA --allow-regression` regresses to level 0; the "
+	    "flash controller first mass-erases the user flash (and PCROP/secure areas whose "
+	    "DMEP/DMES bit is set); power-cycle afterwards",
+	    who(s));
+	ft_advice_add(&s->advice, "nothing was erased or written");
 	return ft_diag_set(diag, FT_ERR_PROTECTED, who(s),
 	                   "%s refused: read protection level 1 (RDP=0x%02x); nothing was erased "
 	                   "or written",
@@ -629,16 +627,17 @@ static ft_error check_sector_wrp(ft_swd *s, unsigned bank, unsigned sector, uint
 	if (ps) {
 		char seg[240];
 		describe_segment(ps, seg, sizeof(seg));
-		advise(s, "needed by %s", seg);
+		ft_advice_add(&s->advice, "needed by %s", seg);
 	}
-	advise(s, "WPSN_CUR%u=0x%08x: bit %u is 0, so %s %u%s of bank %u %s write-protected", bank,
-	       wpsn, bit, groups ? "sectors" : "sector", groups ? bit * 4 : sector,
-	       groups ? "..+3" : "", bank, groups ? "are" : "is");
-	advise(s,
-	       "fix: `flashtwin ob -c %s WRPSN%u=0x%x` clears the protection (a 1 bit "
-	       "unprotects)",
-	       who(s), bank, groups ? 0xFFFFFFFFu : (1u << g->sectors_per_bank) - 1u);
-	advise(s, "nothing was erased or written");
+	ft_advice_add(&s->advice,
+	              "WPSN_CUR%u=0x%08x: bit %u is 0, so %s %u%s of bank %u %s write-protected",
+	              bank, wpsn, bit, groups ? "sectors" : "sector", groups ? bit * 4 : sector,
+	              groups ? "..+3" : "", bank, groups ? "are" : "is");
+	ft_advice_add(&s->advice,
+	              "fix: `flashtwin ob -c %s WRPSN%u=0x%x` clears the protection (a 1 bit "
+	              "unprotects)",
+	              who(s), bank, groups ? 0xFFFFFFFFu : (1u << g->sectors_per_bank) - 1u);
+	ft_advice_add(&s->advice, "nothing was erased or written");
 	return ft_diag_set(diag, FT_ERR_PROTECTED, who(s),
 	                   "bank %u sector %u (0x%08x..0x%08x) is write-protected (WPSN_CUR%u bit "
 	                   "%u); nothing was erased or written",
@@ -651,14 +650,15 @@ static ft_error check_sector_wrp(ft_swd *s, unsigned bank, unsigned sector, uint
 static void advise_erased(ft_swd *s, const ft_plan_erase *done, size_t count)
 {
 	if (count == 0) {
-		advise(s, "nothing was erased before the failure");
+		ft_advice_add(&s->advice, "nothing was erased before the failure");
 		return;
 	}
-	advise(s,
-	       "already erased (old contents gone): bank %u sector %u .. bank %u sector %u (%zu "
-	       "sector%s)",
-	       done[0].bank, done[0].sector, done[count - 1].bank, done[count - 1].sector, count,
-	       count == 1 ? "" : "s");
+	ft_advice_add(
+	    &s->advice,
+	    "already erased (old contents gone): bank %u sector %u .. bank %u sector %u (%zu "
+	    "sector%s)",
+	    done[0].bank, done[0].sector, done[count - 1].bank, done[count - 1].sector, count,
+	    count == 1 ? "" : "s");
 }
 
 /* After a failed erase or program: the flags in full, and what WRPERR may come from. */
@@ -668,7 +668,7 @@ static void explain_failure(ft_swd *s, const ft_plan *plan)
 	if (f->sr) {
 		char flags[300];
 		if (ft_h7flash_describe_sr(s->info.part->flash.layout, f->sr, flags, sizeof(flags)))
-			advise(s, "FLASH_SR%u=0x%08x: %s", f->bank, f->sr, flags);
+			ft_advice_add(&s->advice, "FLASH_SR%u=0x%08x: %s", f->bank, f->sr, flags);
 	}
 	const ft_plan_segment *ps =
 	    f->size ? segment_at(plan, f->start, f->start + f->size - 1) : NULL;
@@ -676,25 +676,26 @@ static void explain_failure(ft_swd *s, const ft_plan *plan)
 		char seg[240];
 		describe_segment(ps, seg, sizeof(seg));
 		const char *section = section_at(ps->segment, f->start);
-		advise(s, "%s 0x%08x..0x%08x belongs to %s%s%s", f->op, f->start,
-		       f->start + f->size - 1, seg, section ? ", section " : "",
-		       section ? section : "");
+		ft_advice_add(&s->advice, "%s 0x%08x..0x%08x belongs to %s%s%s", f->op, f->start,
+		              f->start + f->size - 1, seg, section ? ", section " : "",
+		              section ? section : "");
 	}
 	if ((f->sr & (1u << 17)) && f->bank) {
 		/* WPSN was checked before: PCROP or secure-only areas remain (devices.md §2.4). */
 		uint32_t prar = 0, scar = 0;
 		if (read_option(s, f->bank == 2 ? "PRAR2" : "PRAR1", &prar, NULL) == FT_OK &&
 		    read_option(s, f->bank == 2 ? "SCAR2" : "SCAR1", &scar, NULL) == FT_OK)
-			advise(s,
-			       "PRAR_CUR%u=0x%08x (PCROP: PROT_AREA_START%u=0x%03x, "
-			       "PROT_AREA_END%u=0x%03x in 256-byte blocks, DMEP%u=%u), "
-			       "SCAR_CUR%u=0x%08x "
-			       "(secure blocks %u..%u): a sector holding such an area cannot be "
-			       "erased [U]; only an RDP level 1 -> 0 regression with DMEP%u=1 "
-			       "(DMES for the secure area) removes it",
-			       f->bank, prar, f->bank, prar & 0xFFFu, f->bank, prar >> 16 & 0xFFFu,
-			       f->bank, prar >> 31, f->bank, scar, scar & 0xFFFu,
-			       scar >> 16 & 0xFFFu, f->bank);
+			ft_advice_add(
+			    &s->advice,
+			    "PRAR_CUR%u=0x%08x (PCROP: PROT_AREA_START%u=0x%03x, "
+			    "PROT_AREA_END%u=0x%03x in 256-byte blocks, DMEP%u=%u), "
+			    "SCAR_CUR%u=0x%08x "
+			    "(secure blocks %u..%u): a sector holding such an area cannot be "
+			    "erased [U]; only an RDP level 1 -> 0 regression with DMEP%u=1 "
+			    "(DMES for the secure area) removes it",
+			    f->bank, prar, f->bank, prar & 0xFFFu, f->bank, prar >> 16 & 0xFFFu,
+			    f->bank, prar >> 31, f->bank, scar, scar & 0xFFFu, scar >> 16 & 0xFFFu,
+			    f->bank);
 	}
 }
 
@@ -704,8 +705,8 @@ static ft_error unlock_bank(ft_swd *s, unsigned bank, ft_diag *diag)
 {
 	ft_error err = ft_h7flash_unlock(s->flash, bank, diag);
 	if (err == FT_ERR_LOCKED)
-		advise(
-		    s,
+		ft_advice_add(
+		    &s->advice,
 		    "a GDB server that drops debugger writes to device registers looks the same: "
 		    "QEMU 7.2's gdbstub writes memory with address_space_write_rom, which skips "
 		    "I/O regions");
@@ -996,15 +997,15 @@ static void explain_read_fault(ft_swd *s, uint32_t addr, ft_diag *diag)
 	if (!bank || ft_h7flash_read_sr(s->flash, bank, &sr, NULL) != FT_OK ||
 	    !ft_h7flash_describe_sr(g->layout, sr, flags, sizeof(flags)))
 		return;
-	advise(s, "FLASH_SR%u=0x%08x: %s", bank, sr, flags);
+	ft_advice_add(&s->advice, "FLASH_SR%u=0x%08x: %s", bank, sr, flags);
 	/* SNECCERR b25, DBECCERR b26 (devices.md §2.3). */
 	if (!(sr & (3u << 25)) || ft_h7flash_ecc_address(s->flash, bank, &word, NULL) != FT_OK)
 		return;
 	unsigned sector = (word - g->bank_base[bank - 1]) / g->sector_size;
-	advise(s,
-	       "ECC_FA%u names the flash word at 0x%08x; fix: erase bank %u sector %u and "
-	       "program it again",
-	       bank, word, bank, sector);
+	ft_advice_add(&s->advice,
+	              "ECC_FA%u names the flash word at 0x%08x; fix: erase bank %u sector %u and "
+	              "program it again",
+	              bank, word, bank, sector);
 	if (sr & (1u << 26)) {
 		char read[sizeof(diag->message)];
 		snprintf(read, sizeof(read), "%s", diag->message);
@@ -1054,14 +1055,14 @@ static ft_error verify_range(ft_swd *s, const ft_plan *plan, uint32_t addr, cons
 				char seg[240];
 				describe_segment(ps, seg, sizeof(seg));
 				const char *section = section_at(ps->segment, bad);
-				advise(s, "0x%08x belongs to %s%s%s", bad, seg,
-				       section ? ", section " : "", section ? section : "");
+				ft_advice_add(&s->advice, "0x%08x belongs to %s%s%s", bad, seg,
+				              section ? ", section " : "", section ? section : "");
 			}
 			unsigned bank = s->flash ? ft_h7flash_bank_of(s->flash, bad) : 0;
 			if (bank)
-				advise(s, "bank %u sector %u", bank,
-				       (bad - s->info.part->flash.bank_base[bank - 1]) /
-				           s->info.part->flash.sector_size);
+				ft_advice_add(&s->advice, "bank %u sector %u", bank,
+				              (bad - s->info.part->flash.bank_base[bank - 1]) /
+				                  s->info.part->flash.sector_size);
 			err = ft_diag_set(diag, FT_ERR_VERIFY, who(s),
 			                  "data mismatch at 0x%08x (0x%02x, expected 0x%02x)", bad,
 			                  buf[i], expected[off + i]);
@@ -1113,9 +1114,10 @@ ft_error ft_swd_ob_read(ft_swd *s, ft_swd_option_bytes *out, ft_diag *diag)
 		uint32_t v;
 		err = ft_gdb_read_u32(s->gdb, s->info.part->flash_regs + reg->cur, &v, diag);
 		if (err != FT_OK) {
-			advise(s, "could not read FLASH_%s_CUR at 0x%08x%s", reg->name,
-			       s->info.part->flash_regs + reg->cur,
-			       refused(err) ? " (the access faulted: is the core halted?)" : "");
+			ft_advice_add(&s->advice, "could not read FLASH_%s_CUR at 0x%08x%s",
+			              reg->name, s->info.part->flash_regs + reg->cur,
+			              refused(err) ? " (the access faulted: is the core halted?)"
+			                           : "");
 			return err;
 		}
 		out->regs[out->count].name = reg->name;
@@ -1161,12 +1163,13 @@ static void explain_area_change(ft_swd *s, const ft_swd_option_bytes *ob, const 
 	uint32_t prar = 0;
 	if (!ob_reg_value(ob, name, &prar) || (prar & 0xFFFu) > (prar >> 16 & 0xFFFu))
 		return;
-	advise(s,
-	       "why: the PCROP area of bank %c is active (PROT_AREA_START%c=0x%03x, "
-	       "PROT_AREA_END%c=0x%03x, DMEP%c=%u): its bounds move or go only with an RDP level "
-	       "1 -> 0 regression while DMEP%c=1, which erases the area [U]",
-	       field[len - 1], field[len - 1], prar & 0xFFFu, field[len - 1], prar >> 16 & 0xFFFu,
-	       field[len - 1], prar >> 31, field[len - 1]);
+	ft_advice_add(
+	    &s->advice,
+	    "why: the PCROP area of bank %c is active (PROT_AREA_START%c=0x%03x, "
+	    "PROT_AREA_END%c=0x%03x, DMEP%c=%u): its bounds move or go only with an RDP level "
+	    "1 -> 0 regression while DMEP%c=1, which erases the area [U]",
+	    field[len - 1], field[len - 1], prar & 0xFFFu, field[len - 1], prar >> 16 & 0xFFFu,
+	    field[len - 1], prar >> 31, field[len - 1]);
 }
 
 /* Refuses RDP changes the flags do not allow; sets *regression. */
@@ -1176,17 +1179,19 @@ static ft_error check_rdp_change(ft_swd *s, uint32_t new_rdp, unsigned flags, bo
 	unsigned from = s->info.rdp_level, to = ft_h7_rdp_level((uint8_t)new_rdp);
 	*regression = from >= 1 && to == 0;
 	if (to == 2 && !(flags & FT_SWD_OB_ALLOW_LEVEL2)) {
-		advise(s,
-		       "RDP level 2 cannot be undone: the debug port and the system bootloader are "
-		       "closed for good; pass the explicit level-2 permission if that is meant");
+		ft_advice_add(
+		    &s->advice,
+		    "RDP level 2 cannot be undone: the debug port and the system bootloader are "
+		    "closed for good; pass the explicit level-2 permission if that is meant");
 		return ft_diag_set(diag, FT_ERR_REFUSED, who(s),
 		                   "RDP=0x%02x (level 2, permanent) refused; nothing was written",
 		                   new_rdp);
 	}
 	if (*regression && !(flags & FT_SWD_OB_ALLOW_REGRESSION)) {
-		advise(s,
-		       "regressing RDP from level %u to 0 mass-erases the whole user flash first",
-		       from);
+		ft_advice_add(
+		    &s->advice,
+		    "regressing RDP from level %u to 0 mass-erases the whole user flash first",
+		    from);
 		return ft_diag_set(
 		    diag, FT_ERR_REFUSED, who(s),
 		    "RDP level %u -> 0 erases all user flash: allow the regression to "
@@ -1252,8 +1257,8 @@ ft_error ft_swd_ob_set(ft_swd *s, const char *const *assignments, size_t count, 
 		uint32_t got = 0;
 		if (ft_swd_ob_field(s, &after, fields[i]->name, &got) && got == values[i])
 			continue;
-		advise(s, "%s: expected 0x%x, found 0x%x after the change", fields[i]->name,
-		       values[i], got);
+		ft_advice_add(&s->advice, "%s: expected 0x%x, found 0x%x after the change",
+		              fields[i]->name, values[i], got);
 		explain_area_change(s, &after, fields[i]->name);
 		mismatches++;
 	}
