@@ -982,10 +982,11 @@ static void advise_3byte_alias(ft_ldrun *r, uint32_t addr, const uint8_t *expect
 	ft_diag ignored;
 	if (alias && !r->broken && read_chunk(r, addr - ADDR3_REACH, alias, n, &ignored) == FT_OK &&
 	    memcmp(alias, expected, n) == 0)
-		advise(r,
-		       "the loader may be using 3-byte addressing: data above 16 MB aliases to "
-		       "0x%08x, where 0x%08x..0x%08x reads back as the data written to 0x%08x",
-		       r->info->start, addr - ADDR3_REACH, addr - ADDR3_REACH + n - 1u, addr);
+		ft_advice_add(
+		    &r->advice,
+		    "the loader may be using 3-byte addressing: data above 16 MB aliases to "
+		    "0x%08x, where 0x%08x..0x%08x reads back as the data written to 0x%08x",
+		    r->info->start, addr - ADDR3_REACH, addr - ADDR3_REACH + n - 1u, addr);
 	free(alias);
 }
 
@@ -1009,7 +1010,7 @@ static ft_error verify_range(ft_ldrun *r, uint32_t addr, const uint8_t *expected
 				                "in the device of loader %s",
 				                at + i, buf[i], expected[off + i], who(r));
 		if (err == FT_ERR_VERIFY) {
-			r->advice_count = 0;
+			ft_advice_clear(&r->advice);
 			advise_3byte_alias(r, at, expected + off, n);
 		}
 		off += n;
