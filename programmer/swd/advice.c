@@ -32,3 +32,15 @@ const char *ft_advice_at(const ft_advice *a, size_t index)
 {
 	return index < a->count ? a->line[index] : NULL;
 }
+
+void ft_advice_warnv(void (*sink)(void *user, const ft_diag *warning), void *user,
+                     const char *origin, ft_error code, const char *fmt, va_list ap)
+{
+	if (!sink)
+		return;
+	ft_diag w;
+	char text[sizeof(w.message)];
+	vsnprintf(text, sizeof(text), fmt, ap);
+	ft_diag_set(&w, code, origin, "%s", text);
+	sink(user, &w);
+}

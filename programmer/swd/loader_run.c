@@ -122,16 +122,10 @@ static void warn(ft_ldrun *r, const char *fmt, ...) __attribute__((format(printf
 
 static void warn(ft_ldrun *r, const char *fmt, ...)
 {
-	if (!r->opts.warning)
-		return;
-	ft_diag w;
-	char text[sizeof(w.message)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	ft_advice_warnv(r->opts.warning, r->opts.user, who(r), FT_OK, fmt, ap);
 	va_end(ap);
-	ft_diag_set(&w, FT_OK, who(r), "%s", text);
-	r->opts.warning(r->opts.user, &w);
 }
 
 static void report(ft_ldrun *r, ft_swd_phase phase, uint32_t addr, uint64_t done, uint64_t total)

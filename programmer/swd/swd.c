@@ -65,16 +65,10 @@ static void warn(ft_swd *s, ft_error code, const char *fmt, ...)
 
 static void warn(ft_swd *s, ft_error code, const char *fmt, ...)
 {
-	if (!s->opts.warning)
-		return;
-	ft_diag w;
-	char text[sizeof(w.message)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	ft_advice_warnv(s->opts.warning, s->opts.user, who(s), code, fmt, ap);
 	va_end(ap);
-	ft_diag_set(&w, code, who(s), "%s", text);
-	s->opts.warning(s->opts.user, &w);
 }
 
 static void report(ft_swd *s, ft_swd_phase phase, uint32_t addr, uint64_t done, uint64_t total)
