@@ -3,6 +3,7 @@
  * board-file mistakes that are refused. Board files are read from the source tree's boards/
  * (tests run from the top directory) or written into the fixture's directory. */
 #include "emu/board_runtime.h"
+#include "emu/tests/emu_harness.h"
 #include "models/tests/ft_test.h"
 
 #include <ftw.h>
@@ -32,21 +33,15 @@ static void setup(void)
 {
 	g_state[0] = '\0';
 	ft_diag_clear(&diag);
-	snprintf(g_tmp, sizeof(g_tmp), "/tmp/ft-runtime-XXXXXX");
-	if (mkdtemp(g_tmp))
+	emu_harness_make_dir("runtime", g_tmp, sizeof(g_tmp));
+	if (g_tmp[0])
 		snprintf(g_state, sizeof(g_state), "%s/state", g_tmp);
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 static void teardown(void)
 {
 	if (g_state[0])
-		nftw(g_tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		emu_harness_cleanup(g_tmp);
 }
 
 static ft_error open_board(const char *path, ft_board_runtime **rt)

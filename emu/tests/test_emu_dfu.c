@@ -10,6 +10,7 @@
  * The binary is build/<tree>/flashtwin-emu beside this program's tests/ directory. Every wait
  * is bounded; every socket is on 127.0.0.1. */
 #include "conformance/proc.h"
+#include "emu/tests/emu_harness.h"
 #include "models/parts.h"
 #include "models/tests/ft_test.h"
 #include "programmer/dfuse/engine.h"
@@ -59,33 +60,19 @@ static char g_build[PATH_MAX - 32]; /* the build tree: flashtwin-emu, flashtwin,
 static void setup(void)
 {
 	g_state[0] = '\0';
-	snprintf(g_tmp, sizeof(g_tmp), "/tmp/ft-emu-XXXXXX");
-	if (!mkdtemp(g_tmp))
+	/* build/san/tests/emu_test_emu_dfu -> build/san/flashtwin-emu */
+	emu_harness_setup("emu", g_tmp, sizeof(g_tmp), g_build, sizeof(g_build));
+	if (!g_tmp[0])
 		return;
 	snprintf(g_state, sizeof(g_state), "%s/state", g_tmp);
 	snprintf(g_stderr, sizeof(g_stderr), "%s/stderr", g_tmp);
-	ssize_t n = readlink("/proc/self/exe", g_build, sizeof(g_build) - 1);
-	g_build[n > 0 ? n : 0] = '\0';
-	/* build/san/tests/emu_test_emu_dfu -> build/san/flashtwin-emu */
-	char *slash = strrchr(g_build, '/');
-	if (slash)
-		*slash = '\0';
-	slash = strrchr(g_build, '/');
-	if (slash)
-		*slash = '\0';
 	snprintf(g_emu, sizeof(g_emu), "%s/flashtwin-emu", g_build);
-}
-
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
 }
 
 static void teardown(void)
 {
 	if (g_state[0])
-		nftw(g_tmp, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		emu_harness_cleanup(g_tmp);
 }
 
 /* What the emulator wrote on stderr (static buffer), for failure messages and assertions. */

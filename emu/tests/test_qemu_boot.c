@@ -5,6 +5,7 @@
  * RCC: RM0433 §8.7; PWR: RM0433 §6.8, RM0455 §6.8; IDs: devices.md §1.1-§1.5. */
 #include "emu/board_runtime.h"
 #include "emu/qemu_run.h"
+#include "emu/tests/emu_harness.h"
 #include "models/tests/ft_test.h"
 
 #include <ftw.h>
@@ -47,26 +48,17 @@ static char g_dir[64];
 static ft_qemu *q;
 static ft_diag diag;
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
 	ft_diag_clear(&diag);
 	q = NULL;
-	snprintf(g_dir, sizeof(g_dir), "/tmp/ft-qemu-boot-XXXXXX");
-	if (!mkdtemp(g_dir))
-		g_dir[0] = '\0';
+	emu_harness_make_dir("qemu-boot", g_dir, sizeof(g_dir));
 }
 
 static void teardown(void)
 {
 	ft_qemu_free(q);
-	if (g_dir[0])
-		nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	emu_harness_cleanup(g_dir);
 }
 
 /* Starts machine on a fresh state with the given BOOT0 level (-1: the board's). */

@@ -6,6 +6,7 @@
  * Each test starts nucleo-h743zi2 (accel=qtest: the core stands still, the test is the bus
  * master) on a fresh state directory. Register offsets and bits: RM0433 §4.9, devices.md §2. */
 #include "emu/qemu_run.h"
+#include "emu/tests/emu_harness.h"
 #include "models/tests/ft_test.h"
 
 #include <ftw.h>
@@ -65,21 +66,13 @@ static char g_dir[64];
 static ft_qemu *q;
 static ft_diag diag;
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
 	ft_diag_clear(&diag);
 	q = NULL;
-	snprintf(g_dir, sizeof(g_dir), "/tmp/ft-qemu-flash-XXXXXX");
-	if (!mkdtemp(g_dir)) {
-		g_dir[0] = '\0';
+	emu_harness_make_dir("qemu-flash", g_dir, sizeof(g_dir));
+	if (!g_dir[0])
 		return;
-	}
 	char state[128];
 	snprintf(state, sizeof(state), "%s/state", g_dir);
 	ft_qemu_config cfg = {
@@ -91,8 +84,7 @@ static void setup(void)
 static void teardown(void)
 {
 	ft_qemu_free(q);
-	if (g_dir[0])
-		nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	emu_harness_cleanup(g_dir);
 }
 
 /* Register access that fails the test when QEMU does not answer. */

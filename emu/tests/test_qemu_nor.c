@@ -8,6 +8,7 @@
  * Registers: CMSIS stm32h743xx.h QUADSPI_TypeDef, stm32h723xx.h OCTOSPI_TypeDef, stm32n657xx.h
  * XSPI_TypeDef (same offsets as OCTOSPI); commands: devices.md §6.3, §7. */
 #include "emu/qemu_run.h"
+#include "emu/tests/emu_harness.h"
 #include "models/tests/ft_test.h"
 
 #include <ftw.h>
@@ -68,26 +69,17 @@ static ft_qemu *q;
 static const target *t;
 static ft_diag diag;
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
 	ft_diag_clear(&diag);
 	q = NULL;
-	snprintf(g_dir, sizeof(g_dir), "/tmp/ft-qemu-nor-XXXXXX");
-	if (!mkdtemp(g_dir))
-		g_dir[0] = '\0';
+	emu_harness_make_dir("qemu-nor", g_dir, sizeof(g_dir));
 }
 
 static void teardown(void)
 {
 	ft_qemu_free(q);
-	if (g_dir[0])
-		nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	emu_harness_cleanup(g_dir);
 }
 
 static void start(const target *which)

@@ -2,6 +2,7 @@
  * BOOT0, development boot, timing, gdbstub), refusals, and a machine started for a debugger that
  * waits halted with QEMU's gdbstub answering on the given port. */
 #include "emu/qemu_run.h"
+#include "emu/tests/emu_harness.h"
 #include "models/tests/ft_test.h"
 
 #include <arpa/inet.h>
@@ -19,26 +20,17 @@ static ft_diag diag;
 static char g_dir[64];
 static ft_qemu *q;
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
 	ft_diag_clear(&diag);
 	q = NULL;
-	snprintf(g_dir, sizeof(g_dir), "/tmp/ft-qemu-run-XXXXXX");
-	if (!mkdtemp(g_dir))
-		g_dir[0] = '\0';
+	emu_harness_make_dir("qemu-run", g_dir, sizeof(g_dir));
 }
 
 static void teardown(void)
 {
 	ft_qemu_free(q);
-	if (g_dir[0])
-		nftw(g_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	emu_harness_cleanup(g_dir);
 }
 
 static void test_each_family_has_its_machine(void)
