@@ -327,12 +327,13 @@ static int parse_options(int argc, char **argv, options *opt)
 		const char *name;
 		char *host;
 		unsigned *port;
+		bool ipv4; /* the server behind it listens on IPv4 only */
 	} address_option;
 	const address_option addresses[] = {
-	    {OPT_LISTEN, "listen", opt->host, &opt->port},
-	    {OPT_GDB, "gdb", opt->gdb_host, &opt->gdb_port},
-	    {OPT_BITBANG, "remote-bitbang", opt->bitbang_host, &opt->bitbang_port},
-	    {OPT_DAP, "cmsis-dap", opt->dap_host, &opt->dap_port},
+	    {OPT_LISTEN, "listen", opt->host, &opt->port, false},
+	    {OPT_GDB, "gdb", opt->gdb_host, &opt->gdb_port, false},
+	    {OPT_BITBANG, "remote-bitbang", opt->bitbang_host, &opt->bitbang_port, true},
+	    {OPT_DAP, "cmsis-dap", opt->dap_host, &opt->dap_port, true},
 	};
 	opterr = 0;
 	int c, choice;
@@ -352,6 +353,14 @@ static int parse_options(int argc, char **argv, options *opt)
 				fprintf(stderr,
 				        "flashtwin-emu: --%s '%s': expected HOST:PORT or "
 				        "[ADDR]:PORT with a port from 0 to 65535\n",
+				        a->name, optarg);
+				return FT_EMU_EXIT_USAGE;
+			}
+			struct in_addr v4;
+			if (a->ipv4 && inet_pton(AF_INET, a->host, &v4) != 1) {
+				fprintf(stderr,
+				        "flashtwin-emu: --%s '%s': expected a numeric IPv4 address "
+				        "(127.0.0.1:0 picks a free port on loopback)\n",
 				        a->name, optarg);
 				return FT_EMU_EXIT_USAGE;
 			}
