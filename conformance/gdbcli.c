@@ -56,16 +56,12 @@ bool ft_conform_cli_run(ft_conform_env *env, const char *prefix, const char *con
 	out->err = strdup(res.err_len ? res.err : "");
 	out->out = strdup(res.out_len ? res.out : "");
 	if (json && res.out_len) {
-		/* `flash --json` streams events with the result last; info and ob print one object */
-		size_t len;
-		const char *last = ft_proc_last_line(res.out, &len);
-		json_t *line = json_loadb(last, len, 0, NULL);
-		if (json_object_get(line, "event")) {
-			out->json = line;
-		} else {
-			json_decref(line);
-			out->json = json_loads(res.out, 0, NULL);
-		}
+		/* `flash --json` streams events with the result last (docs/cli.md); the other
+		 * commands print one object */
+		size_t len = res.out_len;
+		const char *text =
+		    strcmp(args[0], "flash") == 0 ? ft_proc_last_line(res.out, &len) : res.out;
+		out->json = json_loadb(text, len, 0, NULL);
 	}
 	ft_proc_result_free(&res);
 	if (!out->err || !out->out) {
